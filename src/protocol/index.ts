@@ -1,0 +1,24 @@
+/**
+ * Flow's capture protocol: the wire types (generated from `schemas/`), the NDJSON codec, the
+ * state-key encoding and the protocol's errors. Knows nothing of connectors, shims or hosts.
+ */
+export type * from "./generated/types.js";
+export { decodeRequest, formatAjvErrors, REQUEST_VARIANTS, type DecodedRequest, type RequestVariant } from "./decode.js";
+export {
+  encodeResponse,
+  encodeCaptured,
+  encodeCapturedJson,
+  encodeCheckpoint,
+  encodeSourcedSchema,
+  capturedPrefix,
+  CAPTURED_SUFFIX,
+  PROTOCOL_VERSION,
+  RESPONSE_VARIANTS,
+  type EncodeOptions,
+  type ResponseVariant,
+} from "./encode.js";
+export { LineSplitter, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
+export { stateKey } from "./stateKey.js";
+export { RequestDecodeError, LineTooLongError } from "./errors.js";
+export { shapeOf, type Shape, type FieldShape } from "./shapes.js";
+export { wireDefinitions, requestVariants, responseVariants } from "./generated/schemas.js";

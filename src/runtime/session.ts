@@ -1,0 +1,123 @@
+import { StoppedError } from "../util/errors.js";
+import { aborted } from "../util/abort.js";
+import type { Logger } from "./log.js";
+import { AckLedger } from "./ledger.js";
+import { Task, type TaskHost } from "./task.js";
+import type { ResponseWriter } from "./writer.js";
+import type { CaptureSession } from "./connector.js";
+
+export interface SessionOptions {
+  writer: ResponseWriter;
+  log: Logger;
+  bindingCount: number;
+  explicitAcknowledgements: boolean;
+  spoolMemoryBytes: number;
+  /** How long tasks get, once told to stop, to reach their next checkpoint. */
+  gracefulStopMs: number;
+}
+
+/**
+ * One capture session (`open` until exit): the tasks, their common stop signal, and the
+ * acknowledgement ledger. Ends when every task has finished, or when the grace period after a
+ * stop runs out; either way no partial sequence is ever written, since tasks write only whole
+ * sequences through the single writer.
+ */
+export class Session implements TaskHost {
+  readonly writer: ResponseWriter;
+  readonly ledger: AckLedger | undefined;
+  readonly bindingCount: number;
+  readonly spoolMemoryBytes: number;
+  private readonly log: Logger;
+  private readonly controller = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private readonly gracefulStopMs: number;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly graceExpired = new AbortController();
+  private firstError: unknown;
+
+  constructor(options: SessionOptions) {
+    this.writer = options.writer;
+    this.log = options.log;
+    this.bindingCount = options.bindingCount;
+    this.spoolMemoryBytes = options.spoolMemoryBytes;
+    this.gracefulStopMs = options.gracefulStopMs;
+    this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
+  }
+
+  get stopping(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  track(name: string, run: Promise<void>): Promise<void> {
+    const tracked = run.catch((error: unknown) => {
+      if (error instanceof StoppedError && this.stopping.aborted) {
+        this.log.debug(`task ${name} stopped`, { reason: error.message });
+        return;
+      }
+      this.fail(error);
+      throw error;
+    });
+    this.running.add(tracked);
+    tracked.then(
+      () => this.running.delete(tracked),
+      () => this.running.delete(tracked),
+    );
+    return tracked;
+  }
+
+  /** Passes on Flow's acknowledgement of `count` checkpoints. */
+  acknowledge(count: number): void {
+    if (!this.ledger) {
+      // Flow sends acknowledgements only when asked; tolerate stray ones rather than fail a capture.
+      this.log.debug("ignoring acknowledge: this session did not ask for explicit acknowledgements", { checkpoints: count });
+      return;
+    }
+    this.ledger.acknowledge(count);
+  }
+
+  /** Tells every task to stop at its next checkpoint, and starts the grace period. */
+  stop(reason: string): void {
+    if (this.controller.signal.aborted) return;
+    this.log.debug("capture stopping", { reason, gracefulStopMs: this.gracefulStopMs });
+    this.controller.abort(new StoppedError(reason));
+    // No acknowledgement can arrive once stdin is gone: checkpoints waiting for one give up.
+    this.ledger?.fail(new StoppedError(reason));
+    this.graceTimer = setTimeout(() => {
+      this.log.warn(`tasks did not stop within ${this.gracefulStopMs} ms; ending the session anyway (nothing uncommitted was written)`);
+      this.graceExpired.abort();
+    }, this.gracefulStopMs);
+    this.graceTimer.unref?.();
+  }
+
+  private fail(error: unknown): void {
+    if (this.firstError === undefined) this.firstError = error;
+    this.stop("a capture task failed");
+  }
+
+  /**
+   * Runs the session's capture to its end. Resolves when it finished or stopped cleanly;
+   * rejects with the first task error.
+   */
+  async run(session: CaptureSession): Promise<void> {
+    const root = new Task("capture", this.log, this);
+    this.track(
+      "capture",
+      (async () => {
+        try {
+          await session.capture(root);
+        } finally {
+          root.close();
+        }
+      })(),
+    ).catch(() => {}); // reported through firstError
+    const expired = aborted(this.graceExpired.signal);
+    while (this.running.size > 0 && !this.graceExpired.signal.aborted) {
+      await Promise.race([Promise.allSettled([...this.running]), expired]);
+    }
+    clearTimeout(this.graceTimer);
+    // Let a sequence being written finish; nothing is written after this.
+    await this.writer.close();
+    this.ledger?.fail(new StoppedError("session ended"));
+    if (this.firstError !== undefined) throw this.firstError;
+  }
+}

@@ -1,0 +1,105 @@
+import { closeSync, openSync, readSync, unlinkSync, writeSync, ftruncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import type { WriteFn } from "./writer.js";
+
+/** A task keeps up to this many bytes of pending lines in memory before it spills to a file. */
+export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
+/** Pending lines are joined into strings of about this size, so stdout sees few large writes. */
+const JOIN_BYTES = 256 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * The lines of one task's open checkpoint sequence, waiting to be written together with their
+ * checkpoint. Like Estuary's spooled buffer: in memory up to a limit, then in a temporary file,
+ * so a task may capture any number of documents between checkpoints in bounded memory.
+ *
+ * Sizes count UTF-16 code units, which is bytes for the ASCII that dominates JSON.
+ */
+export class Spool {
+  private parts: string[] = [];
+  private partsBytes = 0;
+  private chunks: string[] = [];
+  private memoryBytes = 0;
+  private fd: number | undefined;
+  private filePath: string | undefined;
+  private fileBytes = 0;
+
+  constructor(private readonly memoryLimitBytes = DEFAULT_SPOOL_MEMORY_BYTES) {}
+
+  /** Bytes pending in memory and on disk. */
+  get size(): number {
+    return this.memoryBytes + this.partsBytes + this.fileBytes;
+  }
+
+  append(line: string): void {
+    this.parts.push(line);
+    this.partsBytes += line.length;
+    if (this.partsBytes >= JOIN_BYTES) this.join();
+  }
+
+  private join(): void {
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
+    this.parts = [];
+    this.memoryBytes += this.partsBytes;
+    this.partsBytes = 0;
+    this.chunks.push(chunk);
+    if (this.memoryBytes > this.memoryLimitBytes) this.spill();
+  }
+
+  private spill(): void {
+    if (this.fd === undefined) {
+      this.filePath = path.join(tmpdir(), `flowcap-spool-${process.pid}-${randomBytes(6).toString("hex")}`);
+      this.fd = openSync(this.filePath, "w+", 0o600);
+      // The file is only ever read through this descriptor: unlink it now, so it cannot outlive us.
+      unlinkSync(this.filePath);
+    }
+    for (const chunk of this.chunks) {
+      const bytes = Buffer.from(chunk, "utf8");
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.fileBytes + offset);
+      this.fileBytes += bytes.length;
+    }
+    this.chunks = [];
+    this.memoryBytes = 0;
+  }
+
+  /** Writes everything pending (file first, then memory) through `write`, then empties the spool. */
+  async drainTo(write: WriteFn): Promise<void> {
+    this.join();
+    if (this.fd !== undefined && this.fileBytes > 0) {
+      for (let position = 0; position < this.fileBytes; ) {
+        const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.fileBytes - position));
+        const n = readSync(this.fd, buffer, 0, buffer.length, position);
+        if (n <= 0) throw new Error(`spool file ended at ${position} of ${this.fileBytes} bytes`);
+        position += n;
+        await write(n === buffer.length ? buffer : buffer.subarray(0, n));
+      }
+      ftruncateSync(this.fd, 0);
+      this.fileBytes = 0;
+    }
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.memoryBytes = 0;
+    for (const chunk of chunks) await write(chunk);
+  }
+
+  /** Drops everything pending (the sequence will not be committed). */
+  discard(): void {
+    this.parts = [];
+    this.partsBytes = 0;
+    this.chunks = [];
+    this.memoryBytes = 0;
+    if (this.fd !== undefined) ftruncateSync(this.fd, 0);
+    this.fileBytes = 0;
+  }
+
+  /** Releases the spool file, if any. */
+  close(): void {
+    this.discard();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,195 @@
+import type {
+  AppliedResponse,
+  ApplyRequest,
+  CaptureBinding,
+  DiscoveredBinding,
+  OAuth2,
+  OpenRequest,
+  ValidateRequest,
+} from "../protocol/index.js";
+import { stateKey as computeStateKey } from "../protocol/index.js";
+import type { CaptureTask, Connector, RequestContext } from "../runtime/index.js";
+import { sleep } from "../util/abort.js";
+import { ConfigError, type ConfigProblem } from "../util/errors.js";
+import { applyMergePatch, diffMergePatch, isPlainObject } from "../util/mergePatch.js";
+import { checkWithSchema, parseWithSchema } from "./config.js";
+import { Checkpoint, type BindingContext, type Resource } from "./resource.js";
+import type { FromSchema, JsonSchemaObject } from "./schema.js";
+
+/** Any resource, whatever its document and state types. */
+export type AnyResource = Resource<unknown, object>;
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The resource config schema used when a connector declares none: `{ name }`, which is also the
+ * resource path. `_meta` is allowed because Flow's control plane stores `_meta.path` there.
+ */
+export const DEFAULT_RESOURCE_CONFIG_SCHEMA = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  title: "Resource",
+  type: "object",
+  properties: {
+    name: { type: "string", title: "Name", description: "Name of the resource to capture." },
+    _meta: { type: "object", description: "Set by Flow; not part of the resource's configuration." },
+  },
+  required: ["name"],
+  additionalProperties: false,
+} as const satisfies JsonSchemaObject;
+
+export interface ConnectorDefinition<C extends JsonSchemaObject> {
+  /** Where users read about the connector (Flow requires a non-empty URL). */
+  documentationUrl: string;
+  /** JSON Schema of the endpoint config; the config's TypeScript type is inferred from it. */
+  config: C;
+  /**
+   * The resources the connector offers: a list, or a function of the (validated) config for
+   * connectors whose resources depend on the endpoint.
+   */
+  resources: readonly AnyResource[] | ((config: FromSchema<C>, context: RequestContext) => MaybePromise<readonly AnyResource[]>);
+  /**
+   * Checks the config against the endpoint when Flow validates the capture (a test request, a
+   * login). Throw a ConfigError to report a user-facing problem.
+   */
+  check?(config: FromSchema<C>, context: RequestContext): MaybePromise<void>;
+  /** Applies the capture to the endpoint; the default does nothing. */
+  apply?(request: ApplyRequest, config: FromSchema<C>, context: RequestContext): MaybePromise<AppliedResponse>;
+  /** The OAuth2 flow Flow's host runs to fill in the config's `credentials`. */
+  oauth2?: OAuth2;
+  /** Ask Flow to acknowledge each checkpoint once committed; `ctx.checkpoint()` then waits for it. */
+  explicitAcknowledgements?: boolean;
+}
+
+/** A connector built by defineConnector: a runtime Connector that also exposes its definition. */
+export interface DefinedConnector<C extends JsonSchemaObject> extends Connector {
+  readonly definition: ConnectorDefinition<C>;
+}
+
+/**
+ * Defines a native connector from its config schema and resources; hand the result to `serve()`.
+ * Spec, discover, validate and open are derived from the resources: the resource config is
+ * `{ name }`, each binding's state lives under `bindingStateV1[stateKey]`, and each resource's
+ * checkpoints are merge patches of its own state only, so bindings never overwrite each other.
+ */
+export function defineConnector<const C extends JsonSchemaObject>(definition: ConnectorDefinition<C>): DefinedConnector<C> {
+  type Config = FromSchema<C>;
+  const parseConfig = (config: unknown) => parseWithSchema<Config>(definition.config, config, "endpoint config");
+  const listResources = async (config: Config, ctx: RequestContext) =>
+    typeof definition.resources === "function" ? await definition.resources(config, ctx) : definition.resources;
+
+  /** Matches bindings to resources by name; collects every problem before failing. */
+  const resolve = (resources: readonly AnyResource[], bindings: readonly { resourceConfig: Record<string, unknown> }[]) => {
+    const byName = new Map(resources.map((r) => [r.name, r]));
+    const problems: ConfigProblem[] = [];
+    const resolved = bindings.map((binding, i) => {
+      const where = `bindings[${i}].resourceConfig`;
+      const configProblems = checkWithSchema(DEFAULT_RESOURCE_CONFIG_SCHEMA, binding.resourceConfig, where);
+      if (configProblems.length) {
+        problems.push(...configProblems);
+        return undefined;
+      }
+      const name = String(binding.resourceConfig.name);
+      const resource = byName.get(name);
+      if (!resource) {
+        const known = resources.map((r) => JSON.stringify(r.name)).join(", ") || "none";
+        problems.push({ path: where + ".name", message: `no resource named ${JSON.stringify(name)} (this connector has: ${known})` });
+      }
+      return resource;
+    });
+    if (problems.length) throw new ConfigError(problems, { subject: "bindings", code: "RESOURCE_NOT_FOUND" });
+    return resolved as AnyResource[];
+  };
+
+  return {
+    definition,
+
+    spec() {
+      return {
+        configSchema: definition.config as Record<string, unknown>,
+        resourceConfigSchema: DEFAULT_RESOURCE_CONFIG_SCHEMA,
+        documentationUrl: definition.documentationUrl,
+        ...(definition.oauth2 ? { oauth2: definition.oauth2 } : {}),
+        resourcePathPointers: ["/name"],
+      };
+    },
+
+    async discover(request, ctx) {
+      const config = parseConfig(request.config);
+      const resources = await listResources(config, ctx);
+      const bindings: DiscoveredBinding[] = resources.map((r) => ({
+        recommendedName: r.name,
+        resourceConfig: { ...r.resourceConfig, name: r.name },
+        documentSchema: r.schema as Record<string, unknown>,
+        key: [...r.key],
+        disable: r.disable,
+        resourcePath: [r.name],
+      }));
+      return { bindings };
+    },
+
+    async validate(request: ValidateRequest, ctx) {
+      const config = parseConfig(request.config);
+      await definition.check?.(config, ctx);
+      resolve(await listResources(config, ctx), request.bindings);
+      return { bindings: request.bindings.map((b) => ({ resourcePath: [String(b.resourceConfig.name)] })) };
+    },
+
+    async apply(request, ctx) {
+      const config = parseConfig(request.capture.config);
+      return definition.apply ? await definition.apply(request, config, ctx) : { actionDescription: "" };
+    },
+
+    async open(request: OpenRequest, ctx) {
+      const config = parseConfig(request.capture.config);
+      const resources = resolve(await listResources(config, ctx), request.capture.bindings);
+      const stored = isPlainObject(request.state.bindingStateV1) ? request.state.bindingStateV1 : {};
+      return {
+        opened: definition.explicitAcknowledgements ? { explicitAcknowledgements: true } : {},
+        async capture(task: CaptureTask) {
+          await Promise.all(
+            request.capture.bindings.map((binding, index) => {
+              const resource = resources[index]!;
+              return task.spawn(`${resource.name}#${index}`, (t) => captureBinding(t, resource, binding, index, stored));
+            }),
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Runs one binding's capture function, routing its documents and checkpoints to the task. */
+async function captureBinding(
+  task: CaptureTask,
+  resource: AnyResource,
+  binding: CaptureBinding,
+  index: number,
+  stored: Record<string, unknown>,
+): Promise<void> {
+  const key = binding.stateKey || computeStateKey(binding.resourcePath, binding.backfill);
+  let state = applyMergePatch(resource.initialState, stored[key] ?? {}) as object;
+  const ctx: BindingContext<object> = {
+    get state() {
+      return state;
+    },
+    log: task.log,
+    stopping: task.stopping,
+    sleep: (ms) => sleep(ms, task.stopping),
+    checkpoint: (patch, options) => new Checkpoint(patch as object, options?.replace ? "replace" : "merge"),
+    binding,
+    bindingIndex: index,
+    stateKey: key,
+    resourceConfig: binding.resourceConfig,
+  };
+  task.log.debug("capturing binding", { resource: resource.name, stateKey: key });
+  for await (const item of resource.capture(ctx)) {
+    if (item instanceof Checkpoint) {
+      const patch = item.mode === "replace" ? (diffMergePatch(state, item.value) ?? {}) : item.value;
+      state = applyMergePatch(state, patch) as object;
+      await task.checkpoint({ bindingStateV1: { [key]: patch } });
+      if (task.stopping.aborted) return;
+    } else {
+      task.captured(index, item as object);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import type { CaptureBinding } from "../protocol/index.js";
+import type { Logger } from "../runtime/index.js";
+import type { FromSchema, JsonSchemaObject } from "./schema.js";
+
+/** A state update yielded by a resource's capture function. Build it with `ctx.checkpoint()`. */
+export class Checkpoint<State = unknown> {
+  /** @internal */
+  readonly __state?: State;
+  constructor(
+    /** For "merge", an RFC 7396 merge patch of the binding's state; for "replace", the whole new state. */
+    readonly value: object,
+    readonly mode: "merge" | "replace",
+  ) {}
+}
+
+/** What a resource's capture function gets for the binding it serves. */
+export interface BindingContext<State> {
+  /** The binding's state: the resource's `initialState` merged with what was last committed. Updated by each checkpoint. */
+  readonly state: State;
+  readonly log: Logger;
+  /** Aborted when the capture must stop; return (or stop yielding) soon after. */
+  readonly stopping: AbortSignal;
+  /** Waits `ms`, or less if the capture is stopping; resolves false when cut short. */
+  sleep(ms: number): Promise<boolean>;
+  /**
+   * A checkpoint to yield after documents: they are committed together with this state. By
+   * default `patch` is merged into the binding's state (RFC 7396: `null` deletes a key);
+   * `{ replace: true }` makes it the binding's whole state.
+   */
+  checkpoint(patch: Partial<State> | { [K in keyof State]?: State[K] | null }, options?: { replace?: boolean }): Checkpoint<State>;
+  /** The binding as Flow sent it in `open`. */
+  readonly binding: CaptureBinding;
+  /** The binding's index: the `binding` of its `captured` messages. */
+  readonly bindingIndex: number;
+  /** The binding's state key (`bindingStateV1[stateKey]` holds its state). */
+  readonly stateKey: string;
+  /** The binding's resource config. */
+  readonly resourceConfig: Record<string, unknown>;
+}
+
+/**
+ * The capture function of a resource: an async generator that yields documents and, after
+ * them, checkpoints. Documents yielded after the last checkpoint are not committed; a capture
+ * that resumes starts from the last committed state and may send them again (at-least-once).
+ * Returning ends the binding's capture for this session.
+ */
+export type CaptureFn<Doc, State> = (ctx: BindingContext<State>) => AsyncIterable<Doc | Checkpoint<State>>;
+
+export interface ResourceDefinition<S extends JsonSchemaObject, State extends object> {
+  /** The resource's name: its resource config is `{ name }` and its resource path `[name]`. */
+  name: string;
+  /** The collection key, as JSON pointers into the document (`["/id"]`). */
+  key: readonly string[];
+  /** JSON Schema of the documents. Their TypeScript type is inferred from it. */
+  schema: S;
+  /** State of a binding that has none yet. */
+  initialState?: State;
+  /** Discover the resource as disabled, for the user to enable. */
+  disable?: boolean;
+  /** Extra properties of the discovered resource config (beside `name`). */
+  resourceConfig?: Record<string, unknown>;
+  capture: CaptureFn<FromSchema<S>, State>;
+}
+
+/** A resource as the SDK holds it. */
+export interface Resource<Doc = unknown, State extends object = object> {
+  readonly name: string;
+  readonly key: readonly string[];
+  readonly schema: JsonSchemaObject;
+  readonly initialState: State;
+  readonly disable: boolean;
+  readonly resourceConfig: Record<string, unknown>;
+  // A method, not a property: method parameters are bivariant, so any Resource<Doc, State> is
+  // an AnyResource and connectors can list resources of different state types together.
+  capture(ctx: BindingContext<State>): AsyncIterable<Doc | Checkpoint<State>>;
+}
+
+/**
+ * Declares a resource: a stream of documents the connector captures into one collection.
+ *
+ * ```ts
+ * const greetings = defineResource({
+ *   name: "greetings",
+ *   key: ["/count"],
+ *   schema: { type: "object", properties: { count: { type: "integer" } }, required: ["count"] },
+ *   initialState: { count: 0 },
+ *   async *capture(ctx) {
+ *     let count = ctx.state.count;
+ *     while (await ctx.sleep(1000)) {
+ *       yield { count: ++count };
+ *       yield ctx.checkpoint({ count });
+ *     }
+ *   },
+ * });
+ * ```
+ */
+export function defineResource<const S extends JsonSchemaObject, State extends object = Record<string, unknown>>(
+  definition: ResourceDefinition<S, State>,
+): Resource<FromSchema<S>, State> {
+  if (!definition.name) throw new TypeError("defineResource: a resource needs a name");
+  if (!definition.key?.length) throw new TypeError(`defineResource(${definition.name}): a resource needs a key (JSON pointers such as "/id")`);
+  for (const ptr of definition.key) {
+    if (!ptr.startsWith("/")) throw new TypeError(`defineResource(${definition.name}): key ${JSON.stringify(ptr)} is not a JSON pointer (it must start with "/")`);
+  }
+  return {
+    name: definition.name,
+    key: definition.key,
+    schema: definition.schema,
+    initialState: (definition.initialState ?? {}) as State,
+    disable: definition.disable ?? false,
+    resourceConfig: definition.resourceConfig ?? {},
+    capture: definition.capture,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Errors that flowcap's callers catch. They never cross the wire: what Flow sees of a failure
+ * (the last log line and the exit code) is decided only in `runtime/`.
+ *
+ * These live in `util/` rather than `protocol/` because every layer throws them and `util/`
+ * is the only folder everything may import.
+ */
+
+/** Stable codes; callers branch on these, never on message text. */
+export type FlowcapErrorCode =
+  | "CONFIG_INVALID"
+  | "RESOURCE_NOT_FOUND"
+  | "REQUEST_INVALID"
+  | "REQUEST_UNEXPECTED"
+  | "LINE_TOO_LONG"
+  | "RESPONSE_INVALID"
+  | "STATE_INVALID"
+  | "CAPTURE_FAILED"
+  | "OUTPUT_CLOSED"
+  | "STOPPED"
+  | "INTERNAL";
+
+export interface FlowcapErrorOptions {
+  /** Extra structured detail, logged under `fields`. */
+  data?: Record<string, unknown>;
+  /** The error this one wraps. */
+  cause?: unknown;
+  /**
+   * True when the error is the user's mistake (bad config, unknown resource, bad input):
+   * it is logged as a readable message without a stack trace.
+   */
+  userFacing?: boolean;
+}
+
+export class FlowcapError extends Error {
+  readonly code: FlowcapErrorCode;
+  readonly data: Record<string, unknown> | undefined;
+  readonly userFacing: boolean;
+
+  constructor(code: FlowcapErrorCode, message: string, options: FlowcapErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.data = options.data;
+    this.userFacing = options.userFacing ?? false;
+  }
+}
+
+/** One problem with a config, a resource config or another user-supplied document. */
+export interface ConfigProblem {
+  /** Where the problem is, as a readable path such as `credentials.client_id` or `bindings[2].name`; "" for the root. */
+  path: string;
+  message: string;
+}
+
+/**
+ * The user's configuration is wrong. Printed as a readable list, never with a stack: the
+ * equivalent of Estuary's `ValidationError`.
+ */
+export class ConfigError extends FlowcapError {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[] | string, options: { subject?: string; code?: FlowcapErrorCode; cause?: unknown } = {}) {
+    const list = typeof problems === "string" ? [{ path: "", message: problems }] : problems;
+    super(options.code ?? "CONFIG_INVALID", formatProblems(options.subject, list), {
+      userFacing: true,
+      cause: options.cause,
+      data: list.length > 1 ? { problems: list } : undefined,
+    });
+    this.problems = list;
+  }
+}
+
+function formatProblems(subject: string | undefined, problems: ConfigProblem[]): string {
+  const line = (p: ConfigProblem) => (p.path ? `${p.path}: ${p.message}` : p.message);
+  const head = subject ? `${subject}: ` : "";
+  if (problems.length === 1) return head + line(problems[0]!);
+  return `${head}${problems.length} problems:\n${problems.map((p) => ` - ${line(p)}`).join("\n")}`;
+}
+
+/** True for errors that should be shown to a user without a stack trace. */
+export function isUserFacing(error: unknown): boolean {
+  return error instanceof FlowcapError && error.userFacing;
+}
+
+/**
+ * The capture session is stopping (stdin closed, SIGTERM, another task failed): thrown to unwind
+ * work that can no longer complete, such as a checkpoint waiting for an acknowledgement that
+ * will never come. The runtime treats it as a clean stop, not a failure.
+ */
+export class StoppedError extends FlowcapError {
+  constructor(reason: string) {
+    super("STOPPED", `capture stopped: ${reason}`);
+  }
+}
