@@ -113,7 +113,7 @@ function generateValidators(bundle, variants, { useDefaults }) {
   const imports = [];
   code = code.replace(/const (\w+) = require\("([^"]+)"\)\.default;/g, (_, name, mod) => {
     imports.push(`import ${name}_module from "${mod}.js";`);
-    return `const ${name} = ${name}_module.default;`;
+    return `const ${name} = ${name}_module.default ?? ${name}_module;`;
   });
   if (/require\(/.test(code)) throw new Error("ajv standalone code still has a require()");
   code = code.replace(/^"use strict";/, "");

@@ -39,52 +39,58 @@ export function encodeResponse(response: Response, options: EncodeOptions = {}):
     throw new FlowcapError("RESPONSE_INVALID", `a response must hold exactly one of ${RESPONSE_VARIANTS.join(", ")}; got ${present.length ? present.join(", ") : "none"}`);
   }
   const variant = present[0]!;
-  const body = response[variant];
+  // Check what Flow knows of the response (defaults included: an empty list is a valid list),
+  // then write it in Flow's field order without the defaults, as Flow's own encoder does.
+  const shape = shapeOf(responseVariants[variant]);
+  const known = forEmit(shape, response[variant], variant, false, { ...options, omitDefaults: false });
   const validate = validators[variant];
-  if (!validate(body)) {
+  if (!validate(known)) {
     throw new FlowcapError("RESPONSE_INVALID", `the connector built an invalid ${variant} response: ${formatAjvErrors(validate.errors, variant)}`);
   }
-  const encoded = encodeValue(shapeOf(responseVariants[variant]), body, variant, false, options);
-  return `{"${variant}":${encoded}}\n`;
+  const body = forEmit(shape, known, variant, false, { ...options, onUnknownField: undefined, omitDefaults: true });
+  return `{"${variant}":${JSON.stringify(body)}}\n`;
 }
 
-function encodeValue(shape: Shape, value: unknown, path: string, omitDefault: boolean, options: EncodeOptions): string | undefined {
+/**
+ * A copy of `value` holding only the fields the shape knows, in the shape's order, without nulls
+ * and (where `omitDefault`) without default values. Raw values are kept as they are.
+ */
+function forEmit(shape: Shape, value: unknown, path: string, isField: boolean, options: EncodeOptions & { omitDefaults: boolean }): unknown {
   if (value === undefined || value === null) return undefined;
+  const omitDefault = isField && options.omitDefaults;
   switch (shape.kind) {
     case "raw":
-      return JSON.stringify(value);
+      return value;
     case "scalar":
-      if (omitDefault && (value === 0 || value === false || value === "")) return undefined;
-      return JSON.stringify(value);
+      return omitDefault && (value === 0 || value === false || value === "") ? undefined : value;
     case "array": {
-      if (!Array.isArray(value)) return JSON.stringify(value);
+      if (!Array.isArray(value)) return value;
       if (omitDefault && value.length === 0) return undefined;
-      return "[" + value.map((v, i) => encodeValue(shape.items, v, `${path}[${i}]`, false, options) ?? "null").join(",") + "]";
+      return value.map((v, i) => forEmit(shape.items, v, `${path}[${i}]`, false, options) ?? null);
     }
     case "map": {
-      if (!isPlainObject(value)) return JSON.stringify(value);
-      const parts: string[] = [];
+      if (!isPlainObject(value)) return value;
+      const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        const enc = encodeValue(shape.values, v, `${path}.${k}`, false, options);
-        if (enc !== undefined) parts.push(JSON.stringify(k) + ":" + enc);
+        const kept = forEmit(shape.values, v, `${path}.${k}`, false, options);
+        if (kept !== undefined) out[k] = kept;
       }
-      if (omitDefault && parts.length === 0) return undefined;
-      return "{" + parts.join(",") + "}";
+      return omitDefault && Object.keys(out).length === 0 ? undefined : out;
     }
     case "object": {
-      if (!isPlainObject(value)) return JSON.stringify(value);
-      const parts: string[] = [];
+      if (!isPlainObject(value)) return value;
+      const out: Record<string, unknown> = {};
       for (const field of shape.fields) {
-        if (field.optIn && !(options as Record<string, unknown>)[field.optIn]) continue;
-        const enc = encodeValue(field.shape, value[field.name], `${path}.${field.name}`, true, options);
-        if (enc !== undefined) parts.push(`"${field.name}":${enc}`);
+        if (field.optIn && !(options as unknown as Record<string, unknown>)[field.optIn]) continue;
+        const kept = forEmit(field.shape, value[field.name], `${path}.${field.name}`, true, options);
+        if (kept !== undefined) out[field.name] = kept;
       }
       if (options.onUnknownField) {
         for (const key of Object.keys(value)) {
           if (!shape.byName.has(key) && value[key] !== undefined) options.onUnknownField(`${path}.${key}`);
         }
       }
-      return "{" + parts.join(",") + "}";
+      return out;
     }
   }
 }

@@ -94,10 +94,11 @@ export class Task implements CaptureTask {
   async checkpoint(updated: Record<string, unknown>, options: CheckpointOptions = {}): Promise<void> {
     this.spool.append(encodeCheckpoint({ updated, mergePatch: options.mergePatch ?? true }));
     const { ledger } = this.host;
-    const acknowledged = await this.host.writer.exclusive(async (write) => {
+    const { acknowledged } = await this.host.writer.exclusive(async (write) => {
       await this.spool.drainTo(write);
-      // Registered inside the critical section, so expectations are in stdout order.
-      return ledger?.expect();
+      // Registered inside the critical section, so expectations are in stdout order. Wrapped,
+      // because returning the bare promise would hold the writer until Flow acknowledges.
+      return { acknowledged: ledger?.expect() };
     });
     if (acknowledged) await acknowledged;
   }

@@ -54,21 +54,22 @@ export function collectSecrets(schema: unknown, config: unknown): string[] {
       const patterns = isPlainObject(node.patternProperties) ? Object.entries(node.patternProperties) : [];
       for (const [key, sub] of Object.entries(value)) {
         let matched = false;
+        // Descending into the value: a $ref seen above can only loop at the same value, so start afresh.
         if (key in props) {
-          walk(props[key], sub, seenRefs);
+          walk(props[key], sub, new Set());
           matched = true;
         }
         for (const [pattern, psub] of patterns) {
           if (safeRegExp(pattern)?.test(key)) {
-            walk(psub, sub, seenRefs);
+            walk(psub, sub, new Set());
             matched = true;
           }
         }
-        if (!matched) walk(node.additionalProperties, sub, seenRefs);
+        if (!matched) walk(node.additionalProperties, sub, new Set());
       }
     } else if (Array.isArray(value)) {
       const items = node.items;
-      value.forEach((v, i) => walk(Array.isArray(items) ? items[i] : items, v, seenRefs));
+      value.forEach((v, i) => walk(Array.isArray(items) ? items[i] : items, v, new Set()));
     }
   };
   walk(root, config, new Set());

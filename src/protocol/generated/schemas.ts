@@ -243,7 +243,8 @@ export const wireDefinitions = {
     "properties": {
       "resourceConfig": {
         "$ref": "#/definitions/RawObject",
-        "x-proto-name": "resource_config_json"
+        "x-proto-name": "resource_config_json",
+        "default": {}
       },
       "resourcePath": {
         "type": "array",
@@ -303,7 +304,8 @@ export const wireDefinitions = {
       },
       "config": {
         "$ref": "#/definitions/RawObject",
-        "x-proto-name": "config_json"
+        "x-proto-name": "config_json",
+        "default": {}
       },
       "bindings": {
         "type": "array",
