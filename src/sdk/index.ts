@@ -3,3 +3,4 @@ export { defineConnector, DEFAULT_RESOURCE_CONFIG_SCHEMA, type ConnectorDefiniti
 export { defineResource, Checkpoint, type Resource, type ResourceDefinition, type BindingContext, type CaptureFn } from "./resource.js";
 export { parseWithSchema, checkWithSchema } from "./config.js";
 export type { FromSchema, JsonSchema, JsonSchemaObject, JsonType } from "./schema.js";
+export { emitConfigUpdate, encryptConfig, sortKeys, DEFAULT_ENCRYPTION_URL, type EncryptOptions } from "./configUpdate.js";

@@ -1,0 +1,77 @@
+import { request } from "undici";
+import type { Logger } from "../runtime/index.js";
+import { FlowcapError } from "../util/errors.js";
+import { isPlainObject } from "../util/mergePatch.js";
+import { collectSecrets } from "../util/redact.js";
+
+/** Where Estuary encrypts configs; `ENCRYPTION_URL` overrides it (tests point it at a local server). */
+export const DEFAULT_ENCRYPTION_URL = "https://config-encryption.estuary.dev/v1/encrypt-config";
+
+/** Sorts object keys recursively: Flow sorts properties, and sops' MAC depends on their order. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys(value[k])]),
+  );
+}
+
+export interface EncryptOptions {
+  /** Default: `ENCRYPTION_URL` from the environment, else Estuary's service. */
+  encryptionUrl?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/**
+ * Encrypts an endpoint config the way Flow's control plane does, by POSTing
+ * `{config, schema}` (keys sorted) to the encryption service, and returns the encrypted config.
+ */
+export async function encryptConfig(config: Record<string, unknown>, schema: unknown, options: EncryptOptions = {}): Promise<Record<string, unknown>> {
+  const url = options.encryptionUrl ?? (options.env ?? process.env).ENCRYPTION_URL ?? DEFAULT_ENCRYPTION_URL;
+  const body = JSON.stringify({ config: sortKeys(config), schema });
+  let response;
+  try {
+    response = await request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body,
+      headersTimeout: options.timeoutMs ?? 30_000,
+      bodyTimeout: options.timeoutMs ?? 30_000,
+    });
+  } catch (error) {
+    throw new FlowcapError("INTERNAL", `could not reach the config encryption service at ${url}: ${(error as Error).message}`, { cause: error });
+  }
+  const text = await response.body.text();
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    throw new FlowcapError("INTERNAL", `the config encryption service at ${url} answered HTTP ${response.statusCode}: ${text.slice(0, 300)}`);
+  }
+  let encrypted: unknown;
+  try {
+    encrypted = JSON.parse(text);
+  } catch (error) {
+    throw new FlowcapError("INTERNAL", `the config encryption service at ${url} did not answer JSON`, { cause: error });
+  }
+  if (!isPlainObject(encrypted)) throw new FlowcapError("INTERNAL", `the config encryption service at ${url} did not answer a JSON object`);
+  return encrypted;
+}
+
+/**
+ * Persists a changed endpoint config (a rotated refresh token, a migrated setting): registers its
+ * new secrets with the logger, encrypts it, and emits Flow's `configUpdate` event so the control
+ * plane republishes the task with it. Call it before using the new values, so a crash in
+ * between cannot lose them.
+ */
+export async function emitConfigUpdate(
+  log: Logger,
+  message: string,
+  config: Record<string, unknown>,
+  configSchema: unknown,
+  options: EncryptOptions = {},
+): Promise<void> {
+  log.redactor.add(collectSecrets(configSchema, config));
+  const encrypted = await encryptConfig(config, configSchema, options);
+  log.event.configUpdate(message, encrypted);
+}
