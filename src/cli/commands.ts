@@ -6,6 +6,7 @@ export interface Command {
 
 export const commands = {
   version: { summary: "print flowcap's version", load: () => import("./commands/version.js") },
+  airbyte: { summary: "run an Airbyte source as a Flow capture connector: flowcap airbyte [options] -- <command...>", load: () => import("./commands/airbyte.js") },
 } satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;

@@ -18,7 +18,13 @@ export type FlowcapErrorCode =
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
   | "STOPPED"
-  | "INTERNAL";
+  | "INTERNAL"
+  /** A child process (a wrapped source) could not start, exited non-zero or was killed. */
+  | "CHILD_FAILED"
+  /** A wrapped source reported a failure of its own (an Airbyte TRACE error, a failed check). */
+  | "SOURCE_FAILED"
+  /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
+  | "SOURCE_OUTPUT_INVALID";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */

@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { OAuth2 } from "../../protocol/index.js";
+import { serve } from "../../runtime/index.js";
+import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
+
+export const usage = `Usage: flowcap airbyte [options] -- <command> [args...]
+
+Runs the Airbyte source started by <command> (any language: python3 main.py, node bin/main,
+a binary) as a Flow capture connector on stdin/stdout. The source is invoked with the Airbyte
+CLI convention: spec, check --config F, discover --config F, read --config F --catalog F
+[--state F]. Logs go to stderr.
+
+Options:
+  --oauth2 FILE              Flow's oauth2 object for the spec (JSON); by default it is derived
+                             from the source's declarative OAuth when that is sound
+  --documentation-url URL    the spec's documentationUrl (default: the source's)
+  --env NAME=VALUE           a variable for the source's environment (repeatable)
+  --pass-env NAME            pass this variable of flowcap's environment to the source (repeatable);
+                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass
+  --cwd DIR                  the source's working directory
+  --legacy-state FORM        how LEGACY state is handed back: blob (default) or message
+  --no-decode-state          keep gzip+base64 (Faros) LEGACY state compressed in Flow's state
+  --kill-timeout-ms N        after SIGTERM, how long the source gets before SIGKILL (default 10000)
+  -h, --help                 show this help
+`;
+
+/** `flowcap airbyte [options] -- <argv...>`: parse, build the connector, serve it. */
+export async function run(argv: string[]): Promise<number> {
+  const split = argv.indexOf("--");
+  const own = split < 0 ? argv : argv.slice(0, split);
+  const command = split < 0 ? [] : argv.slice(split + 1);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      options: {
+        oauth2: { type: "string" },
+        "documentation-url": { type: "string" },
+        env: { type: "string", multiple: true },
+        "pass-env": { type: "string", multiple: true },
+        cwd: { type: "string" },
+        "legacy-state": { type: "string" },
+        "no-decode-state": { type: "boolean" },
+        "kill-timeout-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (command.length === 0) return fail("give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
+
+  const env: Record<string, string> = {};
+  for (const pair of values.env ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) return fail(`--env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const legacy = values["legacy-state"];
+  if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
+  const killTimeoutMs = values["kill-timeout-ms"] === undefined ? undefined : Number(values["kill-timeout-ms"]);
+  if (killTimeoutMs !== undefined && !(Number.isFinite(killTimeoutMs) && killTimeoutMs >= 0)) return fail("--kill-timeout-ms wants a number of milliseconds");
+
+  let oauth2: OAuth2 | undefined;
+  if (values.oauth2) {
+    try {
+      const parsed = JSON.parse(readFileSync(values.oauth2, "utf8")) as unknown;
+      // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
+      const o = parsed as { oauth2?: unknown; spec?: { oauth2?: unknown } };
+      oauth2 = (o.spec?.oauth2 ?? o.oauth2 ?? parsed) as OAuth2;
+      if (typeof oauth2 !== "object" || oauth2 === null || typeof oauth2.provider !== "string" || typeof oauth2.authUrlTemplate !== "string") {
+        return fail(`${values.oauth2} does not hold Flow's oauth2 object (provider, authUrlTemplate, accessTokenUrlTemplate, ...)`);
+      }
+    } catch (error) {
+      return fail(`cannot read --oauth2 ${values.oauth2}: ${(error as Error).message}`);
+    }
+  }
+
+  const source = childSource({ argv: command, env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs });
+  const connector = createAirbyteConnector(source, {
+    oauth2,
+    documentationUrl: values["documentation-url"],
+    legacyStateForm: legacy as "blob" | "message" | undefined,
+    decodeCompressedState: values["no-decode-state"] ? false : undefined,
+  });
+  return serve(connector);
+}
+
+function fail(message: string): number {
+  process.stderr.write(`flowcap airbyte: ${message}\n\n${usage}`);
+  return 2;
+}

@@ -1,0 +1,132 @@
+import { StoppedError, FlowcapError } from "../../util/errors.js";
+import { isPlainObject } from "../../util/mergePatch.js";
+import { relayLine, startChild, withTempDir, type ChildProcessHandle, type StartChildOptions } from "../child.js";
+import { logAirbyteLog, logTraceError } from "./session.js";
+import type { AirbyteReadContext, AirbyteReadOutcome, AirbyteSource, AirbyteSourceContext } from "./source.js";
+import type { AirbyteMessageSink } from "./session.js";
+import type { StateInputFile } from "./state.js";
+import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecification, AirbyteMessage, ConfiguredAirbyteCatalog } from "./types.js";
+
+/** How to run an Airbyte source as a child process. */
+export interface ChildSourceOptions {
+  /** The command that starts the source, before the Airbyte command (`["python3", "main.py"]`). */
+  argv: readonly string[];
+  /** The source's own environment variables (beside the inherited allowlist). */
+  env?: Record<string, string>;
+  /** More variable names to pass through from this process's environment. */
+  inheritEnv?: readonly string[];
+  cwd?: string;
+  /** How logs and errors name the source; default its argv. */
+  label?: string;
+  killTimeoutMs?: number;
+  highWaterMarkBytes?: number;
+  maxLineBytes?: number;
+}
+
+/**
+ * An Airbyte source run as a child process with the Airbyte CLI convention: `spec`,
+ * `check --config F`, `discover --config F`, `read --config F --catalog F [--state F]`. The
+ * files are written to a private temporary directory as `*.json`, mode 0600, and removed when
+ * the command has exited. See `../child.ts` for the process handling.
+ */
+export function childSource(options: ChildSourceOptions): AirbyteSource {
+  const label = options.label ?? options.argv.join(" ");
+  const start = (args: string[], ctx: AirbyteSourceContext, extra: Partial<StartChildOptions> = {}): ChildProcessHandle =>
+    startChild({
+      argv: [...options.argv, ...args],
+      label: `${label} ${args[0]}`,
+      log: ctx.log.child({ source: label }),
+      env: options.env,
+      inheritEnv: options.inheritEnv,
+      cwd: options.cwd,
+      signal: ctx.signal,
+      killTimeoutMs: options.killTimeoutMs,
+      highWaterMarkBytes: options.highWaterMarkBytes,
+      maxLineBytes: options.maxLineBytes,
+      ...extra,
+    });
+
+  /** Runs a command that answers with one message of type `want`. */
+  async function unary<T>(args: string[], want: "SPEC" | "CONNECTION_STATUS" | "CATALOG", ctx: AirbyteSourceContext): Promise<T> {
+    const child = start(args, ctx);
+    const log = ctx.log.child({ source: label });
+    let answer: unknown;
+    let traceError: string | undefined;
+    try {
+      for await (const batch of child.lineBatches()) {
+        for (const line of batch) {
+          const text = line.toString("utf8");
+          if (text.trim() === "") continue;
+          let message: unknown;
+          try {
+            message = JSON.parse(text);
+          } catch {
+            message = undefined;
+          }
+          if (!isPlainObject(message) || typeof message.type !== "string") {
+            relayLine(log, text, { stream: "stdout" });
+            continue;
+          }
+          const m = message as AirbyteMessage;
+          if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
+          else if (m.type === "LOG") logAirbyteLog(log, m.log);
+          else if (m.type === "TRACE" && isPlainObject(m.trace) && m.trace.type === "ERROR") traceError = logTraceError(log, m.trace);
+          else if (m.type === "CONTROL" && isPlainObject(m.control) && isPlainObject(m.control.connectorConfig) && isPlainObject(m.control.connectorConfig.config)) {
+            await ctx.onConfig(m.control.connectorConfig.config);
+          } else log.debug(`ignoring an Airbyte ${m.type} message in the answer to ${args[0]}`);
+        }
+      }
+    } catch (error) {
+      await child.terminate();
+      throw error;
+    }
+    await child.result(traceError);
+    if (child.terminated) throw new StoppedError(`${label} ${args[0]} was stopped`);
+    if (answer === undefined) {
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `${label} ${args[0]} exited without writing a ${want} message${traceError ? `: ${traceError}` : ""}`, { userFacing: true });
+    }
+    return answer as T;
+  }
+
+  return {
+    label,
+
+    spec(ctx) {
+      return unary<AirbyteConnectorSpecification>(["spec"], "SPEC", ctx);
+    },
+
+    check(config, ctx) {
+      return withTempDir(async (dir) => unary<AirbyteConnectionStatus>(["check", "--config", await dir.writeJson("config", config)], "CONNECTION_STATUS", ctx));
+    },
+
+    discover(config, ctx) {
+      return withTempDir(async (dir) => unary<AirbyteCatalog>(["discover", "--config", await dir.writeJson("config", config)], "CATALOG", ctx));
+    },
+
+    read(config: Record<string, unknown>, catalog: ConfiguredAirbyteCatalog, state: StateInputFile | undefined, ctx: AirbyteReadContext, sink: AirbyteMessageSink): Promise<AirbyteReadOutcome> {
+      return withTempDir(async (dir) => {
+        const args = ["read", "--config", await dir.writeJson("config", config), "--catalog", await dir.writeJson("catalog", catalog)];
+        if (state) args.push("--state", await dir.writeJson("state", state.value));
+        const child = start(args, ctx);
+        try {
+          for await (const batch of child.lineBatches()) {
+            for (let i = 0; i < batch.length; i++) {
+              const wait = sink.line(batch[i]!);
+              if (wait !== undefined) await wait;
+            }
+            if (ctx.signal.aborted) break;
+          }
+        } catch (error) {
+          await child.terminate();
+          throw error;
+        }
+        if (ctx.signal.aborted) {
+          await child.terminate();
+          return "stopped";
+        }
+        await child.result(ctx.failureDetail());
+        return child.terminated ? "stopped" : "completed";
+      });
+    },
+  };
+}

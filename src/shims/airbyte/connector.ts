@@ -1,0 +1,149 @@
+import type { OAuth2, ValidatedBinding } from "../../protocol/index.js";
+import type { CaptureTask, Connector, ConnectorSpec, Logger, RequestContext } from "../../runtime/index.js";
+import { emitConfigUpdate } from "../../sdk/index.js";
+import { ConfigError, FlowcapError, type ConfigProblem } from "../../util/errors.js";
+import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { checkResourceConfig, configuredCatalog, resourcePathOf, shimBindings } from "./bindings.js";
+import { discoveredBindings } from "./discover.js";
+import { AirbyteReadSession } from "./session.js";
+import type { AirbyteSource, AirbyteSourceContext } from "./source.js";
+import { flowSpec } from "./spec.js";
+import { AirbyteStateKeeper } from "./state.js";
+import type { AirbyteConnectorSpecification, AirbyteStream } from "./types.js";
+
+export interface AirbyteConnectorOptions {
+  /** Flow's `oauth2` for the spec; when absent it is derived from the source's declarative OAuth, if sound. */
+  oauth2?: OAuth2;
+  /** Overrides the source's `documentationUrl`. */
+  documentationUrl?: string;
+  /** How LEGACY state is handed back: the blob itself (default) or `[{"type":"LEGACY","data":blob}]`. */
+  legacyStateForm?: "blob" | "message";
+  /** Decode Faros-style gzip+base64 LEGACY state into Flow's state (default true). */
+  decodeCompressedState?: boolean;
+  /** Where a changed config is encrypted (default `ENCRYPTION_URL`, else Estuary's service). */
+  encryptionUrl?: string;
+}
+
+/**
+ * A Flow capture connector for an Airbyte source (`childSource` for any program following the
+ * Airbyte CLI convention, `farosSource` for a faros-airbyte-cdk source in this process):
+ *
+ * - `spec`: see `flowSpec`. The source's spec is asked for once per process.
+ * - `discover`: the source's catalog as bindings (see `discoveredBindings`).
+ * - `validate`: runs the source's `check` (a failed check is the user's error, carrying the
+ *   source's message), then its `discover`, and rejects every binding whose stream the source
+ *   does not have (or whose sync mode it does not support), naming each.
+ * - `open`: builds the configured catalog from the bindings alone (no discover) and runs one
+ *   `read`, mapped by `AirbyteReadSession`; the session ends (and the process exits 0) when the
+ *   read ends, and Flow starts the next one after the capture's interval.
+ * - CONTROL connectorConfig messages, in any command, become Flow `configUpdate` events.
+ */
+export function createAirbyteConnector(source: AirbyteSource, options: AirbyteConnectorOptions = {}): Connector {
+  let airbyteSpec: Promise<AirbyteConnectorSpecification> | undefined;
+  let spec: Promise<ConnectorSpec> | undefined;
+
+  const context = (ctx: { log: Logger; signal: AbortSignal }, config: Record<string, unknown>): AirbyteSourceContext => {
+    let current = config;
+    return {
+      log: ctx.log,
+      signal: ctx.signal,
+      onConfig: async (update) => {
+        current = mergeConfig(current, update);
+        const schema = (await getAirbyteSpec(ctx)).connectionSpecification;
+        await emitConfigUpdate(ctx.log, `the source ${source.label} updated its config`, current, schema, { encryptionUrl: options.encryptionUrl });
+      },
+    };
+  };
+
+  const getAirbyteSpec = (ctx: { log: Logger; signal: AbortSignal }) => {
+    airbyteSpec ??= source.spec({ log: ctx.log, signal: ctx.signal, onConfig: async () => ctx.log.warn("ignoring a CONTROL message during spec: there is no config yet") });
+    airbyteSpec.catch(() => (airbyteSpec = undefined));
+    return airbyteSpec;
+  };
+
+  return {
+    spec(_request, ctx: RequestContext) {
+      spec ??= getAirbyteSpec(ctx).then((s) => flowSpec(s, { oauth2: options.oauth2, documentationUrl: options.documentationUrl }, ctx.log));
+      spec.catch(() => (spec = undefined));
+      return spec;
+    },
+
+    async discover(request, ctx) {
+      const catalog = await source.discover(request.config, context(ctx, request.config));
+      return { bindings: discoveredBindings(catalog, ctx.log) };
+    },
+
+    async validate(request, ctx) {
+      const sctx = context(ctx, request.config);
+      const status = await source.check(request.config, sctx);
+      if (!isPlainObject(status) || status.status !== "SUCCEEDED") {
+        const message = isPlainObject(status) && typeof status.message === "string" && status.message ? status.message : "the source did not say why";
+        throw new ConfigError(message, { subject: "the source's connection check failed" });
+      }
+      const catalog = await source.discover(request.config, sctx);
+      const streams = isPlainObject(catalog) && Array.isArray(catalog.streams) ? catalog.streams.filter((s): s is AirbyteStream => isPlainObject(s) && typeof s.name === "string") : [];
+      const problems: ConfigProblem[] = [];
+      const bindings: ValidatedBinding[] = request.bindings.map((binding, i) => {
+        const where = `bindings[${i}].resourceConfig`;
+        const { config, problems: p } = checkResourceConfig(binding.resourceConfig, where);
+        problems.push(...p);
+        if (!config) return { resourcePath: [] };
+        const sameName = streams.filter((s) => s.name === config.stream);
+        const stream = sameName.find((s) => (s.namespace || undefined) === config.namespace) ?? (sameName.length === 1 && !config.namespace ? sameName[0] : undefined);
+        if (!stream) {
+          const known = streams.map((s) => JSON.stringify(s.namespace ? `${s.namespace}.${s.name}` : s.name)).join(", ") || "none";
+          const name = config.namespace ? `${config.namespace}.${config.stream}` : config.stream;
+          problems.push({ path: `${where}.stream`, message: `the source has no stream ${JSON.stringify(name)} (it has: ${known})` });
+        } else if (Array.isArray(stream.supported_sync_modes) && stream.supported_sync_modes.length && !stream.supported_sync_modes.includes(config.syncMode)) {
+          problems.push({ path: `${where}.syncMode`, message: `stream ${JSON.stringify(config.stream)} does not support ${config.syncMode} (it supports ${stream.supported_sync_modes.join(", ")})` });
+        }
+        return { resourcePath: resourcePathOf(config) };
+      });
+      if (problems.length) throw new ConfigError(problems, { subject: "bindings", code: "RESOURCE_NOT_FOUND" });
+      return { bindings };
+    },
+
+    async open(request) {
+      const config = request.capture.config;
+      const bindings = shimBindings(request.capture.bindings);
+      const catalog = configuredCatalog(bindings);
+      return {
+        opened: {},
+        async capture(task: CaptureTask) {
+          const keeper = new AirbyteStateKeeper(
+            request.state,
+            bindings.map((b) => ({ ...b, withheld: b.snapshot })),
+            task.log,
+            { decodeCompressed: options.decodeCompressedState, legacyForm: options.legacyStateForm },
+          );
+          const sctx = context({ log: task.log, signal: task.stopping }, config);
+          const session = new AirbyteReadSession(task, bindings, keeper, { label: source.label, onConfig: sctx.onConfig });
+          const input = keeper.input();
+          task.log.info(`reading ${bindings.length} stream(s) from ${source.label}`, { state: input?.kind ?? "none" });
+          const outcome = await source.read(config, catalog, input, { ...sctx, failureDetail: () => session.sourceError }, session);
+          if (outcome === "stopped") {
+            task.log.info("the read was stopped: what it sent after its last state is not committed", { records: session.records, states: session.states });
+            return;
+          }
+          if (session.sourceError !== undefined) {
+            throw new FlowcapError("SOURCE_FAILED", session.sourceError, { userFacing: true, data: { source: source.label } });
+          }
+          await session.complete();
+          task.log.info(`the read is complete`, { records: session.records, states: session.states });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The config after a CONTROL connectorConfig: objects merge recursively, anything else (arrays,
+ * scalars, nulls) replaces. Sources send either their whole config or only what changed.
+ */
+export function mergeConfig(config: JsonObject, update: JsonObject): JsonObject {
+  const out: JsonObject = { ...config };
+  for (const [key, value] of Object.entries(update)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeConfig(out[key] as JsonObject, value) : value;
+  }
+  return out;
+}

@@ -1,0 +1,134 @@
+import type { DiscoveredBinding } from "../../protocol/index.js";
+import type { Logger } from "../../runtime/index.js";
+import { FlowcapError } from "../../util/errors.js";
+import { escapePointerToken, toPointer } from "../../util/jsonPointer.js";
+import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { resourcePathOf, ROW_ID_KEY, type ResourceConfig } from "./bindings.js";
+import type { AirbyteCatalog, AirbyteStream, AirbyteSyncMode } from "./types.js";
+
+/**
+ * A source's catalog as Flow's discovered bindings, one per stream:
+ *
+ * - `key`: the stream's `source_defined_primary_key` as RFC 6901 pointers (`~` → `~0`, `/` →
+ *   `~1`), whether written as a field name, a list of field names or a list of paths.
+ * - A stream without a key is captured by full refresh, keyed by `/_meta/row_id` (so each
+ *   refresh replaces the previous one). An incremental-only stream without a key cannot be
+ *   keyed: it is left out with a warning naming it; discover goes on.
+ * - `syncMode` is incremental when the stream supports it and has a key, else full refresh;
+ *   `cursorField` is the stream's `default_cursor_field`; `namespace` is kept when set.
+ * - The document schema is the stream's `json_schema` with `_meta.row_id` added (and, for
+ *   row-id keyed streams, the deletion rule of their refreshes).
+ * - `recommendedName` is `[namespace/]stream`, cleaned to the characters Flow accepts in a
+ *   collection name, and made unique.
+ */
+export function discoveredBindings(catalog: AirbyteCatalog, log: Logger): DiscoveredBinding[] {
+  if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) {
+    throw new FlowcapError("SOURCE_OUTPUT_INVALID", "the source's CATALOG has no streams list", { userFacing: true });
+  }
+  const out: DiscoveredBinding[] = [];
+  const names = new Set<string>();
+  for (const [i, stream] of catalog.streams.entries()) {
+    if (!isPlainObject(stream) || typeof stream.name !== "string" || stream.name === "") {
+      log.warn(`leaving out catalog stream #${i}: it has no name`);
+      continue;
+    }
+    const binding = discoveredBinding(stream as AirbyteStream, log);
+    if (!binding) continue;
+    let name = binding.recommendedName;
+    for (let n = 2; names.has(name); n++) name = `${binding.recommendedName}_${n}`;
+    if (name !== binding.recommendedName) log.warn(`stream ${JSON.stringify(stream.name)} is recommended as ${name}: ${binding.recommendedName} is taken`);
+    names.add(name);
+    out.push({ ...binding, recommendedName: name });
+  }
+  return out;
+}
+
+function discoveredBinding(stream: AirbyteStream, log: Logger): DiscoveredBinding | undefined {
+  const modes: AirbyteSyncMode[] = Array.isArray(stream.supported_sync_modes) && stream.supported_sync_modes.length ? stream.supported_sync_modes : ["full_refresh"];
+  const keyed = keyPointers(stream.source_defined_primary_key);
+  let syncMode: AirbyteSyncMode;
+  let key: string[];
+  if (keyed.length > 0) {
+    key = keyed;
+    syncMode = modes.includes("incremental") ? "incremental" : "full_refresh";
+  } else if (modes.includes("full_refresh")) {
+    key = [ROW_ID_KEY];
+    syncMode = "full_refresh";
+    if (modes.includes("incremental")) log.info(`stream ${JSON.stringify(stream.name)} has no primary key: capturing it by full refresh, keyed by ${ROW_ID_KEY}`);
+  } else {
+    log.warn(`leaving out stream ${JSON.stringify(stream.name)}: it supports only incremental reads and has no primary key, so its documents cannot be keyed`);
+    return undefined;
+  }
+  const resourceConfig: ResourceConfig = { stream: stream.name, syncMode };
+  if (typeof stream.namespace === "string" && stream.namespace) resourceConfig.namespace = stream.namespace;
+  if (Array.isArray(stream.default_cursor_field) && stream.default_cursor_field.length) resourceConfig.cursorField = stream.default_cursor_field;
+  return {
+    recommendedName: recommendedName(stream.name, resourceConfig.namespace),
+    resourceConfig: resourceConfig as unknown as Record<string, unknown>,
+    documentSchema: documentSchema(stream.json_schema, key[0] === ROW_ID_KEY),
+    key,
+    resourcePath: resourcePathOf(resourceConfig),
+  };
+}
+
+/**
+ * A primary key as JSON pointers: `"id"` → `["/id"]`; `["a", "b"]` → `["/a", "/b"]` (one field
+ * each); `[["a", "b"], ["c"]]` → `["/a/b", "/c"]` (a path each). Tokens are escaped.
+ */
+export function keyPointers(pk: unknown): string[] {
+  if (typeof pk === "string") return pk === "" ? [] : ["/" + escapePointerToken(pk)];
+  if (!Array.isArray(pk)) return [];
+  const out: string[] = [];
+  for (const component of pk) {
+    if (typeof component === "string") out.push("/" + escapePointerToken(component));
+    else if (Array.isArray(component) && component.length > 0 && component.every((t) => typeof t === "string" || typeof t === "number")) out.push(toPointer(component));
+  }
+  return out;
+}
+
+/**
+ * A collection name for a stream: each `/`-separated part keeps Unicode letters and digits and
+ * `-`, `_`, `.`; anything else becomes `_`. Empty parts are dropped.
+ */
+export function recommendedName(stream: string, namespace?: string): string {
+  const full = namespace ? `${namespace}/${stream}` : stream;
+  const parts = full
+    .split("/")
+    .map((part) => part.replace(/[^\p{L}\p{N}\-_.]/gu, "_"))
+    .filter((part) => part !== "" && part !== "." && part !== "..");
+  return parts.length ? parts.join("/") : "stream";
+}
+
+/** `_meta`, as every captured document carries it. */
+const META_SCHEMA = { type: "object", properties: { row_id: { type: "integer" } }, required: ["row_id"] };
+
+/**
+ * A stream's document schema: its `json_schema` with `_meta.row_id` declared. A row-id keyed
+ * stream also gets the rule that a `_meta.op: "d"` document deletes its row, and its root
+ * `required` moves under `else`, so such a deletion (which carries only `_meta`) is valid.
+ */
+export function documentSchema(jsonSchema: unknown, rowIdKeyed: boolean): JsonObject {
+  const schema: JsonObject = isPlainObject(jsonSchema) ? structuredClone(jsonSchema) : { type: "object" };
+  const properties: JsonObject = isPlainObject(schema.properties) ? schema.properties : {};
+  const existing = properties._meta;
+  if (isPlainObject(existing)) {
+    const props = isPlainObject(existing.properties) ? existing.properties : {};
+    const required = Array.isArray(existing.required) ? existing.required : [];
+    properties._meta = {
+      ...existing,
+      properties: { ...props, row_id: META_SCHEMA.properties.row_id },
+      required: required.includes("row_id") ? required : [...required, "row_id"],
+    };
+  } else {
+    properties._meta = structuredClone(META_SCHEMA);
+  }
+  schema.properties = properties;
+  if (rowIdKeyed && schema.if === undefined && schema.then === undefined && schema.else === undefined) {
+    const required = schema.required;
+    delete schema.required;
+    schema.if = { required: ["_meta"], properties: { _meta: { required: ["op"], properties: { op: { const: "d" } } } } };
+    schema.then = { reduce: { strategy: "merge", delete: true } };
+    if (Array.isArray(required) && required.length) schema.else = { required };
+  }
+  return schema;
+}

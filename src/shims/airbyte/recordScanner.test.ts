@@ -1,0 +1,118 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { fixturePath, haveSharedFixtures } from "../../../test/helpers/fixtures.js";
+import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
+
+function scan(line: string) {
+  const span = new RecordSpan();
+  if (!scanRecord(line, span)) return undefined;
+  return { stream: span.stream, namespace: span.namespace, data: line.slice(span.dataStart, span.dataEnd) };
+}
+
+describe("scanRecord", () => {
+  it("finds stream, namespace and the exact data text, whatever the key order and spacing", () => {
+    expect(scan('{"type":"RECORD","record":{"stream":"users","data":{"id":1},"emitted_at":1}}')).toEqual({ stream: "users", namespace: null, data: '{"id":1}' });
+    // faros-airbyte-cdk order: record first, type last.
+    expect(scan('{"record":{"stream":"s","emitted_at":1,"data":{"a":[1,{"b":"}"}]}},"type":"RECORD"}')).toEqual({ stream: "s", namespace: null, data: '{"a":[1,{"b":"}"}]}' });
+    // Python's json.dumps spacing, and whitespace inside data.
+    expect(scan('{"type": "RECORD", "record": {"namespace": "public", "stream": "t", "data": { "data" : "foo bar" }, "emitted_at": 2}}')).toEqual({
+      stream: "t",
+      namespace: "public",
+      data: '{ "data" : "foo bar" }',
+    });
+    expect(scan('  {"type":"RECORD","record":{"stream":"u","namespace":null,"data":{}}}  ')).toEqual({ stream: "u", namespace: null, data: "{}" });
+  });
+
+  it("keeps strings with escapes, quotes, braces and non-ASCII as they are, and decodes an escaped stream name", () => {
+    const data = String.raw`{"q":"a \"quoted\" {brace} [x] \\","u":"\u00e9 é 😀","k\"ey":1}`;
+    expect(scan(`{"type":"RECORD","record":{"stream":"str\\u0065am\\"x","data":${data}}}`)).toEqual({ stream: 'stream"x', namespace: null, data });
+  });
+
+  it("passes integers beyond 2^53 through byte for byte (JSON.parse would round them)", () => {
+    const line = '{"type":"RECORD","record":{"stream":"s","data":{"_ts":1660025892365542190,"f":1e400}}}';
+    expect(scan(line)?.data).toBe('{"_ts":1660025892365542190,"f":1e400}');
+  });
+
+  it("declines whatever is not a plain RECORD, leaving it to JSON.parse", () => {
+    for (const line of [
+      '{"type":"STATE","state":{"data":{}}}',
+      '{"type":"LOG","log":{"level":"INFO","message":"hi"}}',
+      '{"record":{"stream":"s","data":{}}}', // no type
+      '{"type":"RECORD"}', // no record
+      '{"type":"RECORD","record":{"data":{}}}', // no stream
+      '{"type":"RECORD","record":{"stream":"s"}}', // no data
+      '{"type":"RECORD","record":{"stream":"s","data":[1]}}', // data not an object
+      '{"type":"RECORD","record":{"stream":"s","data":null}}',
+      '{"type":"RECORD","record":{"stream":1,"data":{}}}',
+      "not json",
+      "",
+      "[]",
+    ]) {
+      expect(scan(line), line).toBeUndefined();
+    }
+  });
+
+  it("rejects broken structure instead of passing it on", () => {
+    for (const line of [
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":1}', // truncated (a crash mid-line)
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":[1}}}}', // mismatched brackets
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":"unterminated}}}',
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":undefined}}}', // not a JSON literal
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":1}}} trailing',
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":1}}}}',
+      '{"type":"RECORD","record":{"stream":"s","data":{"a":"tab\there"}}}'.replace("\\t", "\t"), // raw control character
+    ]) {
+      expect(scan(line), line).toBeUndefined();
+    }
+  });
+
+  it("declines nesting deeper than 31 levels (JSON.parse takes those)", () => {
+    const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${deep(30)}}}}`)).toBeDefined();
+    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${deep(31)}}}}`)).toBeUndefined();
+  });
+});
+
+describe("spliceMeta", () => {
+  it("adds _meta as the last property, also to an empty object and before trailing whitespace", () => {
+    const meta = '{"op":"u","row_id":7}';
+    expect(JSON.parse(spliceMeta('{"a":1}', 0, 7, meta))).toEqual({ a: 1, _meta: { op: "u", row_id: 7 } });
+    expect(spliceMeta("{}", 0, 2, meta)).toBe('{"_meta":{"op":"u","row_id":7}}');
+    expect(spliceMeta("{ }", 0, 3, meta)).toBe('{ "_meta":{"op":"u","row_id":7}}');
+    expect(JSON.parse(spliceMeta('x{ "a" : 1 \n}y', 1, 13, meta))).toEqual({ a: 1, _meta: { op: "u", row_id: 7 } });
+  });
+});
+
+describe.runIf(haveSharedFixtures)("scanRecord on every recorded Airbyte stream", () => {
+  it("agrees with JSON.parse on every line of airbyte/records", () => {
+    const dir = fixturePath("airbyte", "records");
+    let records = 0;
+    for (const file of readdirSync(dir)) {
+      for (const raw of readFileSync(`${dir}/${file}`, "utf8").split("\n")) {
+        if (!raw.trim()) continue;
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          expect(scan(raw), raw).toBeUndefined(); // a comment line: a log line, never a record
+          continue;
+        }
+        // Bare record lines are what a source wraps in a RECORD envelope.
+        const line = parsed.type === undefined && "stream" in parsed ? `{"type":"RECORD","record":${raw}}` : raw;
+        if (line !== raw) parsed = { type: "RECORD", record: parsed };
+        const got = scan(line);
+        if (parsed.type !== "RECORD") {
+          expect(got, `${file}: ${raw.slice(0, 80)}`).toBeUndefined();
+          continue;
+        }
+        const record = parsed.record as { stream: string; namespace?: string; data: unknown };
+        expect(got, `${file}: ${raw.slice(0, 80)}`).toBeDefined();
+        expect(got!.stream).toBe(record.stream);
+        expect(got!.namespace).toBe(record.namespace || null);
+        expect(JSON.parse(got!.data)).toEqual(record.data);
+        records++;
+      }
+    }
+    expect(records).toBeGreaterThan(4000);
+  });
+});

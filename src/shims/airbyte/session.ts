@@ -1,0 +1,316 @@
+import type { CaptureTask, Logger } from "../../runtime/index.js";
+import { FlowcapError } from "../../util/errors.js";
+import { isPlainObject } from "../../util/mergePatch.js";
+import { levelFromName, relayLine } from "../child.js";
+import { BindingIndex, type ShimBinding } from "./bindings.js";
+import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
+import type { AirbyteStateKeeper } from "./state.js";
+import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
+
+/** Where a source's `read` output goes: raw stdout lines (child processes) or messages (in-process sources). */
+export interface AirbyteMessageSink {
+  /** One stdout line, without its newline. Returns a promise when the caller must wait before feeding more. */
+  line(line: Buffer): void | Promise<void>;
+  /** One message object. Returns a promise when the caller must wait before feeding more. */
+  message(message: AirbyteMessage): void | Promise<void>;
+}
+
+/** A binding as the read session tracks it. */
+interface Target {
+  binding: ShimBinding;
+  /** The `_meta.row_id` of the next record. */
+  nextRowId: number;
+  /** Snapshot streams: row ids 0..rowsBound-1 may be in the collection (persisted as `rows`). */
+  rowsBound: number;
+  /** Snapshot streams: the current refresh is complete (its deletions are staged). */
+  finished: boolean;
+  /** The source said the stream did not complete: no deletions for it. */
+  incomplete: boolean;
+  /** Captured documents since the last checkpoint. */
+  dirty: boolean;
+}
+
+export interface ReadSessionOptions {
+  /** Called with the config of a CONTROL connectorConfig message (persist it before going on). */
+  onConfig(config: Record<string, unknown>): Promise<void>;
+  /** How logs name the source. */
+  label: string;
+}
+
+/**
+ * Maps what an Airbyte source writes during `read` onto a Flow capture task:
+ *
+ * - RECORD → `captured` with `_meta: {op: "u", row_id}`, spliced into the record's own `data`
+ *   text without parsing it (see recordScanner.ts). Row ids of incremental streams continue
+ *   from the state; those of full-refresh streams start at 0 on every read.
+ * - STATE (STREAM, GLOBAL, LEGACY) → a checkpoint with a merge patch of what changed (see
+ *   state.ts), which commits every document captured before it.
+ * - LOG → a log line at the same level; TRACE ERROR → logged, and the read fails at its end with
+ *   the source's message; TRACE ESTIMATE and STREAM_STATUS → logs (a snapshot stream's COMPLETE
+ *   also completes its refresh); CONTROL connectorConfig → `onConfig`.
+ * - Records of streams no binding captures are skipped, and logged.
+ * - Lines that are not JSON, or not Airbyte messages, are logged as the source's output.
+ *
+ * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
+ * not see, and a final checkpoint commits the rest. A read that fails or stops never gets it, so
+ * nothing after the source's last STATE is committed.
+ */
+export class AirbyteReadSession implements AirbyteMessageSink {
+  /** The message of the source's last TRACE error, if it reported one. */
+  sourceError: string | undefined;
+  records = 0;
+  states = 0;
+
+  private readonly span = new RecordSpan();
+  private readonly index: BindingIndex<ShimBinding & { target: Target }>;
+  private readonly targets: Target[];
+  private readonly unknownStreams = new Map<string, number>();
+  private readonly sourceLog: Logger;
+
+  constructor(
+    private readonly task: CaptureTask,
+    bindings: readonly ShimBinding[],
+    private readonly keeper: AirbyteStateKeeper,
+    private readonly options: ReadSessionOptions,
+  ) {
+    this.sourceLog = task.log.child({ source: options.label });
+    this.targets = bindings.map((binding) => {
+      const slot = keeper.slot(binding.stateKey);
+      return {
+        binding,
+        nextRowId: binding.syncMode === "incremental" && typeof slot.rowId === "number" ? slot.rowId : 0,
+        rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
+        finished: false,
+        incomplete: false,
+        dirty: false,
+      };
+    });
+    this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
+  }
+
+  line(line: Buffer): void | Promise<void> {
+    const text = line.toString("utf8");
+    if (scanRecord(text, this.span)) {
+      this.fastRecord(text);
+      return;
+    }
+    if (text.trim() === "") return;
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      relayLine(this.sourceLog, text, { stream: "stdout" });
+      return;
+    }
+    if (!isPlainObject(message) || typeof message.type !== "string") {
+      // The platform's rule: whatever is not an Airbyte message is the source's log output.
+      relayLine(this.sourceLog, text, { stream: "stdout" });
+      return;
+    }
+    return this.message(message as AirbyteMessage);
+  }
+
+  message(message: AirbyteMessage): void | Promise<void> {
+    switch (message.type) {
+      case "RECORD":
+        return this.objectRecord(message.record);
+      case "STATE":
+        return this.state(message.state);
+      case "LOG":
+        return this.logMessage(message.log);
+      case "TRACE":
+        return this.trace(message.trace);
+      case "CONTROL":
+        return this.control(message.control);
+      default:
+        // SPEC, CATALOG, CONNECTION_STATUS have no place in a read; unknown types are from newer protocols.
+        this.sourceLog.debug(`ignoring an Airbyte ${message.type} message during read`);
+    }
+  }
+
+  /** The read succeeded: completes snapshot refreshes and writes the final checkpoint. */
+  async complete(): Promise<void> {
+    for (const target of this.targets) {
+      if (target.binding.snapshot && !target.finished && !target.incomplete) this.finishRefresh(target);
+    }
+    this.stageRows();
+    const { updated, mergePatch } = this.keeper.commit();
+    this.task.log.debug("the source's read ended: writing the final checkpoint", { records: this.records, states: this.states });
+    await this.task.checkpoint(updated, { mergePatch });
+    for (const [stream, count] of this.unknownStreams) {
+      this.task.log.info(`skipped ${count} record(s) of stream ${stream}, which no binding captures`);
+    }
+  }
+
+  /** The record fast path: `this.span` locates the record in `text`. */
+  private fastRecord(text: string): void {
+    const span = this.span;
+    const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
+    if (!found) return this.unknownStream(span.stream, span.namespace);
+    const target = found.target;
+    const metaAt = text.indexOf('"_meta"', span.dataStart);
+    if (metaAt >= 0 && metaAt < span.dataEnd) {
+      // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
+      const data = JSON.parse(text.slice(span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
+    }
+    this.task.capturedJson(target.binding.index, spliceMeta(text, span.dataStart, span.dataEnd, `{"op":"u","row_id":${target.nextRowId++}}`));
+    this.records++;
+    this.touch(target);
+  }
+
+  /** A record given as an object (in-process sources, and lines the fast path did not take). */
+  private objectRecord(record: unknown): void {
+    if (!isPlainObject(record) || typeof record.stream !== "string") {
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD without a stream name: ${preview(record)}`, { userFacing: true });
+    }
+    const namespace = typeof record.namespace === "string" && record.namespace !== "" ? record.namespace : null;
+    const found = this.index.lookup(record.stream, namespace);
+    if (!found) return this.unknownStream(record.stream, namespace);
+    const data = record.data;
+    if (!isPlainObject(data)) {
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD of stream ${record.stream} whose data is not a JSON object: ${preview(data)}`, {
+        userFacing: true,
+      });
+    }
+    const target = found.target;
+    if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
+    const json = JSON.stringify(data);
+    this.task.capturedJson(target.binding.index, spliceMeta(json, 0, json.length, `{"op":"u","row_id":${target.nextRowId++}}`));
+    this.records++;
+    this.touch(target);
+  }
+
+  private mergedRecord(target: Target, data: Record<string, unknown>): void {
+    const own = isPlainObject(data._meta) ? data._meta : {};
+    this.task.captured(target.binding.index, { ...data, _meta: { ...own, op: "u", row_id: target.nextRowId++ } });
+    this.records++;
+    this.touch(target);
+  }
+
+  private touch(target: Target): void {
+    target.dirty = true;
+    if (target.finished) target.finished = false; // records after COMPLETE: the refresh goes on
+  }
+
+  private unknownStream(stream: string, namespace: string | null): void {
+    const name = namespace ? `${namespace}.${stream}` : stream;
+    const seen = this.unknownStreams.get(name) ?? 0;
+    if (seen === 0) this.task.log.warn(`skipping records of stream ${JSON.stringify(name)}: no binding captures it`);
+    this.unknownStreams.set(name, seen + 1);
+  }
+
+  private async state(state: AirbyteStateMessage | undefined): Promise<void> {
+    if (!isPlainObject(state)) {
+      this.task.log.warn("ignoring a STATE message without a state object");
+      return;
+    }
+    for (const d of this.keeper.apply(state)) {
+      this.task.log.debug(`not keeping the state of stream ${JSON.stringify(d.namespace ? `${d.namespace}.${d.name}` : d.name)}: no binding captures it`);
+    }
+    this.states++;
+    this.stageRows();
+    const { updated, mergePatch } = this.keeper.commit();
+    await this.task.checkpoint(updated, { mergePatch });
+  }
+
+  /** Stages the row bookkeeping of the streams that captured since the last checkpoint. */
+  private stageRows(): void {
+    for (const target of this.targets) {
+      if (!target.dirty) continue;
+      target.dirty = false;
+      const b = target.binding;
+      if (b.syncMode === "incremental") this.keeper.stage(b.stateKey, { rowId: target.nextRowId });
+      else if (b.snapshot && target.nextRowId > target.rowsBound) {
+        target.rowsBound = target.nextRowId;
+        this.keeper.stage(b.stateKey, { rows: target.rowsBound });
+      }
+    }
+  }
+
+  /**
+   * A snapshot stream's refresh is complete: rows the collection may hold beyond this refresh's
+   * count are deleted (`_meta.op: "d"`), committed with the next checkpoint.
+   */
+  private finishRefresh(target: Target): void {
+    const b = target.binding;
+    const count = target.nextRowId;
+    if (target.rowsBound > count) {
+      this.task.log.info(`stream ${b.stream}: the refresh has ${count} row(s), the previous one ${target.rowsBound}: deleting the rest`);
+      for (let id = count; id < target.rowsBound; id++) this.task.capturedJson(b.index, `{"_meta":{"op":"d","row_id":${id}}}`);
+    }
+    target.rowsBound = count;
+    target.finished = true;
+    target.dirty = false;
+    this.keeper.stage(b.stateKey, { rows: count });
+  }
+
+  private logMessage(log: AirbyteMessage["log"]): void {
+    logAirbyteLog(this.sourceLog, log);
+  }
+
+  private trace(trace: AirbyteTraceMessage | undefined): void {
+    if (!isPlainObject(trace)) return;
+    switch (trace.type) {
+      case "ERROR": {
+        this.sourceError = logTraceError(this.sourceLog, trace);
+        const d = isPlainObject(trace.error) ? trace.error.stream_descriptor : undefined;
+        if (isPlainObject(d) && typeof d.name === "string") {
+          const found = this.index.lookup(d.name, d.namespace);
+          if (found) found.target.incomplete = true;
+        }
+        return;
+      }
+      case "ESTIMATE":
+        this.sourceLog.info("progress estimate", { estimate: trace.estimate });
+        return;
+      case "STREAM_STATUS": {
+        const status = isPlainObject(trace.stream_status) ? trace.stream_status : undefined;
+        const d = status?.stream_descriptor;
+        this.sourceLog.info(`stream ${d?.name ?? "?"}: ${status?.status ?? "?"}`, { streamStatus: status });
+        if (!isPlainObject(d) || typeof d.name !== "string") return;
+        const found = this.index.lookup(d.name, d.namespace);
+        if (!found) return;
+        if (status?.status === "INCOMPLETE") found.target.incomplete = true;
+        else if (status?.status === "COMPLETE" && found.target.binding.snapshot && !found.target.incomplete) this.finishRefresh(found.target);
+        return;
+      }
+      default:
+        this.sourceLog.debug(`Airbyte ${trace.type} trace`, { trace });
+    }
+  }
+
+  private control(control: AirbyteMessage["control"]): Promise<void> | void {
+    if (isPlainObject(control) && control.type === "CONNECTOR_CONFIG" && isPlainObject(control.connectorConfig) && isPlainObject(control.connectorConfig.config)) {
+      return this.options.onConfig(control.connectorConfig.config);
+    }
+    this.sourceLog.warn("ignoring an Airbyte CONTROL message that is not a connectorConfig", { control });
+  }
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+}
+
+/** Logs an Airbyte LOG message at its level (FATAL and ERROR → error, WARN → warn, ...). */
+export function logAirbyteLog(log: Logger, message: unknown): void {
+  if (!isPlainObject(message)) return;
+  const fields: Record<string, unknown> = {};
+  if (typeof message.stack_trace === "string" && message.stack_trace) fields.stack_trace = message.stack_trace.split("\n");
+  log.log(levelFromName(message.level), typeof message.message === "string" ? message.message : JSON.stringify(message.message), fields);
+}
+
+/** Logs a TRACE error at error level and returns its user-facing message. */
+export function logTraceError(log: Logger, trace: AirbyteTraceMessage): string {
+  const error = isPlainObject(trace.error) ? trace.error : undefined;
+  const message = typeof error?.message === "string" && error.message ? error.message : "the source reported an error without a message";
+  const d = error?.stream_descriptor;
+  log.error(message, {
+    ...(error?.internal_message ? { internal_message: error.internal_message } : {}),
+    ...(error?.failure_type ? { failure_type: error.failure_type } : {}),
+    ...(d ? { stream: d } : {}),
+    ...(typeof error?.stack_trace === "string" ? { stack_trace: error.stack_trace.split("\n") } : {}),
+  });
+  return message;
+}

@@ -1,0 +1,337 @@
+import { gunzipSync } from "node:zlib";
+import type { Logger } from "../../runtime/index.js";
+import { applyMergePatch, deepEqual, diffMergePatch, isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { BindingIndex } from "./bindings.js";
+import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, AirbyteStreamState } from "./types.js";
+
+/**
+ * How an Airbyte source's state is kept in Flow's connector state:
+ *
+ * ```
+ * {
+ *   "bindingStateV1": {
+ *     "<stateKey>": {
+ *       "stream": <the stream's stream_state (STREAM and GLOBAL state)>,
+ *       "legacy": <the stream's entry of a LEGACY blob keyed by stream name>,
+ *       "rowId":  <next _meta.row_id of an incremental stream>,
+ *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>
+ *     }
+ *   },
+ *   "airbyte": {
+ *     "kind":   "STREAM" | "GLOBAL" | "LEGACY",   (the form the source last used)
+ *     "shared": <GLOBAL shared_state>,
+ *     "legacy": <the rest of a LEGACY blob (keys that are no bound stream's name), or a blob that is not an object>
+ *   }
+ * }
+ * ```
+ *
+ * Everything a stream owns lives under its binding's `stateKey`, so bumping a binding's backfill
+ * counter (which changes its state key) restarts that stream alone, whatever the state's type.
+ * Each checkpoint is an RFC 7396 merge patch of only what changed; when a value holds `null`s,
+ * which a merge patch cannot carry, the checkpoint replaces the whole state instead.
+ *
+ * State written by Estuary's Python shim (`bindingStateV1[k] = {rowId, state: <STREAM message>}`)
+ * is read too, so a task moves over without a backfill.
+ */
+export const BINDINGS_SLOT = "bindingStateV1";
+export const GLOBAL_SLOT = "airbyte";
+
+export type StateKind = "STREAM" | "GLOBAL" | "LEGACY";
+
+interface BindingSlot {
+  stream?: unknown;
+  legacy?: unknown;
+  rowId?: number;
+  rows?: number;
+  [key: string]: unknown;
+}
+
+interface GlobalSlot {
+  kind?: StateKind;
+  shared?: unknown;
+  legacy?: unknown;
+  [key: string]: unknown;
+}
+
+/** What the keeper needs of a binding. */
+export interface StateBinding {
+  stream: string;
+  namespace?: string;
+  stateKey: string;
+  /** Its state is kept but not handed back: each read of it starts afresh (snapshot streams). */
+  withheld?: boolean;
+}
+
+/** The state handed to a source's `read`. */
+export interface StateInputFile {
+  kind: StateKind;
+  /** The content of the `--state` file. */
+  value: AirbyteStateInput;
+}
+
+export interface StateKeeperOptions {
+  /** Decode Faros-style `{"format":"base64/gzip","data":...}` LEGACY blobs (default true). */
+  decodeCompressed?: boolean;
+  /**
+   * Hand LEGACY state back as the blob itself (`"blob"`, the default, which Faros and older
+   * Python sources read) or as `[{"type":"LEGACY","data":blob}]` (`"message"`).
+   */
+  legacyForm?: "blob" | "message";
+}
+
+/** The checkpoint that records what changed. */
+export interface StateCheckpoint {
+  updated: JsonObject;
+  mergePatch: boolean;
+}
+
+/**
+ * Keeps an Airbyte source's state in Flow's connector state (layout above): turns the source's
+ * STATE messages into checkpoints of what changed, and the stored state back into the
+ * `--state` the source reads.
+ */
+export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
+  private readonly index: BindingIndex<B>;
+  private readonly byKey = new Map<string, B>();
+  /** State as committed: other top-level keys, the binding slots, the global slot. */
+  private readonly others: JsonObject;
+  private readonly slots: Map<string, BindingSlot>;
+  private global: GlobalSlot;
+  private readonly staged = new Map<string, BindingSlot>();
+  private stagedGlobal: GlobalSlot | undefined;
+
+  constructor(
+    flowState: unknown,
+    private readonly bindings: readonly B[],
+    private readonly log: Logger,
+    private readonly options: StateKeeperOptions = {},
+  ) {
+    this.index = new BindingIndex(bindings);
+    for (const b of bindings) this.byKey.set(b.stateKey, b);
+    const state = isPlainObject(flowState) ? flowState : {};
+    const { [BINDINGS_SLOT]: storedBindings, [GLOBAL_SLOT]: storedGlobal, ...others } = state;
+    this.others = others;
+    this.slots = new Map();
+    if (isPlainObject(storedBindings)) {
+      for (const [key, slot] of Object.entries(storedBindings)) {
+        if (isPlainObject(slot)) this.slots.set(key, slot as BindingSlot);
+      }
+    }
+    this.global = isPlainObject(storedGlobal) ? (storedGlobal as GlobalSlot) : {};
+  }
+
+  /** The committed slot of a binding (empty when it has none). */
+  slot(stateKey: string): Readonly<BindingSlot> {
+    return this.staged.get(stateKey) ?? this.slots.get(stateKey) ?? {};
+  }
+
+  /** The stream state of a binding, also from Estuary's shim layout. */
+  private streamState(slot: BindingSlot): unknown {
+    if (slot.stream !== undefined) return slot.stream;
+    const legacyShim = slot.state;
+    if (isPlainObject(legacyShim) && isPlainObject(legacyShim.stream)) return legacyShim.stream.stream_state ?? undefined;
+    return undefined;
+  }
+
+  /** The form of the stored state: the one the source last wrote, else what is present. */
+  private kind(): StateKind | undefined {
+    if (this.global.kind === "STREAM" || this.global.kind === "GLOBAL" || this.global.kind === "LEGACY") return this.global.kind;
+    if (this.global.shared !== undefined) return "GLOBAL";
+    if (this.global.legacy !== undefined) return "LEGACY";
+    for (const b of this.bindings) {
+      const slot = this.slots.get(b.stateKey);
+      if (slot && this.streamState(slot) !== undefined) return "STREAM";
+      if (slot && slot.legacy !== undefined) return "LEGACY";
+    }
+    return undefined;
+  }
+
+  /**
+   * The `--state` for the next read, built from the committed state of the current bindings,
+   * or undefined when there is none. Withheld bindings' state is left out.
+   */
+  input(): StateInputFile | undefined {
+    const kind = this.kind();
+    const handed = this.bindings.filter((b) => !b.withheld);
+    switch (kind) {
+      case undefined:
+        return undefined;
+      case "STREAM": {
+        const messages: AirbyteStateMessage[] = [];
+        for (const b of handed) {
+          const s = this.streamState(this.slots.get(b.stateKey) ?? {});
+          if (s !== undefined && s !== null) messages.push({ type: "STREAM", stream: { stream_descriptor: descriptor(b), stream_state: s } });
+        }
+        return messages.length ? { kind, value: messages } : undefined;
+      }
+      case "GLOBAL": {
+        const streamStates: AirbyteStreamState[] = [];
+        for (const b of handed) {
+          const s = this.streamState(this.slots.get(b.stateKey) ?? {});
+          if (s !== undefined && s !== null) streamStates.push({ stream_descriptor: descriptor(b), stream_state: s });
+        }
+        const global: AirbyteStateMessage["global"] = { stream_states: streamStates };
+        if (this.global.shared !== undefined) global.shared_state = this.global.shared;
+        return { kind, value: [{ type: "GLOBAL", global }] };
+      }
+      case "LEGACY": {
+        let blob: unknown = this.global.legacy;
+        const shares = handed.filter((b) => this.slots.get(b.stateKey)?.legacy !== undefined);
+        if (shares.length > 0 && (blob === undefined || isPlainObject(blob))) {
+          const merged: JsonObject = { ...((blob as JsonObject | undefined) ?? {}) };
+          for (const b of shares) merged[b.stream] = this.slots.get(b.stateKey)!.legacy;
+          blob = merged;
+        }
+        if (blob === undefined) return undefined;
+        return { kind, value: this.options.legacyForm === "message" ? [{ type: "LEGACY", data: blob }] : blob };
+      }
+    }
+  }
+
+  /**
+   * Stages an Airbyte STATE message. Returns the descriptors of streams it names that no binding
+   * captures (their state is not kept: no binding could hand it back).
+   */
+  apply(message: AirbyteStateMessage): AirbyteStreamDescriptor[] {
+    const type = message.type ?? (message.stream ? "STREAM" : message.global ? "GLOBAL" : "LEGACY");
+    const unknown: AirbyteStreamDescriptor[] = [];
+    switch (type) {
+      case "STREAM": {
+        const entry = message.stream;
+        if (!isPlainObject(entry) || !isPlainObject(entry.stream_descriptor) || typeof entry.stream_descriptor.name !== "string") {
+          this.log.warn("ignoring a STREAM state without a stream descriptor", { state: message });
+          return unknown;
+        }
+        const b = this.index.lookup(entry.stream_descriptor.name, entry.stream_descriptor.namespace);
+        if (!b) {
+          unknown.push(entry.stream_descriptor);
+          break;
+        }
+        this.stage(b.stateKey, { stream: entry.stream_state ?? undefined, state: undefined });
+        break;
+      }
+      case "GLOBAL": {
+        const g = message.global;
+        if (!isPlainObject(g)) {
+          this.log.warn("ignoring a GLOBAL state without a global object", { state: message });
+          return unknown;
+        }
+        const found = new Map<string, unknown>();
+        for (const entry of Array.isArray(g.stream_states) ? g.stream_states : []) {
+          if (!isPlainObject(entry) || !isPlainObject(entry.stream_descriptor)) continue;
+          const d = entry.stream_descriptor as unknown as AirbyteStreamDescriptor;
+          const b = typeof d.name === "string" ? this.index.lookup(d.name, d.namespace) : undefined;
+          if (!b) unknown.push(d);
+          else found.set(b.stateKey, entry.stream_state ?? undefined);
+        }
+        // A GLOBAL message is the whole state: a bound stream it does not list has none.
+        for (const b of this.bindings) this.stage(b.stateKey, { stream: found.get(b.stateKey), state: undefined });
+        this.stageGlobal({ kind: "GLOBAL", shared: g.shared_state ?? undefined });
+        return unknown;
+      }
+      default: {
+        // LEGACY (or an unknown type, treated as the opaque blob it most likely is).
+        const data = this.decode(message.data);
+        const names = new Map<string, B | null>();
+        for (const b of this.bindings) names.set(b.stream, names.has(b.stream) ? null : b);
+        if (isPlainObject(data)) {
+          const rest: JsonObject = {};
+          const shares = new Map<string, unknown>();
+          for (const [key, value] of Object.entries(data)) {
+            const b = names.get(key);
+            if (b) shares.set(b.stateKey, value);
+            else rest[key] = value;
+          }
+          for (const b of this.bindings) this.stage(b.stateKey, { legacy: shares.get(b.stateKey) });
+          this.stageGlobal({ kind: "LEGACY", legacy: Object.keys(rest).length ? rest : undefined });
+        } else {
+          for (const b of this.bindings) this.stage(b.stateKey, { legacy: undefined });
+          this.stageGlobal({ kind: "LEGACY", legacy: data ?? undefined });
+        }
+        return unknown;
+      }
+    }
+    this.stageGlobal({ kind: "STREAM" });
+    return unknown;
+  }
+
+  /** Stages fields of a binding's slot (`undefined` removes a field). */
+  stage(stateKey: string, fields: Partial<BindingSlot>): void {
+    const slot: BindingSlot = { ...(this.staged.get(stateKey) ?? this.slots.get(stateKey) ?? {}) };
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) delete slot[k];
+      else slot[k] = v;
+    }
+    this.staged.set(stateKey, slot);
+  }
+
+  private stageGlobal(fields: Partial<GlobalSlot>): void {
+    const slot: GlobalSlot = { ...(this.stagedGlobal ?? this.global) };
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) delete slot[k];
+      else slot[k] = v;
+    }
+    this.stagedGlobal = slot;
+  }
+
+  /** The checkpoint of everything staged since the last one, which becomes committed. */
+  commit(): StateCheckpoint {
+    const bindingsPatch: JsonObject = {};
+    let exact = true;
+    for (const [key, slot] of this.staged) {
+      const before = this.slots.get(key) ?? {};
+      const patch = diffMergePatch(before, slot);
+      if (patch === undefined) continue;
+      bindingsPatch[key] = this.slots.has(key) ? patch : slot;
+      if (!deepEqual(applyMergePatch(this.slots.has(key) ? before : undefined, bindingsPatch[key]), slot)) exact = false;
+    }
+    let globalPatch: unknown;
+    if (this.stagedGlobal) {
+      globalPatch = diffMergePatch(this.global, this.stagedGlobal);
+      if (globalPatch !== undefined && !deepEqual(applyMergePatch(this.global, globalPatch), this.stagedGlobal)) exact = false;
+    }
+    for (const [key, slot] of this.staged) this.slots.set(key, slot);
+    if (this.stagedGlobal) this.global = this.stagedGlobal;
+    this.staged.clear();
+    this.stagedGlobal = undefined;
+
+    if (!exact) return { updated: this.whole(), mergePatch: false };
+    const updated: JsonObject = {};
+    if (Object.keys(bindingsPatch).length) updated[BINDINGS_SLOT] = bindingsPatch;
+    if (globalPatch !== undefined) updated[GLOBAL_SLOT] = globalPatch;
+    return { updated, mergePatch: true };
+  }
+
+  /** The whole committed state. */
+  whole(): JsonObject {
+    const out: JsonObject = { ...this.others, [BINDINGS_SLOT]: Object.fromEntries(this.slots) };
+    if (Object.keys(this.global).length) out[GLOBAL_SLOT] = this.global;
+    return out;
+  }
+
+  /** A Faros-style compressed blob, decoded; anything else as it is. */
+  private decode(data: unknown): unknown {
+    if (this.options.decodeCompressed === false) return data;
+    return decodeCompressedState(data, this.log);
+  }
+}
+
+/**
+ * Decodes the state `faros-airbyte-cdk` writes by default, `{"format":"base64/gzip","data":"H4sI..."}`,
+ * into the JSON it compresses; any other value is returned as it is. Kept decoded in Flow's
+ * state, it can be diffed into small merge patches and read by people; Faros sources accept it
+ * back uncompressed.
+ */
+export function decodeCompressedState(data: unknown, log?: Logger): unknown {
+  if (!isPlainObject(data) || data.format !== "base64/gzip" || typeof data.data !== "string" || Object.keys(data).length !== 2) return data;
+  try {
+    return JSON.parse(gunzipSync(Buffer.from(data.data, "base64")).toString("utf8"));
+  } catch (error) {
+    log?.warn("a state blob says it is base64/gzip but does not decode; keeping it as it is", { error: String(error) });
+    return data;
+  }
+}
+
+function descriptor(b: StateBinding): AirbyteStreamDescriptor {
+  return b.namespace ? { name: b.stream, namespace: b.namespace } : { name: b.stream };
+}
