@@ -61,7 +61,8 @@ function discoveredBinding(stream: AirbyteStream, log: Logger): DiscoveredBindin
   }
   const resourceConfig: ResourceConfig = { stream: stream.name, syncMode };
   if (typeof stream.namespace === "string" && stream.namespace) resourceConfig.namespace = stream.namespace;
-  if (Array.isArray(stream.default_cursor_field) && stream.default_cursor_field.length) resourceConfig.cursorField = stream.default_cursor_field;
+  const cursor = cursorPath(stream.default_cursor_field);
+  if (cursor) resourceConfig.cursorField = cursor;
   return {
     recommendedName: recommendedName(stream.name, resourceConfig.namespace),
     resourceConfig: resourceConfig as unknown as Record<string, unknown>,
@@ -69,6 +70,13 @@ function discoveredBinding(stream: AirbyteStream, log: Logger): DiscoveredBindin
     key,
     resourcePath: resourcePathOf(resourceConfig),
   };
+}
+
+/** A cursor field as a path: a list of field names, or a single name (which sources also write). */
+function cursorPath(value: unknown): string[] | undefined {
+  if (typeof value === "string" && value) return [value];
+  if (Array.isArray(value) && value.length && value.every((v) => typeof v === "string")) return value as string[];
+  return undefined;
 }
 
 /**

@@ -1,0 +1,143 @@
+import { gzipSync } from "node:zlib";
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../runtime/index.js";
+import { applyMergePatch } from "../../util/mergePatch.js";
+import { AirbyteStateKeeper, decodeCompressedState, type StateBinding } from "./state.js";
+
+const log = createLogger({ stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+const bindings: StateBinding[] = [
+  { stream: "users", stateKey: "users" },
+  { stream: "orders", namespace: "shop", stateKey: "shop%2Forders.v2" },
+];
+
+/** Applies checkpoints as Flow's runtime reduces them. */
+function reduce(state: unknown, cp: { updated: object; mergePatch: boolean }): Record<string, unknown> {
+  return (cp.mergePatch ? applyMergePatch(state, cp.updated) : cp.updated) as Record<string, unknown>;
+}
+
+describe("AirbyteStateKeeper", () => {
+  it("keeps STREAM state under each binding's state key, as merge patches of what changed", () => {
+    const keeper = new AirbyteStateKeeper({}, bindings, log);
+    expect(keeper.input()).toBeUndefined();
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 1, page: { n: 1 } } } });
+    const cp1 = keeper.commit();
+    expect(cp1).toEqual({ updated: { bindingStateV1: { users: { stream: { cursor: 1, page: { n: 1 } } } }, airbyte: { kind: "STREAM" } }, mergePatch: true });
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 2, page: { n: 1 } } } });
+    const cp2 = keeper.commit();
+    expect(cp2).toEqual({ updated: { bindingStateV1: { users: { stream: { cursor: 2 } } } }, mergePatch: true });
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "orders", namespace: "shop" }, stream_state: { since: "2024" } } });
+    const state = reduce(reduce(reduce({}, cp1), cp2), keeper.commit());
+    expect(state).toEqual({
+      bindingStateV1: { users: { stream: { cursor: 2, page: { n: 1 } } }, "shop%2Forders.v2": { stream: { since: "2024" } } },
+      airbyte: { kind: "STREAM" },
+    });
+    // Handed back as the array of STREAM messages the source reads.
+    expect(new AirbyteStateKeeper(state, bindings, log).input()).toEqual({
+      kind: "STREAM",
+      value: [
+        { type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 2, page: { n: 1 } } } },
+        { type: "STREAM", stream: { stream_descriptor: { name: "orders", namespace: "shop" }, stream_state: { since: "2024" } } },
+      ],
+    });
+  });
+
+  it("reports streams it cannot keep, and resets a stream on a null stream_state", () => {
+    const keeper = new AirbyteStateKeeper({ bindingStateV1: { users: { stream: { cursor: 9 } } }, airbyte: { kind: "STREAM" } }, bindings, log);
+    expect(keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "unbound" }, stream_state: { x: 1 } } })).toEqual([{ name: "unbound" }]);
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: null } });
+    expect(keeper.commit()).toEqual({ updated: { bindingStateV1: { users: { stream: null } } }, mergePatch: true });
+  });
+
+  it("replaces the whole state when a value holds nulls, which a merge patch would delete", () => {
+    const keeper = new AirbyteStateKeeper({ other: 1, bindingStateV1: { users: { stream: { cursor: 1 } } }, airbyte: { kind: "STREAM" } }, bindings, log);
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: null, after: "x" } } });
+    const cp = keeper.commit();
+    expect(cp.mergePatch).toBe(false);
+    expect(cp.updated).toEqual({ other: 1, bindingStateV1: { users: { stream: { cursor: null, after: "x" } } }, airbyte: { kind: "STREAM" } });
+    // And goes back to patches afterwards.
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: null, after: "y" } } });
+    expect(keeper.commit()).toEqual({ updated: { bindingStateV1: { users: { stream: { after: "y" } } } }, mergePatch: true });
+  });
+
+  it("splits GLOBAL state into the shared slot and each stream's state key, and hands it back whole", () => {
+    const keeper = new AirbyteStateKeeper({}, bindings, log);
+    keeper.apply({
+      type: "GLOBAL",
+      global: {
+        shared_state: { lsn: 42 },
+        stream_states: [
+          { stream_descriptor: { name: "users" }, stream_state: { c: 1 } },
+          { stream_descriptor: { name: "orders", namespace: "shop" }, stream_state: { c: 2 } },
+        ],
+      },
+    });
+    const state = reduce({}, keeper.commit());
+    expect(state).toEqual({
+      bindingStateV1: { users: { stream: { c: 1 } }, "shop%2Forders.v2": { stream: { c: 2 } } },
+      airbyte: { kind: "GLOBAL", shared: { lsn: 42 } },
+    });
+    const again = new AirbyteStateKeeper(state, bindings, log);
+    expect(again.input()).toEqual({
+      kind: "GLOBAL",
+      value: [
+        {
+          type: "GLOBAL",
+          global: {
+            shared_state: { lsn: 42 },
+            stream_states: [
+              { stream_descriptor: { name: "users" }, stream_state: { c: 1 } },
+              { stream_descriptor: { name: "orders", namespace: "shop" }, stream_state: { c: 2 } },
+            ],
+          },
+        },
+      ],
+    });
+    // A GLOBAL message is the whole state: a stream it no longer lists has none.
+    again.apply({ type: "GLOBAL", global: { shared_state: { lsn: 43 }, stream_states: [{ stream_descriptor: { name: "users" }, stream_state: { c: 1 } }] } });
+    expect(again.commit()).toEqual({ updated: { bindingStateV1: { "shop%2Forders.v2": { stream: null } }, airbyte: { shared: { lsn: 43 } } }, mergePatch: true });
+  });
+
+  it("splits a LEGACY blob by stream name, keeps the rest globally, and hands the blob back", () => {
+    const keeper = new AirbyteStateKeeper({}, bindings, log);
+    keeper.apply({ data: { users: { updatedAt: "2024-01-01" }, orders: { id: 5 }, cdc: false } });
+    const state = reduce({}, keeper.commit());
+    expect(state).toEqual({
+      bindingStateV1: { users: { legacy: { updatedAt: "2024-01-01" } }, "shop%2Forders.v2": { legacy: { id: 5 } } },
+      airbyte: { kind: "LEGACY", legacy: { cdc: false } },
+    });
+    expect(new AirbyteStateKeeper(state, bindings, log).input()).toEqual({ kind: "LEGACY", value: { cdc: false, users: { updatedAt: "2024-01-01" }, orders: { id: 5 } } });
+    expect(new AirbyteStateKeeper(state, bindings, log, { legacyForm: "message" }).input()?.value).toEqual([
+      { type: "LEGACY", data: { cdc: false, users: { updatedAt: "2024-01-01" }, orders: { id: 5 } } },
+    ]);
+    // A binding whose backfill was bumped (a new state key) starts over; the others keep theirs.
+    const bumped = [bindings[0]!, { ...bindings[1]!, stateKey: "shop%2Forders.v3" }];
+    expect(new AirbyteStateKeeper(state, bumped, log).input()?.value).toEqual({ cdc: false, users: { updatedAt: "2024-01-01" } });
+  });
+
+  it("decodes Faros' gzip+base64 LEGACY state, so patches stay small and readable", () => {
+    const compressed = (data: unknown) => ({ format: "base64/gzip", data: gzipSync(JSON.stringify(data)).toString("base64") });
+    const keeper = new AirbyteStateKeeper({}, bindings, log);
+    keeper.apply({ data: compressed({ users: { cutoff: 1 } }) });
+    expect(keeper.commit().updated).toEqual({ bindingStateV1: { users: { legacy: { cutoff: 1 } } }, airbyte: { kind: "LEGACY" } });
+    keeper.apply({ data: compressed({ users: { cutoff: 2 } }) });
+    expect(keeper.commit().updated).toEqual({ bindingStateV1: { users: { legacy: { cutoff: 2 } } } });
+    expect(decodeCompressedState({ format: "base64/gzip", data: "not gzip" }, log)).toEqual({ format: "base64/gzip", data: "not gzip" });
+    expect(decodeCompressedState({ a: 1 })).toEqual({ a: 1 });
+  });
+
+  it("withholds the state of withheld (snapshot) bindings from the next read", () => {
+    const state = { bindingStateV1: { users: { stream: { c: 1 } }, "shop%2Forders.v2": { stream: { c: 2 } } }, airbyte: { kind: "STREAM" } };
+    const keeper = new AirbyteStateKeeper(state, [bindings[0]!, { ...bindings[1]!, withheld: true }], log);
+    expect(keeper.input()?.value).toEqual([{ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { c: 1 } } }]);
+  });
+
+  it("reads the state Estuary's Python shim wrote, and moves it to its own layout", () => {
+    const estuary = { bindingStateV1: { users: { rowId: 17, state: { type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: "2024" } } } } } };
+    const keeper = new AirbyteStateKeeper(estuary, bindings, log);
+    expect(keeper.input()?.value).toEqual([{ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: "2024" } } }]);
+    expect(keeper.slot("users").rowId).toBe(17);
+    keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: "2025" } } });
+    expect(reduce(estuary, keeper.commit())).toEqual({ bindingStateV1: { users: { rowId: 17, stream: { cursor: "2025" } } }, airbyte: { kind: "STREAM" } });
+  });
+});

@@ -1,0 +1,209 @@
+import { existsSync, statSync } from "node:fs";
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { LineCollector } from "../../test/helpers/inProcess.js";
+import { LineTooLongError } from "../protocol/index.js";
+import { createLogger } from "../runtime/index.js";
+import { ChildProcessError, childEnv, relayLine, startChild, TempDir, withTempDir, type StartChildOptions } from "./child.js";
+
+function logger() {
+  const lines = new LineCollector();
+  const log = createLogger({ stream: new Writable({ write: (c, _e, cb) => (lines.push(c as Buffer), cb()) }), level: "debug" });
+  return { log, logs: () => lines.json as { level: string; message: string; fields: Record<string, unknown> }[] };
+}
+
+const node = (script: string) => [process.execPath, "-e", script];
+const python = (script: string) => ["python3", "-c", script];
+
+async function allLines(options: Omit<StartChildOptions, "log">) {
+  const { log, logs } = logger();
+  const child = startChild({ ...options, log });
+  const lines: string[] = [];
+  const batches: number[] = [];
+  for await (const batch of child.lineBatches()) {
+    batches.push(batch.length);
+    for (const line of batch) lines.push(line.toString());
+  }
+  return { child, lines, batches, logs };
+}
+
+describe("childEnv", () => {
+  it("passes only the allowlist, LC_*, the names asked for, and the connector's own variables", () => {
+    const env = childEnv({
+      parentEnv: { PATH: "/bin", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", AWS_SECRET_ACCESS_KEY: "s3cr3t", ENCRYPTION_URL: "http://x", EXTRA: "e" },
+      inherit: ["EXTRA"],
+      env: { API_BASE: "http://127.0.0.1", PATH: "/custom" },
+    });
+    expect(env).toEqual({ PATH: "/custom", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", EXTRA: "e", API_BASE: "http://127.0.0.1" });
+  });
+
+  it("is what the child sees", async () => {
+    const { lines } = await allLines({
+      argv: node("process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))"),
+      parentEnv: { PATH: process.env.PATH, SECRET_TOKEN: "nope" },
+      env: { MINE: "1" },
+    });
+    const keys = JSON.parse(lines[0]!) as string[];
+    expect(keys).toContain("MINE");
+    expect(keys).toContain("PATH");
+    expect(keys).not.toContain("SECRET_TOKEN");
+  });
+});
+
+describe("startChild", () => {
+  it("hands out stdout as batches of lines, CRLF and a last line without a newline included, and exits cleanly", async () => {
+    const { child, lines, logs } = await allLines({ argv: node("process.stdout.write('a\\r\\nb\\n\\nc'); console.error('to stderr')") });
+    expect(lines).toEqual(["a", "b", "", "c"]);
+    expect(await child.result()).toEqual({ code: 0, signal: null });
+    expect(logs()).toContainEqual(expect.objectContaining({ level: "info", message: "to stderr", fields: { stream: "stderr" } }));
+  });
+
+  it("relays stderr JSON log lines at their own level with their fields", async () => {
+    const { logs } = await allLines({ argv: node(`console.error(JSON.stringify({level: "WARNING", msg: "careful", n: 1}))`) });
+    expect(logs()).toContainEqual(expect.objectContaining({ level: "warn", message: "careful", fields: { stream: "stderr", n: 1 } }));
+  });
+
+  it("reports a non-zero exit with its status and the tail of its stderr", async () => {
+    const { child } = await allLines({
+      argv: node("for (let i = 1; i <= 30; i++) console.error('line ' + i); process.exit(3)"),
+      stderrTailLines: 5,
+      label: "my-source read",
+    });
+    const error = await child.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChildProcessError);
+    const e = error as ChildProcessError;
+    expect(e.exitCode).toBe(3);
+    expect(e.code).toBe("CHILD_FAILED");
+    expect(e.stderrTail).toEqual(["line 26", "line 27", "line 28", "line 29", "line 30"]);
+    expect(e.message).toBe("my-source read exited with code 3\nlast lines of its stderr:\nline 26\nline 27\nline 28\nline 29\nline 30");
+    // What the child said about its failure leads the message.
+    expect(child.failure({ code: 3, signal: null }, "Invalid API key").message).toMatch(/^Invalid API key \(my-source read exited with code 3\)\n/);
+  });
+
+  it("reports a child killed by a signal, and one that cannot be started", async () => {
+    const killed = await allLines({ argv: node("process.kill(process.pid, 'SIGKILL')") });
+    await expect(killed.child.result()).rejects.toThrow(/was killed by SIGKILL/);
+    const missing = await allLines({ argv: ["/nonexistent/source-binary", "spec"] });
+    await expect(missing.child.result()).rejects.toThrow(/^\/nonexistent\/source-binary spec could not be started: spawn \/nonexistent\/source-binary ENOENT/);
+  });
+
+  it("terminates with SIGTERM, which the child may handle, and that exit is not a failure", async () => {
+    const { log, logs } = logger();
+    const child = startChild({ argv: node("process.on('SIGTERM', () => { console.error('got SIGTERM'); process.exit(0) }); console.log('ready'); setInterval(() => {}, 1000)"), log });
+    const batches = child.lineBatches();
+    expect((await batches.next()).value?.[0]?.toString()).toBe("ready");
+    const exit = await child.terminate();
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(child.terminated).toBe(true);
+    await expect(child.result()).resolves.toEqual(exit);
+    expect((await batches.next()).done).toBe(true);
+    expect(logs().map((l) => l.message)).toContain("got SIGTERM");
+  });
+
+  it("kills a child that ignores SIGTERM once the kill timeout passes", async () => {
+    const { log, logs } = logger();
+    const child = startChild({ argv: node("process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"), log, killTimeoutMs: 300 });
+    await child.lineBatches().next();
+    const started = Date.now();
+    const exit = await child.terminate();
+    expect(exit.signal).toBe("SIGKILL");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(logs().some((l) => l.level === "warn" && /did not exit within 300 ms/.test(l.message))).toBe(true);
+  });
+
+  it("terminates when its AbortSignal aborts", async () => {
+    const { log } = logger();
+    const controller = new AbortController();
+    const child = startChild({ argv: node("console.log('ready'); setInterval(() => {}, 1000)"), log, signal: controller.signal });
+    await child.lineBatches().next();
+    controller.abort();
+    expect((await child.exited).signal).toBe("SIGTERM");
+    await expect(child.result()).resolves.toBeDefined();
+  });
+
+  it("fails reading a line over the limit", async () => {
+    const { log } = logger();
+    const child = startChild({ argv: node("console.log('x'.repeat(500))"), log, maxLineBytes: 100 });
+    const read = (async () => {
+      for await (const _ of child.lineBatches());
+    })();
+    await expect(read).rejects.toBeInstanceOf(LineTooLongError);
+    await child.terminate();
+  });
+
+  it("stops reading past its high-water mark, so a slow consumer blocks the child; nothing is lost", async () => {
+    const { log, logs } = logger();
+    // The child reports on stderr how many lines it has written, every 1,000.
+    const child = startChild({
+      argv: python(
+        "import sys\nfor i in range(1, 2000001):\n  sys.stdout.write('%d %s\\n' % (i, 'x' * 100))\n  if i % 1000 == 0:\n    sys.stdout.flush(); sys.stderr.write('wrote %d\\n' % i); sys.stderr.flush()",
+      ),
+      log,
+      highWaterMarkBytes: 256 * 1024,
+    });
+    const batches = child.lineBatches();
+    const first = (await batches.next()).value!;
+    expect(first[0]!.toString()).toMatch(/^1 x+$/);
+    await new Promise((r) => setTimeout(r, 1500));
+    const written = () => Math.max(0, ...logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
+    // Unbounded, Python writes about a million lines in that time. Blocked, it gets no further than
+    // what fits in our high-water mark (~2,500 lines), the pipe and its own buffer.
+    const stalledAt = written();
+    expect(stalledAt).toBeLessThan(20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(written()).toBe(stalledAt);
+    // Reading again, every line arrives, in order.
+    let expected = 1 + first.length;
+    for (const line of first) expect(line.toString().startsWith(`${first.indexOf(line) + 1} `)).toBe(true);
+    for await (const batch of batches) {
+      for (const line of batch) {
+        const n = Number(line.toString().slice(0, line.indexOf(0x20)));
+        if (n !== expected) throw new Error(`line ${n} arrived where ${expected} was expected`);
+        expected++;
+      }
+      if (expected > 300_000) break;
+    }
+    expect(expected).toBeGreaterThan(300_000);
+    await child.terminate();
+  });
+});
+
+describe("relayLine", () => {
+  it("keeps the level of JSON log lines and logs other text at the given level", () => {
+    const { log, logs } = logger();
+    relayLine(log, '{"levelname":"ERROR","message":"boom","module":"x"}', { stream: "stdout" });
+    relayLine(log, "plain text", { stream: "stdout" }, "debug");
+    relayLine(log, '{"not":"a log"}', { stream: "stdout" });
+    expect(logs()).toEqual([
+      expect.objectContaining({ level: "error", message: "boom", fields: { stream: "stdout", module: "x" } }),
+      expect.objectContaining({ level: "debug", message: "plain text", fields: { stream: "stdout" } }),
+      expect.objectContaining({ level: "info", message: '{"not":"a log"}' }),
+    ]);
+  });
+});
+
+describe("TempDir", () => {
+  it("writes <name>.json with mode 0600 in a private directory, and removes it all", async () => {
+    const dir = await TempDir.create();
+    const file = await dir.writeJson("config", { token: "t" });
+    expect(file.endsWith("/config.json")).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(dir.path).mode & 0o777).toBe(0o700);
+    expect(await dir.readJson("config")).toEqual({ token: "t" });
+    await expect(dir.writeJson("config", {})).rejects.toThrow(/EEXIST/);
+    await dir.remove();
+    expect(existsSync(dir.path)).toBe(false);
+  });
+
+  it("is removed by withTempDir even when the work fails", async () => {
+    let path = "";
+    await expect(
+      withTempDir(async (dir) => {
+        path = dir.path;
+        await dir.writeJson("state", []);
+        throw new Error("failed");
+      }),
+    ).rejects.toThrow("failed");
+    expect(existsSync(path)).toBe(false);
+  });
+});

@@ -1,0 +1,122 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { expect } from "vitest";
+import { stateKey } from "../../src/protocol/index.js";
+import type { Connector } from "../../src/runtime/index.js";
+import { childSource, createAirbyteConnector, type AirbyteConnectorOptions } from "../../src/shims/airbyte/index.js";
+import { applyMergePatch } from "../../src/util/mergePatch.js";
+import { repoRoot } from "./fixtures.js";
+import { serveInProcess } from "./inProcess.js";
+
+/** The replay source (Python standard library only), run as an Airbyte source process. */
+export const REPLAY = ["python3", path.join(repoRoot, "test/helpers/airbyteReplay.py")];
+/** The built CLI. */
+export const FLOWCAP = [process.execPath, path.join(repoRoot, "dist/src/cli/main.js")];
+export const INTERNAL_SPEC = { spec: { connectorType: "LOCAL", config: {} } };
+
+/** A fresh directory under test/.tmp. */
+export function tmpDir(name: string): string {
+  const base = path.join(repoRoot, "test/.tmp");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(path.join(base, `${name}-`));
+}
+
+/** Writes a replay scenario (see airbyteReplay.py) and returns its path. */
+export function writeScenario(dir: string, scenario: Record<string, unknown>, name = "scenario.json"): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(scenario));
+  return file;
+}
+
+/** The shim over the replay source, in this process. */
+export function replayConnector(scenario: string, options: AirbyteConnectorOptions = {}): Connector {
+  return createAirbyteConnector(childSource({ argv: REPLAY, env: { REPLAY_SCENARIO: scenario }, label: "replay" }), options);
+}
+
+/** `flowcap airbyte [flags] -- <replay>` as Flow would run it. */
+export function flowcapAirbyte(flags: string[] = []): string[] {
+  return [...FLOWCAP, "airbyte", "--pass-env", "REPLAY_SCENARIO", ...flags, "--", ...REPLAY];
+}
+
+/** Runs the internal spec and one request in-process, as Flow does; returns the answer and the logs. */
+export async function unary(connector: Connector, request: object) {
+  const run = serveInProcess(connector);
+  run.send(INTERNAL_SPEC);
+  run.send(request);
+  run.end();
+  const code = await run.exitCode;
+  return { code, out: run.stdout.json, logs: run.logs(), last: run.logs().at(-1) };
+}
+
+export interface AirbyteBindingOptions {
+  namespace?: string;
+  syncMode?: "full_refresh" | "incremental";
+  key?: string[];
+  cursorField?: string[];
+  backfill?: number;
+  writeSchema?: Record<string, unknown>;
+}
+
+/** A capture binding of an Airbyte stream, with its state key computed the way Flow does. */
+export function airbyteBinding(stream: string, options: AirbyteBindingOptions = {}) {
+  const resourceConfig: Record<string, unknown> = { stream, syncMode: options.syncMode ?? "incremental" };
+  if (options.namespace) resourceConfig.namespace = options.namespace;
+  if (options.cursorField) resourceConfig.cursorField = options.cursorField;
+  const resourcePath = options.namespace ? [options.namespace, stream] : [stream];
+  const backfill = options.backfill ?? 0;
+  return {
+    resourceConfig,
+    resourcePath,
+    backfill,
+    collection: { name: `acmeCo/${stream}`, key: options.key ?? ["/id"], writeSchema: options.writeSchema ?? { type: "object" } },
+    stateKey: stateKey(resourcePath, backfill),
+  };
+}
+
+export function openRequest(config: Record<string, unknown>, bindings: ReturnType<typeof airbyteBinding>[], state: Record<string, unknown> = {}) {
+  return {
+    open: {
+      capture: { name: "acmeCo/source-airbyte", connectorType: "LOCAL", config, bindings },
+      version: "v1",
+      range: { keyEnd: 4294967295, rClockEnd: 4294967295 },
+      state,
+    },
+  };
+}
+
+export interface ReducedSession {
+  /** Committed documents (followed by a checkpoint), in order, with their binding. */
+  docs: { binding: number; doc: Record<string, unknown> }[];
+  /** Documents after the last checkpoint: never committed. */
+  uncommitted: number;
+  checkpoints: number;
+  /** The connector state after reducing every checkpoint into the initial one. */
+  state: Record<string, unknown>;
+}
+
+/**
+ * Checks a session's output by the protocol's rules (`opened` first, then documents closed by
+ * checkpoints) and reduces it as Flow's runtime does: documents count only once a checkpoint
+ * follows them, and checkpoints reduce into the state (merge patch or replacement).
+ */
+export function reduceSession(messages: Record<string, unknown>[], initial: Record<string, unknown> = {}): ReducedSession {
+  const start = messages.findIndex((m) => "opened" in m);
+  expect(start, "no opened response").toBeGreaterThanOrEqual(0);
+  let state = initial;
+  const docs: ReducedSession["docs"] = [];
+  let pending: ReducedSession["docs"] = [];
+  let checkpoints = 0;
+  for (const m of messages.slice(start + 1)) {
+    if ("captured" in m) {
+      const c = m.captured as { binding?: number; doc: Record<string, unknown> };
+      pending.push({ binding: c.binding ?? 0, doc: c.doc });
+    } else if ("checkpoint" in m) {
+      const s = (m.checkpoint as { state: { updated: Record<string, unknown>; mergePatch?: boolean } }).state;
+      state = (s.mergePatch ? applyMergePatch(state, s.updated) : s.updated) as Record<string, unknown>;
+      docs.push(...pending);
+      pending = [];
+      checkpoints++;
+    } else if (!("spec" in m)) throw new Error(`unexpected message ${JSON.stringify(m).slice(0, 200)}`);
+  }
+  return { docs, uncommitted: pending.length, checkpoints, state };
+}
