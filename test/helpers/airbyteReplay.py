@@ -20,7 +20,8 @@ The scenario is a JSON file named by the REPLAY_SCENARIO environment variable:
     {"counter": {...}}   records {"id": n, "stream": s} for n = cursor+1 .. total, a STATE every
                          `every` records (of `type` STREAM, GLOBAL or LEGACY), resuming from
                          the cursor in --state; "padding" adds a string of that many bytes;
-                         "total": null means forever
+                         "total": null means forever; "progress": N writes "wrote <n>" to
+                         stderr every N records
     plus, for either:
       "crash_after": N   after N lines, flush stdout, write "crashing" to stderr, exit 3
       "exit": N          the exit status at the end (default 0)
@@ -51,7 +52,7 @@ def main(argv):
         opts[argv[i].lstrip("-")] = argv[i + 1]
         i += 2
     if scenario.get("log"):
-        entry = {"command": command}
+        entry = {"command": command, "pid": os.getpid()}
         for name in ("config", "catalog", "state"):
             if name in opts:
                 entry[name] = load(opts[name])
@@ -145,9 +146,13 @@ def counter(spec, opts, out):
         else:
             out(json.dumps({"type": "STATE", "state": {"data": {s: {"cursor": cursors[s]} for s in streams}}}))
 
+    progress = spec.get("progress")
     n = min(cursors.values()) if cursors else 0
     while total is None or n < total:
         n += 1
+        if progress and n % progress == 0:
+            sys.stderr.write("wrote %d\n" % n)
+            sys.stderr.flush()
         for s in streams:
             if cursors[s] >= n:
                 continue

@@ -1,0 +1,274 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, unary } from "../../../test/helpers/airbyte.js";
+import { serveInProcess } from "../../../test/helpers/inProcess.js";
+import { createAirbyteConnector, mergeConfig, type AirbyteConnectorOptions } from "./connector.js";
+import type { AirbyteReadOutcome, AirbyteSource } from "./source.js";
+import type { StateInputFile } from "./state.js";
+import type { AirbyteCatalog, AirbyteConnectionStatus } from "./types.js";
+
+type Json = Record<string, unknown>;
+
+/** An Airbyte source in memory: each read plays the next script of stdout lines. */
+function fakeSource(options: { check?: AirbyteConnectionStatus; catalog?: AirbyteCatalog; reads?: { lines: (string | object)[]; outcome?: AirbyteReadOutcome | Error }[] }) {
+  const reads = [...(options.reads ?? [])];
+  const given: { state: StateInputFile | undefined; catalog: unknown; config: unknown }[] = [];
+  const source: AirbyteSource = {
+    label: "fake",
+    spec: async () => ({ documentationUrl: "https://example.com/docs", connectionSpecification: { type: "object", properties: { token: { type: "string", airbyte_secret: true } } } }),
+    check: async () => options.check ?? { status: "SUCCEEDED" },
+    discover: async () => options.catalog ?? { streams: [] },
+    async read(config, catalog, state, _ctx, sink) {
+      given.push({ state, catalog, config });
+      const script = reads.shift();
+      if (!script) throw new Error("no more reads scripted");
+      for (const line of script.lines) {
+        const wait = sink.line(Buffer.from(typeof line === "string" ? line : JSON.stringify(line)));
+        if (wait) await wait;
+      }
+      if (script.outcome instanceof Error) throw script.outcome;
+      return script.outcome ?? "completed";
+    },
+  };
+  return { source, given };
+}
+
+const record = (stream: string, data: object, namespace?: string) => ({ type: "RECORD", record: { stream, ...(namespace ? { namespace } : {}), data, emitted_at: 1 } });
+const streamState = (stream: string, state: object) => ({ type: "STATE", state: { type: "STREAM", stream: { stream_descriptor: { name: stream }, stream_state: state } } });
+
+async function session(source: AirbyteSource, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, config: Json = { token: "tok-secret-1" }, options: AirbyteConnectorOptions = {}) {
+  const run = serveInProcess(createAirbyteConnector(source, options));
+  run.send(INTERNAL_SPEC);
+  run.send(openRequest(config, bindings, state));
+  const code = await run.exitCode;
+  run.end();
+  return { code, logs: run.logs(), last: run.logs().at(-1), messages: run.stdout.json, reduced: code === 0 ? reduceSession(run.stdout.json, state) : undefined, stderr: run.stderr.lines };
+}
+
+describe("validate", () => {
+  const catalog: AirbyteCatalog = {
+    streams: [
+      { name: "users", json_schema: {}, supported_sync_modes: ["full_refresh", "incremental"] },
+      { name: "orders", namespace: "shop", json_schema: {}, supported_sync_modes: ["full_refresh"] },
+    ],
+  };
+  const validate = (bindings: Json[]) => ({ validate: { name: "acmeCo/x", connectorType: "LOCAL", config: { token: "t" }, bindings } });
+  const b = (resourceConfig: Json) => ({ resourceConfig, collection: { name: "acmeCo/x", key: ["/id"] }, backfill: 0 });
+
+  it("fails with the source's own message when its check fails", async () => {
+    const { source } = fakeSource({ check: { status: "FAILED", message: "Invalid API key" }, catalog });
+    const { code, last } = await unary(createAirbyteConnector(source), validate([b({ stream: "users", syncMode: "incremental" })]));
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", message: "the source's connection check failed: Invalid API key" });
+    expect(JSON.stringify(last?.fields)).not.toContain("stack");
+  });
+
+  it("rejects unknown streams and unsupported sync modes by name, and answers resource paths", async () => {
+    const { source } = fakeSource({ catalog });
+    const bad = await unary(
+      createAirbyteConnector(source),
+      validate([b({ stream: "users", syncMode: "incremental" }), b({ stream: "nope", syncMode: "incremental" }), b({ stream: "orders", namespace: "shop", syncMode: "incremental" })]),
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.last?.message).toBe(
+      'bindings: 2 problems:\n - bindings[1].resourceConfig.stream: the source has no stream "nope" (it has: "users", "shop.orders")\n - bindings[2].resourceConfig.syncMode: stream "orders" does not support incremental (it supports full_refresh)',
+    );
+    const good = await unary(createAirbyteConnector(source), validate([b({ stream: "users", syncMode: "incremental", _meta: { path: "x" } }), b({ stream: "orders", namespace: "shop", syncMode: "full_refresh" })]));
+    expect(good.code).toBe(0);
+    expect(good.out[1]).toEqual({ validated: { bindings: [{ resourcePath: ["users"] }, { resourcePath: ["shop", "orders"] }] } });
+  });
+});
+
+describe("open", () => {
+  it("captures records with row ids, checkpoints each state, and ends with a final checkpoint; the next read gets the state back", async () => {
+    const { source, given } = fakeSource({
+      reads: [
+        { lines: [record("users", { id: 1 }), record("users", { id: 2 }), streamState("users", { cursor: 2 }), record("users", { id: 3 })] },
+        { lines: [record("users", { id: 4 }), streamState("users", { cursor: 4 })] },
+      ],
+    });
+    const users = airbyteBinding("users", { cursorField: ["id"] });
+    const first = await session(source, [users]);
+    expect(first.code).toBe(0);
+    expect(first.reduced!.docs.map((d) => d.doc)).toEqual([
+      { id: 1, _meta: { op: "u", row_id: 0 } },
+      { id: 2, _meta: { op: "u", row_id: 1 } },
+      { id: 3, _meta: { op: "u", row_id: 2 } },
+    ]);
+    expect(first.reduced!.checkpoints).toBe(2);
+    expect(first.reduced!.state).toEqual({ bindingStateV1: { users: { stream: { cursor: 2 }, rowId: 3 } }, airbyte: { kind: "STREAM" } });
+    // The configured catalog comes from the bindings alone.
+    expect(given[0]!.catalog).toEqual({
+      streams: [{ stream: { name: "users", json_schema: { type: "object" }, supported_sync_modes: ["incremental"], default_cursor_field: ["id"] }, sync_mode: "incremental", destination_sync_mode: "append", cursor_field: ["id"] }],
+    });
+    expect(given[0]!.state).toBeUndefined();
+    expect(given[0]!.config).toEqual({ token: "tok-secret-1" });
+
+    const second = await session(source, [users], first.reduced!.state);
+    expect(given[1]!.state).toEqual({ kind: "STREAM", value: [{ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 2 } } }] });
+    // Row ids of an incremental stream go on from where they were.
+    expect(second.reduced!.docs.map((d) => d.doc)).toEqual([{ id: 4, _meta: { op: "u", row_id: 3 } }]);
+  });
+
+  it("keeps a full-refresh row-id collection a mirror of the source: ids restart at 0, vanished rows are deleted", async () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => record("items", { name: `item ${i}` }));
+    const { source, given } = fakeSource({
+      reads: [
+        { lines: [...rows(5), streamState("items", { page: 1 })] },
+        { lines: rows(3) },
+        // A refresh that fails after a state: no deletions (it saw only part of the source).
+        { lines: [...rows(2), streamState("items", {}), ...rows(1)], outcome: new Error("the API went away") },
+        // The source tells its stream is complete before the read ends.
+        {
+          lines: [
+            ...rows(2),
+            { type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "items" }, status: "COMPLETE" } } },
+            streamState("items", {}),
+          ],
+        },
+      ],
+    });
+    const items = airbyteBinding("items", { syncMode: "full_refresh", key: ["/_meta/row_id"] });
+    const one = await session(source, [items]);
+    expect(one.reduced!.docs.map((d) => d.doc._meta)).toEqual([0, 1, 2, 3, 4].map((row_id) => ({ op: "u", row_id })));
+    expect((one.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: { page: 1 }, rows: 5 });
+
+    const two = await session(source, [items], one.reduced!.state);
+    // Its state is not handed back: each read of a row-id stream is a complete refresh.
+    expect(given[1]!.state).toBeUndefined();
+    expect(two.reduced!.docs.map((d) => d.doc)).toEqual([
+      { name: "item 0", _meta: { op: "u", row_id: 0 } },
+      { name: "item 1", _meta: { op: "u", row_id: 1 } },
+      { name: "item 2", _meta: { op: "u", row_id: 2 } },
+      { _meta: { op: "d", row_id: 3 } },
+      { _meta: { op: "d", row_id: 4 } },
+    ]);
+    expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: { page: 1 }, rows: 3 });
+
+    const three = await session(source, [items], two.reduced!.state);
+    expect(three.code).toBe(1);
+    expect(three.last?.message).toBe("the API went away");
+    const committed = reduceSession(three.messages, two.reduced!.state);
+    expect(committed.docs.map((d) => d.doc._meta)).toEqual([{ op: "u", row_id: 0 }, { op: "u", row_id: 1 }]);
+    expect((committed.state.bindingStateV1 as Json).items).toEqual({ stream: {}, rows: 3 });
+
+    const four = await session(source, [items], committed.state);
+    expect(four.reduced!.docs.map((d) => d.doc._meta)).toEqual([{ op: "u", row_id: 0 }, { op: "u", row_id: 1 }, { op: "d", row_id: 2 }]);
+    expect((four.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: {}, rows: 2 });
+  });
+
+  it("fails with the source's TRACE error as the last log line, committing only up to the last state", async () => {
+    const { source } = fakeSource({
+      reads: [
+        {
+          lines: [
+            record("users", { id: 1 }),
+            streamState("users", { cursor: 1 }),
+            record("users", { id: 2 }),
+            { type: "TRACE", trace: { type: "ERROR", emitted_at: 1, error: { message: "Rate limit exceeded for /users", internal_message: "429", failure_type: "transient_error" } } },
+          ],
+        },
+      ],
+    });
+    const { code, last, messages, logs } = await session(source, [airbyteBinding("users")]);
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", message: "Rate limit exceeded for /users" });
+    expect(logs).toContainEqual(expect.objectContaining({ level: "error", message: "Rate limit exceeded for /users", fields: expect.objectContaining({ internal_message: "429", source: "fake" }) }));
+    const committed = reduceSession(messages);
+    expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+    expect(committed.uncommitted).toBe(0); // record 2 never reached stdout
+  });
+
+  it("turns a CONTROL connectorConfig into an encrypted configUpdate event", async () => {
+    const posted: Json[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c));
+      req.on("end", () => {
+        posted.push(JSON.parse(body) as Json);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ token: "ENC[sops]", sops: { mac: "x" } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/encrypt-config`;
+      const { source } = fakeSource({
+        reads: [{ lines: [{ type: "CONTROL", control: { type: "CONNECTOR_CONFIG", emitted_at: 1, connectorConfig: { config: { token: "tok-rotated-2", region: "eu" } } } }, { type: "LOG", log: { level: "INFO", message: "using tok-rotated-2" } }] }],
+      });
+      const { code, logs, last } = await session(source, [airbyteBinding("users")], {}, { token: "tok-secret-1", page: 10 }, { encryptionUrl: url });
+      expect(code, JSON.stringify(last)).toBe(0);
+      expect(posted).toEqual([
+        { config: { page: 10, region: "eu", token: "tok-rotated-2" }, schema: { type: "object", properties: { token: { type: "string", airbyte_secret: true } } } },
+      ]);
+      expect(logs).toContainEqual(expect.objectContaining({ message: "the source fake updated its config", fields: { eventType: "configUpdate", config: { token: "ENC[sops]", sops: { mac: "x" } } } }));
+      // The new secret is redacted from every later line.
+      expect(logs).toContainEqual(expect.objectContaining({ message: "using [redacted]" }));
+    } finally {
+      server.close();
+    }
+  });
+
+  it("skips records of unknown streams, logs the source's messages at their levels, and its other output as text", async () => {
+    const { source } = fakeSource({
+      reads: [
+        {
+          lines: [
+            record("users", { id: 1 }),
+            record("ghost", { id: 1 }),
+            record("ghost", { id: 2 }),
+            { type: "LOG", log: { level: "WARN", message: "slow API" } },
+            { type: "LOG", log: { level: "FATAL", message: "oh no", stack_trace: "a\nb" } },
+            { type: "TRACE", trace: { type: "ESTIMATE", emitted_at: 1, estimate: { name: "users", type: "STREAM", row_estimate: 10 } } },
+            "Traceback (most recent call last):",
+            '{"some": "json"}',
+            { type: "SOMETHING_NEW" },
+            record("users", { id: 2, _meta: { source: "x" } }),
+          ],
+        },
+      ],
+    });
+    const { code, logs, reduced } = await session(source, [airbyteBinding("users")]);
+    expect(code).toBe(0);
+    expect(reduced!.docs.map((d) => d.doc)).toEqual([
+      { id: 1, _meta: { op: "u", row_id: 0 } },
+      { id: 2, _meta: { source: "x", op: "u", row_id: 1 } },
+    ]);
+    const seen = logs.map((l) => [l.level, l.message]);
+    expect(seen).toContainEqual(["warn", 'skipping records of stream "ghost": no binding captures it']);
+    expect(seen).toContainEqual(["info", "skipped 2 record(s) of stream ghost, which no binding captures"]);
+    expect(seen).toContainEqual(["warn", "slow API"]);
+    expect(seen).toContainEqual(["error", "oh no"]);
+    expect(seen).toContainEqual(["info", "progress estimate"]);
+    expect(seen).toContainEqual(["info", "Traceback (most recent call last):"]);
+    expect(seen).toContainEqual(["info", '{"some": "json"}']);
+    expect(logs.filter((l) => l.message === 'skipping records of stream "ghost": no binding captures it')).toHaveLength(1);
+  });
+
+  it("fails clearly on a RECORD whose data is not an object", async () => {
+    const { source } = fakeSource({ reads: [{ lines: ['{"type":"RECORD","record":{"stream":"users","data":[1,2]}}'] }] });
+    const { code, last } = await session(source, [airbyteBinding("users")]);
+    expect(code).toBe(1);
+    expect(last?.message).toBe("the source wrote a RECORD of stream users whose data is not a JSON object: [1,2]");
+  });
+
+  it("commits nothing more when the read is stopped", async () => {
+    const { source } = fakeSource({ reads: [{ lines: [record("users", { id: 1 }), streamState("users", { c: 1 }), record("users", { id: 2 })], outcome: "stopped" }] });
+    const { code, reduced } = await session(source, [airbyteBinding("users")]);
+    expect(code).toBe(0);
+    expect(reduced!.docs.map((d) => d.doc.id)).toEqual([1]);
+    expect(reduced!.uncommitted).toBe(0); // record 2 never reached stdout
+  });
+});
+
+describe("mergeConfig", () => {
+  it("merges objects recursively and replaces everything else", () => {
+    expect(mergeConfig({ a: 1, credentials: { id: "x", token: "old" }, list: [1] }, { credentials: { token: "new" }, list: [2], n: null })).toEqual({
+      a: 1,
+      credentials: { id: "x", token: "new" },
+      list: [2],
+      n: null,
+    });
+  });
+});

@@ -1,0 +1,256 @@
+// `flowcap airbyte -- <source>` driven as Flow drives a connector: the built CLI as a child
+// process, the internal spec first, then the request; for captures, open, read, stop, and
+// re-open with the reduced state. The source is the Python replay source (airbyteReplay.py).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { describe, expect, it } from "vitest";
+import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, tmpDir, writeScenario } from "../helpers/airbyte.js";
+import { spawnConnector } from "../helpers/child.js";
+import { haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
+
+type Json = Record<string, unknown>;
+const work = tmpDir("airbyte-e2e");
+const SPEC = { documentationUrl: "https://example.com/docs", connectionSpecification: { type: "object", properties: { token: { type: "string", airbyte_secret: true } } } };
+
+/** Starts `flowcap airbyte` over a replay scenario and sends the internal spec. */
+function start(scenario: Json, options: { flags?: string[]; env?: Record<string, string>; readStdout?: boolean } = {}) {
+  const file = writeScenario(work, scenario, `scenario-${Math.random().toString(36).slice(2)}.json`);
+  const run = spawnConnector(flowcapAirbyte(options.flags), { env: { REPLAY_SCENARIO: file, ...options.env }, readStdout: options.readStdout });
+  run.send(INTERNAL_SPEC);
+  return run;
+}
+
+/** One unary request in a fresh process; stdin closes after it, as Flow does. */
+async function unaryCli(scenario: Json, request: object, flags: string[] = []) {
+  const run = start(scenario, { flags });
+  run.send(request);
+  run.end();
+  const { code } = await run.exit;
+  return { code, out: run.stdout.json, last: run.logs().at(-1), logs: run.logs() };
+}
+
+/** Runs a capture session until the process exits by itself (the read ended). */
+async function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, options: { env?: Record<string, string> } = {}) {
+  const run = start(scenario, options);
+  run.send(openRequest({ token: "tok-1234567" }, bindings, state));
+  const { code, signal } = await run.exit;
+  run.end();
+  return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
+}
+
+const readLog = (file: string) =>
+  readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Json);
+
+/** Committed ids per stream must be exactly 1..n, each once. */
+function expectExactlyOnce(docs: { doc: Json }[], streams: string[], total: number) {
+  for (const stream of streams) {
+    const ids = docs.filter((d) => d.doc.stream === stream).map((d) => d.doc.id as number);
+    expect(ids, stream).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  }
+}
+
+describe("flowcap airbyte: the command", () => {
+  it("explains itself, and refuses to run without the source's command", async () => {
+    const help = spawnConnector([...FLOWCAP, "airbyte", "--help"]);
+    expect((await help.exit).code).toBe(0);
+    expect(help.stdout.lines[0]).toBe("Usage: flowcap airbyte [options] -- <command> [args...]");
+    const missing = spawnConnector([...FLOWCAP, "airbyte", "--cwd", "/tmp"]);
+    expect((await missing.exit).code).toBe(2);
+    expect(missing.stderr.lines[0]).toBe("flowcap airbyte: give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
+    expect(missing.stdout.lines).toEqual([]);
+  });
+});
+
+describe.runIf(haveSharedFixtures)("flowcap airbyte: Estuary's golden spec and discover (source-hubspot)", () => {
+  it("answers the spec (oauth2 from --oauth2) and the bindings Estuary's shim does", async () => {
+    const dir = "flow/shim/source-hubspot";
+    const golden = (JSON.parse(readFixture(dir, "snapshots__spec__capture.stdout.json")) as Json[])[0]!;
+    const oauth2 = path.join(work, "hubspot.oauth2.json");
+    writeFileSync(oauth2, JSON.stringify(golden.oauth2));
+    const discover = JSON.parse(readFixture(dir, "snapshots__discover__capture.stdout.json")) as { resourceConfig: Json; key: string[]; recommendedName: string }[];
+    const catalog = {
+      streams: discover.map((b) => ({
+        name: b.resourceConfig.stream,
+        json_schema: { type: "object" },
+        supported_sync_modes: b.resourceConfig.syncMode === "incremental" ? ["full_refresh", "incremental"] : ["full_refresh"],
+        // Written as Airbyte sources write them: a list of field names.
+        source_defined_primary_key: b.key.map((p) => p.slice(1)),
+        ...(b.resourceConfig.cursorField ? { default_cursor_field: b.resourceConfig.cursorField } : {}),
+      })),
+    };
+    const scenario = { spec: parseYaml(readFixture(dir, "airbyte_spec.yaml")), catalog };
+    const spec = await unaryCli(scenario, INTERNAL_SPEC, ["--oauth2", oauth2]);
+    expect(spec.code).toBe(0);
+    expect(spec.out).toEqual([{ spec: golden }, { spec: golden }]);
+    const found = await unaryCli(scenario, { discover: { connectorType: "LOCAL", config: {} } });
+    expect(found.code).toBe(0);
+    const bindings = (found.out[1] as { discovered: { bindings: { resourceConfig: Json; key: string[]; recommendedName: string }[] } }).discovered.bindings;
+    expect(bindings.map((b) => [b.recommendedName, b.resourceConfig, b.key])).toEqual(discover.map((b) => [b.recommendedName, b.resourceConfig, b.key]));
+  });
+});
+
+describe("flowcap airbyte: validate", () => {
+  const validate = (stream: string) => ({
+    validate: { name: "acmeCo/x", connectorType: "LOCAL", config: { token: "t" }, bindings: [{ resourceConfig: { stream, syncMode: "incremental" }, collection: { name: "acmeCo/x", key: ["/id"] }, backfill: 0 }] },
+  });
+  const catalog = { streams: [{ name: "users", json_schema: {}, supported_sync_modes: ["incremental"], source_defined_primary_key: [["id"]] }] };
+
+  it("reports a failed check as the user's error, with the source's message", async () => {
+    const { code, last, out } = await unaryCli({ spec: SPEC, catalog, check: { status: "FAILED", message: "401 Unauthorized: bad token" } }, validate("users"));
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", message: "the source's connection check failed: 401 Unauthorized: bad token" });
+    expect(out).toHaveLength(1);
+  });
+
+  it("names unknown streams, and validates known ones", async () => {
+    const bad = await unaryCli({ spec: SPEC, catalog }, validate("userz"));
+    expect(bad.code).toBe(1);
+    expect(bad.last?.message).toBe('bindings: bindings[0].resourceConfig.stream: the source has no stream "userz" (it has: "users")');
+    const good = await unaryCli({ spec: SPEC, catalog }, validate("users"));
+    expect(good.code).toBe(0);
+    expect(good.out[1]).toEqual({ validated: { bindings: [{ resourcePath: ["users"] }] } });
+  });
+});
+
+describe("flowcap airbyte: capture", () => {
+  it("runs read with the config unchanged and a catalog and state in private *.json files that are removed afterwards", async () => {
+    const log = path.join(work, "files.log.jsonl");
+    const bindings = [airbyteBinding("a"), airbyteBinding("b")];
+    const scenario = { spec: SPEC, log, read: { counter: { total: 20, every: 5 } } };
+    const first = await captureCli(scenario, bindings);
+    expect(first.code, JSON.stringify(first.last)).toBe(0);
+    expectExactlyOnce(first.reduced.docs, ["a", "b"], 20);
+    const second = await captureCli(scenario, bindings, first.reduced.state);
+    expect(second.code).toBe(0);
+    expect(second.reduced.docs).toEqual([]); // nothing new: it resumed from the state
+    const reads = readLog(log).filter((e) => e.command === "read");
+    expect(reads).toHaveLength(2);
+    expect(reads[0]!.config).toEqual({ token: "tok-1234567" });
+    expect(reads[1]!.state).toEqual([
+      { type: "STREAM", stream: { stream_descriptor: { name: "a" }, stream_state: { cursor: 20 } } },
+      { type: "STREAM", stream: { stream_descriptor: { name: "b" }, stream_state: { cursor: 20 } } },
+    ]);
+    for (const entry of reads) {
+      for (const name of ["config", "catalog", "state"]) {
+        const file = entry[`${name}_path`] as string | undefined;
+        if (!file) continue;
+        expect(file.endsWith(`/${name}.json`)).toBe(true);
+        expect(entry[`${name}_mode`]).toBe("0o600");
+        expect(existsSync(file)).toBe(false);
+        expect(existsSync(path.dirname(file))).toBe(false);
+      }
+    }
+    // The secret never reaches a log line.
+    expect(first.run.stderr.lines.join("\n")).not.toContain("tok-1234567");
+  });
+
+  it.each(["STREAM", "GLOBAL", "LEGACY"])("loses nothing when the source crashes mid-stream (%s state): the restart resumes from the last state", async (type) => {
+    const bindings = [airbyteBinding("a"), airbyteBinding("b")];
+    const crashing = await captureCli({ spec: SPEC, read: { counter: { total: 100, every: 10, type }, crash_after: 57 } }, bindings);
+    expect(crashing.code).toBe(1);
+    expect(crashing.last?.message).toMatch(/^python3 .*airbyteReplay\.py read exited with code 3\nlast lines of its stderr:\ncrashing$/);
+    const committed = crashing.reduced.docs;
+    expect(committed.length).toBeGreaterThan(0);
+    expect(committed.length).toBeLessThan(100);
+    // Nothing after the source's last STATE was committed: both streams stop at the same cursor.
+    const last = Math.max(...committed.map((d) => d.doc.id as number));
+    expect(last % 10).toBe(0);
+    const resumed = await captureCli({ spec: SPEC, read: { counter: { total: 100, every: 10, type } } }, bindings, crashing.reduced.state);
+    expect(resumed.code).toBe(0);
+    expectExactlyOnce([...committed, ...resumed.reduced.docs], ["a", "b"], 100);
+  });
+
+  it("fails with the source's TRACE error and the tail of its stderr when it exits non-zero", async () => {
+    const { code, last } = await captureCli(
+      { spec: SPEC, read: { counter: { total: 3, every: 10 }, stderr: ["Traceback (most recent call last):", '  File "source.py", line 12'], trace_error: "Invalid credentials for the users endpoint", exit: 1 } },
+      [airbyteBinding("a")],
+    );
+    expect(code).toBe(1);
+    expect(last?.message).toMatch(/^Invalid credentials for the users endpoint \(python3 .*airbyteReplay\.py read exited with code 1\)\nlast lines of its stderr:\nTraceback \(most recent call last\):\n {2}File "source.py", line 12$/);
+  });
+
+  it("passes SIGTERM on to the source, and commits nothing after its last state", async () => {
+    const log = path.join(work, "sigterm.log.jsonl");
+    const run = start({ spec: SPEC, log, read: { counter: { total: null, every: 100 } } });
+    run.send(openRequest({}, [airbyteBinding("a")]));
+    await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 10_000);
+    const pid = readLog(log).find((e) => e.command === "read")!.pid as number;
+    expect(alive(pid)).toBe(true);
+    run.child.kill("SIGTERM");
+    const { code } = await run.exit;
+    expect(code).toBe(0);
+    expect(alive(pid)).toBe(false);
+    const session = reduceSession(run.stdout.json);
+    expect(session.uncommitted).toBe(0);
+    expectExactlyOnce(session.docs, ["a"], session.docs.length);
+    expect(session.docs.length % 100).toBe(0);
+  });
+
+  it("keeps memory bounded while Flow reads slowly, and loses nothing once it reads again", async () => {
+    const run = start({ spec: SPEC, read: { counter: { total: null, every: 1000, padding: 1000, progress: 1000 } } }, { readStdout: false });
+    const written = () => Math.max(0, ...run.logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
+    run.send(openRequest({}, [airbyteBinding("a")]));
+    await new Promise((r) => setTimeout(r, 1500));
+    const samples: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      samples.push(run.rssBytes());
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // The source writes ~1 KB records as fast as Python can (tens of MB/s): unbounded, the shim
+    // would grow by that much every second. Stalled, it holds one state's worth of records.
+    expect(Math.max(...samples)).toBeLessThan(160 * 1024 * 1024);
+    expect(samples.at(-1)! - samples[0]!).toBeLessThan(16 * 1024 * 1024);
+    // And the source is blocked: the shim stopped reading it, so its writes stopped.
+    const stalledAt = written();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(written()).toBe(stalledAt);
+    expect(stalledAt).toBeLessThan(50_000);
+    run.resumeStdout();
+    await run.stdout.until((lines) => lines.length > 30_000, 30_000);
+    run.child.kill("SIGTERM");
+    expect((await run.exit).code).toBe(0);
+    const session = reduceSession(run.stdout.json);
+    expectExactlyOnce(session.docs, ["a"], session.docs.length);
+    expect(session.docs.length).toBeGreaterThan(25_000);
+  });
+
+  it("emits a configUpdate event for the source's CONTROL message, encrypted at ENCRYPTION_URL", async () => {
+    const posted: Json[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c));
+      req.on("end", () => {
+        posted.push(JSON.parse(body) as Json);
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ token_sops: "ENC[...]", sops: {} }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/encrypt`;
+      const { code, run } = await captureCli({ spec: SPEC, control: { token: "tok-rotated-99" }, read: { counter: { total: 2 } } }, [airbyteBinding("a")], {}, { env: { ENCRYPTION_URL: url } });
+      expect(code).toBe(0);
+      expect(posted).toEqual([{ config: { token: "tok-rotated-99" }, schema: SPEC.connectionSpecification }]);
+      expect(run.logs().find((l) => l.fields.eventType === "configUpdate")).toMatchObject({ fields: { config: { token_sops: "ENC[...]", sops: {} } } });
+      expect(run.stderr.lines.join("\n")).not.toContain("tok-rotated-99");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
