@@ -70,7 +70,7 @@ describe("discoveredBindings", () => {
           stream("logs", { supported_sync_modes: ["full_refresh", "incremental"], default_cursor_field: "ts" }),
           stream("cdc", { supported_sync_modes: ["incremental"] }),
           stream("orders", { supported_sync_modes: ["incremental"], source_defined_primary_key: "id", namespace: "shop" }),
-          { json_schema: {} },
+          { json_schema: {} } as never,
         ],
       },
       log,
