@@ -16,12 +16,18 @@ const READ_CHUNK_BYTES = 1024 * 1024;
  * so a task may capture any number of documents between checkpoints in bounded memory.
  *
  * Sizes count UTF-16 code units, which is bytes for the ASCII that dominates JSON.
+ *
+ * Lines come as strings (`append`) or, for shims that pass a child's output through, as UTF-8
+ * bytes copied into a byte arena (`appendBytes`), so those never become strings at all. Order
+ * is kept across both kinds.
  */
 export class Spool {
   private parts: string[] = [];
   private partsBytes = 0;
-  private chunks: string[] = [];
+  private chunks: (string | Buffer)[] = [];
   private memoryBytes = 0;
+  private arena: Buffer | undefined;
+  private arenaUsed = 0;
   private fd: number | undefined;
   private filePath: string | undefined;
   private fileBytes = 0;
@@ -30,13 +36,54 @@ export class Spool {
 
   /** Bytes pending in memory and on disk. */
   get size(): number {
-    return this.memoryBytes + this.partsBytes + this.fileBytes;
+    return this.memoryBytes + this.partsBytes + this.arenaUsed + this.fileBytes;
   }
 
   append(line: string): void {
+    if (this.arenaUsed > 0) this.flushArena();
     this.parts.push(line);
     this.partsBytes += line.length;
     if (this.partsBytes >= JOIN_BYTES) this.join();
+  }
+
+  /**
+   * Appends one line made of the bytes `head`, the UTF-8 bytes `bytes[start, end)`, the text
+   * `tail` and the bytes `suffix`, copied into the arena (no string is made of the bytes).
+   */
+  appendBytes(head: Uint8Array, bytes: Uint8Array, start: number, end: number, tail: string, suffix: Uint8Array): void {
+    if (this.partsBytes > 0) this.join();
+    const need = head.length + (end - start) + tail.length * 3 + suffix.length;
+    let arena = this.arena;
+    if (arena === undefined || arena.length - this.arenaUsed < need) {
+      this.flushArena();
+      arena = this.arena = Buffer.allocUnsafe(Math.max(JOIN_BYTES, need));
+    }
+    let at = this.arenaUsed;
+    arena.set(head, at);
+    at += head.length;
+    at += Buffer.prototype.copy.call(bytes, arena, at, start, end);
+    // Tails are short and usually ASCII: a loop beats a call into the encoder.
+    const n = tail.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = tail.charCodeAt(i);
+      if (c >= 0x80) break;
+      arena[at++] = c;
+    }
+    if (i < n) at += arena.write(tail.slice(i), at, "utf8");
+    arena.set(suffix, at);
+    at += suffix.length;
+    this.arenaUsed = at;
+    if (at >= JOIN_BYTES) this.flushArena();
+  }
+
+  private flushArena(): void {
+    if (this.arenaUsed === 0 || this.arena === undefined) return;
+    this.chunks.push(this.arena.subarray(0, this.arenaUsed));
+    this.memoryBytes += this.arenaUsed;
+    this.arena = undefined;
+    this.arenaUsed = 0;
+    if (this.memoryBytes > this.memoryLimitBytes) this.spill();
   }
 
   private join(): void {
@@ -57,7 +104,7 @@ export class Spool {
       unlinkSync(this.filePath);
     }
     for (const chunk of this.chunks) {
-      const bytes = Buffer.from(chunk, "utf8");
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.fileBytes + offset);
       this.fileBytes += bytes.length;
@@ -69,6 +116,7 @@ export class Spool {
   /** Writes everything pending (file first, then memory) through `write`, then empties the spool. */
   async drainTo(write: WriteFn): Promise<void> {
     this.join();
+    this.flushArena();
     if (this.fd !== undefined && this.fileBytes > 0) {
       for (let position = 0; position < this.fileBytes; ) {
         const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.fileBytes - position));
@@ -90,6 +138,8 @@ export class Spool {
   discard(): void {
     this.parts = [];
     this.partsBytes = 0;
+    this.arena = undefined;
+    this.arenaUsed = 0;
     this.chunks = [];
     this.memoryBytes = 0;
     if (this.fd !== undefined) ftruncateSync(this.fd, 0);

@@ -1,4 +1,4 @@
-import { encodeCaptured, encodeCapturedJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
+import { CAPTURED_SUFFIX, capturedPrefix, encodeCaptured, encodeCapturedJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import type { Logger } from "./log.js";
 import { Spool } from "./spool.js";
@@ -26,6 +26,12 @@ export interface CaptureTask {
   captured(binding: number, doc: object): void;
   /** Like captured(), for a document that is already a serialized JSON object (shims use this). */
   capturedJson(binding: number, docJson: string): void;
+  /**
+   * Like capturedJson(), for a document whose JSON is the UTF-8 bytes `bytes[start, end)`
+   * followed by `tail` (which may complete it, e.g. `,"_meta":{...}}`). The bytes are copied as
+   * they are, never decoded: a shim passes a child's output through without making strings.
+   */
+  capturedBytes(binding: number, bytes: Uint8Array, start: number, end: number, tail?: string): void;
   /** Buffers a `sourcedSchema` for the binding; it takes effect at the next checkpoint. */
   sourcedSchema(binding: number, documentSchema: object | boolean): void;
   /**
@@ -57,8 +63,13 @@ export interface TaskHost {
   track(name: string, run: Promise<void>): Promise<void>;
 }
 
+/** `}}\n`, which closes a `captured` line. */
+const SUFFIX_BYTES = Buffer.from(CAPTURED_SUFFIX, "latin1");
+
 export class Task implements CaptureTask {
   private readonly spool: Spool;
+  /** The `captured` prefix of each binding, as bytes (for capturedBytes). */
+  private readonly prefixBytes: Buffer[] = [];
 
   constructor(
     readonly name: string,
@@ -84,6 +95,15 @@ export class Task implements CaptureTask {
   capturedJson(binding: number, docJson: string): void {
     this.checkBinding(binding);
     this.spool.append(encodeCapturedJson(binding, docJson));
+  }
+
+  capturedBytes(binding: number, bytes: Uint8Array, start: number, end: number, tail = ""): void {
+    this.checkBinding(binding);
+    if (!(start >= 0 && start <= end && end <= bytes.length)) {
+      throw new FlowcapError("RESPONSE_INVALID", `capturedBytes: [${start}, ${end}) is not a range of the ${bytes.length} bytes given`);
+    }
+    const head = (this.prefixBytes[binding] ??= Buffer.from(capturedPrefix(binding), "latin1"));
+    this.spool.appendBytes(head, bytes, start, end, tail, SUFFIX_BYTES);
   }
 
   sourcedSchema(binding: number, documentSchema: object | boolean): void {

@@ -1,15 +1,17 @@
 /**
- * The RECORD fast path: finds a RECORD line's stream, namespace and the exact text of its `data`
- * object without parsing the line, so the shim can hand that text to Flow with `_meta` spliced
- * in, instead of `JSON.parse` + `JSON.stringify` of every record (which is also lossy: integers
- * beyond 2^53 would be rounded; here they pass through byte for byte).
+ * The RECORD fast path: finds a RECORD line's stream, namespace and the exact bytes of its `data`
+ * object without parsing the line, so the shim hands those bytes to Flow with `_meta` spliced in
+ * (`task.capturedBytes`), instead of decoding, `JSON.parse`-ing and `JSON.stringify`-ing every
+ * record. It is also lossless: integers beyond 2^53, which `JSON.parse` rounds, pass through
+ * byte for byte, as does every string.
  *
- * The scanner walks the envelope's structure exactly (keys, strings with escapes, nesting) and
- * checks what it skips: brackets must match, strings must end, and nothing but JSON's literal
- * characters may appear outside strings. It does not check the grammar of every scalar (`1.2.3`
- * passes), which Flow's runtime checks when it parses the document. Anything it does not
- * recognize as a plain RECORD (another message type, a `data` that is not an object, escaped
- * key names, nesting deeper than 31 levels) returns false, and the caller parses the line.
+ * The scanner works on the line's UTF-8 bytes. It walks the envelope's structure exactly (keys,
+ * strings with escapes, nesting) and checks what it skips: brackets must match, strings must
+ * end, and nothing but JSON's literal characters may appear outside strings. It does not check
+ * the grammar of every scalar (`1.2.3` passes) nor control characters inside strings, which
+ * Flow's runtime checks when it parses the document. Anything it does not recognize as a plain
+ * RECORD (another message type, a `data` that is not an object, escaped key names, nesting
+ * deeper than 31 levels) returns false, and the caller parses the line.
  */
 
 const QUOTE = 0x22;
@@ -22,10 +24,25 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 const MAX_DEPTH = 31;
 
-/** 1: whitespace; 2: a character of a number or of true/false/null. */
-const CLASS = new Uint8Array(128);
-for (const c of [0x20, 0x09, 0x0a, 0x0d]) CLASS[c] = 1;
-for (const ch of "0123456789+-.eEtrufalsn") CLASS[ch.charCodeAt(0)] = 2;
+/**
+ * What a byte is outside strings: 0 not allowed (every byte from 0x80 up, too: JSON allows
+ * non-ASCII only inside strings), 1 whitespace, `,`, `:` or a character of a number or of
+ * true/false/null, 2 a quote, 3 `{`, 4 `[`, 5 `}`, 6 `]`.
+ */
+const TOKEN = new Uint8Array(256);
+for (const ch of " \t\r\n,:0123456789+-.eEtrufalsn") TOKEN[ch.charCodeAt(0)] = 1;
+TOKEN[QUOTE] = 2;
+TOKEN[LBRACE] = 3;
+TOKEN[LBRACKET] = 4;
+TOKEN[RBRACE] = 5;
+TOKEN[RBRACKET] = 6;
+
+/** The bytes of a scalar: a number, or true/false/null. */
+const SCALAR = new Uint8Array(256);
+for (const ch of "0123456789+-.eEtrufalsn") SCALAR[ch.charCodeAt(0)] = 1;
+
+const RECORD_VALUE = Buffer.from('"RECORD"');
+const NULL = Buffer.from("null");
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
 export class RecordSpan {
@@ -36,116 +53,228 @@ export class RecordSpan {
   dataStart = -1;
   /** Offset just past the `}` that closes `data`. */
   dataEnd = -1;
+  /** A top-level string of `data` is `"_meta"` (most likely its own `_meta` key). */
+  hasMeta = false;
+  /** The last stream name decoded, and its bytes: most records repeat it, and are not decoded again. */
+  private lastStreamBytes: Buffer = Buffer.alloc(0);
+  private lastStream = "";
+
+  /** The string token `b[start, end)` (quotes included), decoded, reusing the last one when the bytes repeat. */
+  streamOf(b: Buffer, start: number, end: number): string {
+    const last = this.lastStreamBytes;
+    const length = end - start;
+    if (length === last.length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (b[start + i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastStream;
+    }
+    this.lastStreamBytes = Buffer.from(b.subarray(start, end));
+    this.lastStream = stringValue(b, start, end);
+    return this.lastStream;
+  }
 }
 
-function skipWs(s: string, i: number): number {
+function skipWs(b: Uint8Array, i: number): number {
   for (;;) {
-    const c = s.charCodeAt(i);
+    const c = b[i];
     if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) i++;
     else return i;
   }
 }
 
-/** `s[i]` is a quote; returns the offset past the closing quote, or -1. */
-function skipString(s: string, i: number): number {
-  const n = s.length;
+/** `b[i]` is a quote; returns the offset past the closing quote, or -1. */
+function skipString(b: Uint8Array, i: number): number {
+  const n = b.length;
   for (i++; i < n; i++) {
-    const c = s.charCodeAt(i);
+    const c = b[i]!;
     if (c === QUOTE) return i + 1;
     if (c === BACKSLASH) i++;
-    else if (c < 0x20) return -1;
   }
   return -1;
 }
 
-/** `s[i]` opens an object or an array; returns the offset past its end, or -1. */
-function skipComposite(s: string, i: number): number {
-  const n = s.length;
+/** `b[i]` opens an object or an array; returns the offset past its end, or -1. */
+function skipComposite(b: Uint8Array, i: number): number {
+  const n = b.length;
   let stack = 0; // one bit per level: 1 for an object, 0 for an array
   let depth = 0;
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === QUOTE) {
-      const end = skipString(s, i);
-      if (end < 0) return -1;
-      i = end - 1;
-    } else if (c === LBRACE || c === LBRACKET) {
-      if (depth === MAX_DEPTH) return -1;
-      stack = (stack << 1) | (c === LBRACE ? 1 : 0);
-      depth++;
-    } else if (c === RBRACE || c === RBRACKET) {
-      if (depth === 0 || (stack & 1) !== (c === RBRACE ? 1 : 0)) return -1;
-      stack >>>= 1;
-      if (--depth === 0) return i + 1;
-    } else if (c !== COMMA && c !== COLON && (c >= 128 || CLASS[c] === 0)) {
-      return -1;
+  while (i < n) {
+    switch (TOKEN[b[i]!]) {
+      case 1:
+        i++;
+        continue;
+      case 2:
+        for (i++; i < n; i++) {
+          const c = b[i];
+          if (c === QUOTE) break;
+          if (c === BACKSLASH) i++;
+        }
+        i++;
+        continue;
+      case 3:
+        if (depth === MAX_DEPTH) return -1;
+        stack = (stack << 1) | 1;
+        depth++;
+        i++;
+        continue;
+      case 4:
+        if (depth === MAX_DEPTH) return -1;
+        stack = stack << 1;
+        depth++;
+        i++;
+        continue;
+      case 5:
+        if ((stack & 1) !== 1) return -1;
+        stack >>>= 1;
+        i++;
+        if (--depth === 0) return i;
+        continue;
+      case 6:
+        if (depth === 0 || (stack & 1) !== 0) return -1;
+        stack >>>= 1;
+        i++;
+        if (--depth === 0) return i;
+        continue;
+      default:
+        return -1;
     }
   }
   return -1;
 }
 
-/** Skips any JSON value at `s[i]`; returns the offset past it, or -1. */
-function skipValue(s: string, i: number): number {
-  const c = s.charCodeAt(i);
-  if (c === QUOTE) return skipString(s, i);
-  if (c === LBRACE || c === LBRACKET) return skipComposite(s, i);
-  const start = i;
-  for (;;) {
-    const d = s.charCodeAt(i);
-    if (d < 128 && CLASS[d] === 2) i++;
-    else break;
+/**
+ * Like skipComposite for the record's `data` object, also noting whether one of its strings at
+ * the top level is `"_meta"` (a key the shim must merge into rather than add).
+ */
+function skipData(b: Uint8Array, i: number, out: RecordSpan): number {
+  const n = b.length;
+  let stack = 0;
+  let depth = 0;
+  out.hasMeta = false;
+  while (i < n) {
+    switch (TOKEN[b[i]!]) {
+      case 1:
+        i++;
+        continue;
+      case 2: {
+        const start = i;
+        for (i++; i < n; i++) {
+          const c = b[i];
+          if (c === QUOTE) break;
+          if (c === BACKSLASH) i++;
+        }
+        i++;
+        // "_meta": 7 bytes, quotes included.
+        if (depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
+          out.hasMeta = true;
+        }
+        continue;
+      }
+      case 3:
+        if (depth === MAX_DEPTH) return -1;
+        stack = (stack << 1) | 1;
+        depth++;
+        i++;
+        continue;
+      case 4:
+        if (depth === MAX_DEPTH) return -1;
+        stack = stack << 1;
+        depth++;
+        i++;
+        continue;
+      case 5:
+        if ((stack & 1) !== 1) return -1;
+        stack >>>= 1;
+        i++;
+        if (--depth === 0) return i;
+        continue;
+      case 6:
+        if (depth === 0 || (stack & 1) !== 0) return -1;
+        stack >>>= 1;
+        i++;
+        if (--depth === 0) return i;
+        continue;
+      default:
+        return -1;
+    }
   }
+  return -1;
+}
+
+/** Skips any JSON value at `b[i]`; returns the offset past it, or -1. */
+function skipValue(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) return skipString(b, i);
+  if (c === LBRACE || c === LBRACKET) return skipComposite(b, i);
+  const start = i;
+  while (i < b.length && SCALAR[b[i]!] === 1) i++;
   return i > start ? i : -1;
 }
 
-/** The value of the string token `s[start, end)`, quotes included. */
-function stringValue(s: string, start: number, end: number): string {
-  const raw = s.slice(start + 1, end - 1);
-  return raw.indexOf("\\") < 0 ? raw : (JSON.parse(s.slice(start, end)) as string);
+/** The value of the string token `b[start, end)`, quotes included. */
+function stringValue(b: Buffer, start: number, end: number): string {
+  for (let i = start + 1; i < end - 1; i++) {
+    if (b[i] === BACKSLASH) return JSON.parse(b.toString("utf8", start, end)) as string;
+  }
+  return b.toString("utf8", start + 1, end - 1);
 }
 
-/** True when the key token at `s[keyStart]` (its opening quote) of length `keyLen` is `name`. */
-function keyIs(s: string, keyStart: number, keyLen: number, name: string): boolean {
-  return keyLen === name.length && s.startsWith(name, keyStart + 1);
+/** True when `b[at...]` starts with `bytes`. */
+function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > b.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (b[at + i] !== bytes[i]) return false;
+  return true;
 }
 
-/** Reads the `record` object at `s[i]` into `out`; returns the offset past it, or -1. */
-function scanRecordObject(s: string, i: number, out: RecordSpan): number {
-  if (s.charCodeAt(i) !== LBRACE) return -1;
+/** True when the key token at `b[keyStart]` (its opening quote), `keyLen` bytes long, is the ASCII `name`. */
+function keyIs(b: Uint8Array, keyStart: number, keyLen: number, name: string): boolean {
+  if (keyLen !== name.length) return false;
+  for (let i = 0; i < keyLen; i++) if (b[keyStart + 1 + i] !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Reads the `record` object at `b[i]` into `out`; returns the offset past it, or -1. */
+function scanRecordObject(b: Buffer, i: number, out: RecordSpan): number {
+  if (b[i] !== LBRACE) return -1;
   let haveStream = false;
   out.namespace = null;
   out.dataStart = -1;
-  i = skipWs(s, i + 1);
-  if (s.charCodeAt(i) === RBRACE) return -1;
+  i = skipWs(b, i + 1);
+  if (b[i] === RBRACE) return -1;
   for (;;) {
-    if (s.charCodeAt(i) !== QUOTE) return -1;
+    if (b[i] !== QUOTE) return -1;
     const keyStart = i;
-    const keyEnd = skipString(s, i);
+    const keyEnd = skipString(b, i);
     if (keyEnd < 0) return -1;
     const keyLen = keyEnd - keyStart - 2;
-    i = skipWs(s, keyEnd);
-    if (s.charCodeAt(i) !== COLON) return -1;
-    i = skipWs(s, i + 1);
+    i = skipWs(b, keyEnd);
+    if (b[i] !== COLON) return -1;
+    i = skipWs(b, i + 1);
     const valueStart = i;
-    i = skipValue(s, i);
+    const isData = keyIs(b, keyStart, keyLen, "data");
+    if (isData && b[valueStart] !== LBRACE) return -1;
+    i = isData ? skipData(b, i, out) : skipValue(b, i);
     if (i < 0) return -1;
-    if (keyIs(s, keyStart, keyLen, "data")) {
-      if (s.charCodeAt(valueStart) !== LBRACE) return -1;
+    if (isData) {
       out.dataStart = valueStart;
       out.dataEnd = i;
-    } else if (keyIs(s, keyStart, keyLen, "stream")) {
-      if (s.charCodeAt(valueStart) !== QUOTE) return -1;
-      out.stream = stringValue(s, valueStart, i);
+    } else if (keyIs(b, keyStart, keyLen, "stream")) {
+      if (b[valueStart] !== QUOTE) return -1;
+      out.stream = out.streamOf(b, valueStart, i);
       haveStream = true;
-    } else if (keyIs(s, keyStart, keyLen, "namespace")) {
-      const c = s.charCodeAt(valueStart);
-      if (c === QUOTE) out.namespace = stringValue(s, valueStart, i) || null;
-      else if (!(i - valueStart === 4 && s.startsWith("null", valueStart))) return -1;
+    } else if (keyIs(b, keyStart, keyLen, "namespace")) {
+      if (b[valueStart] === QUOTE) out.namespace = stringValue(b, valueStart, i) || null;
+      else if (!(i - valueStart === 4 && startsWith(b, valueStart, NULL))) return -1;
     }
-    i = skipWs(s, i);
-    const c = s.charCodeAt(i);
+    i = skipWs(b, i);
+    const c = b[i];
     if (c === COMMA) {
-      i = skipWs(s, i + 1);
+      i = skipWs(b, i + 1);
       continue;
     }
     if (c === RBRACE) return haveStream && out.dataStart >= 0 ? i + 1 : -1;
@@ -154,28 +283,29 @@ function scanRecordObject(s: string, i: number, out: RecordSpan): number {
 }
 
 /**
- * Scans `line` as an Airbyte RECORD message. Returns true and fills `out` when it is one that
- * the fast path can take; false for anything else (which the caller then parses as JSON).
+ * Scans the UTF-8 bytes of `line` as an Airbyte RECORD message. Returns true and fills `out`
+ * when it is one the fast path can take; false for anything else (which the caller then
+ * decodes and parses).
  */
-export function scanRecord(line: string, out: RecordSpan): boolean {
+export function scanRecord(line: Buffer, out: RecordSpan): boolean {
   let i = skipWs(line, 0);
-  if (line.charCodeAt(i) !== LBRACE) return false;
+  if (line[i] !== LBRACE) return false;
   i = skipWs(line, i + 1);
   let isRecord = false;
   let sawRecord = false;
   for (;;) {
-    if (line.charCodeAt(i) !== QUOTE) return false;
+    if (line[i] !== QUOTE) return false;
     const keyStart = i;
     const keyEnd = skipString(line, i);
     if (keyEnd < 0) return false;
     const keyLen = keyEnd - keyStart - 2;
     i = skipWs(line, keyEnd);
-    if (line.charCodeAt(i) !== COLON) return false;
+    if (line[i] !== COLON) return false;
     i = skipWs(line, i + 1);
     if (keyIs(line, keyStart, keyLen, "type")) {
-      if (!line.startsWith('"RECORD"', i)) return false;
+      if (!startsWith(line, i, RECORD_VALUE)) return false;
       isRecord = true;
-      i += 8;
+      i += RECORD_VALUE.length;
     } else if (keyIs(line, keyStart, keyLen, "record")) {
       i = scanRecordObject(line, i, out);
       if (i < 0) return false;
@@ -185,7 +315,7 @@ export function scanRecord(line: string, out: RecordSpan): boolean {
       if (i < 0) return false;
     }
     i = skipWs(line, i);
-    const c = line.charCodeAt(i);
+    const c = line[i];
     if (c === COMMA) {
       i = skipWs(line, i + 1);
       continue;
@@ -195,12 +325,9 @@ export function scanRecord(line: string, out: RecordSpan): boolean {
   }
 }
 
-/**
- * `data`'s text with `"_meta":<metaJson>` added as its last property. `s[dataStart, dataEnd)`
- * is an object; whitespace inside it is kept.
- */
+/** `data`'s JSON text with `"_meta":<metaJson>` added as its last property (for serialized objects). */
 export function spliceMeta(s: string, dataStart: number, dataEnd: number, metaJson: string): string {
-  const close = dataEnd - 1; // the closing brace
+  const close = dataEnd - 1;
   let j = close - 1;
   for (;;) {
     const c = s.charCodeAt(j);

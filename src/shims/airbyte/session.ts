@@ -89,11 +89,11 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 
   line(line: Buffer): void | Promise<void> {
-    const text = line.toString("utf8");
-    if (scanRecord(text, this.span)) {
-      this.fastRecord(text);
+    if (scanRecord(line, this.span)) {
+      this.fastRecord(line);
       return;
     }
+    const text = line.toString("utf8");
     if (text.trim() === "") return;
     let message: unknown;
     try {
@@ -142,19 +142,23 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     }
   }
 
-  /** The record fast path: `this.span` locates the record in `text`. */
-  private fastRecord(text: string): void {
+  /** The record fast path: `this.span` locates the record in `line`, whose data bytes go to Flow as they are. */
+  private fastRecord(line: Buffer): void {
     const span = this.span;
     const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
     if (!found) return this.unknownStream(span.stream, span.namespace);
     const target = found.target;
-    const metaAt = text.indexOf('"_meta"', span.dataStart);
-    if (metaAt >= 0 && metaAt < span.dataEnd) {
+    if (span.hasMeta) {
       // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
-      const data = JSON.parse(text.slice(span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
     }
-    this.task.capturedJson(target.binding.index, spliceMeta(text, span.dataStart, span.dataEnd, `{"op":"u","row_id":${target.nextRowId++}}`));
+    // The document is the data's bytes up to its closing brace, then `,"_meta":{...}}`.
+    const close = span.dataEnd - 1;
+    let j = close - 1;
+    while (j > span.dataStart && (line[j] === 0x20 || line[j] === 0x0a || line[j] === 0x0d || line[j] === 0x09)) j--;
+    const row = target.nextRowId++;
+    this.task.capturedBytes(target.binding.index, line, span.dataStart, close, line[j] === 0x7b /* { */ ? `"_meta":{"op":"u","row_id":${row}}}` : `,"_meta":{"op":"u","row_id":${row}}}`);
     this.records++;
     this.touch(target);
   }
