@@ -8,6 +8,7 @@ import { PassThrough, Writable } from "node:stream";
 import { LineSplitter } from "../dist/src/protocol/index.js";
 import { serve } from "../dist/src/runtime/index.js";
 import { createAirbyteConnector } from "../dist/src/shims/airbyte/index.js";
+import { sink, writeAll } from "./captured.mjs";
 
 const RECORDS = 1_000_000;
 const STATE_EVERY = 10_000;
@@ -25,26 +26,6 @@ function sourceOutput() {
   const chunks = [];
   for (let o = 0; o < all.length; o += CHUNK_BYTES) chunks.push(all.subarray(o, o + CHUNK_BYTES));
   return { chunks, bytes: all.length };
-}
-
-function sink() {
-  let bytes = 0;
-  const stream = new Writable({
-    highWaterMark: 1 << 20,
-    writev(chunks, cb) {
-      for (const c of chunks) bytes += c.chunk.length;
-      cb();
-    },
-    write(chunk, _enc, cb) {
-      bytes += chunk.length;
-      cb();
-    },
-  });
-  return { stream, bytes: () => bytes };
-}
-
-async function writeAll(stream, line) {
-  if (!stream.write(line)) await new Promise((r) => stream.once("drain", r));
 }
 
 export async function airbyteCases() {

@@ -6,7 +6,7 @@ import { serve } from "../dist/src/runtime/index.js";
 const DOCS = 500_000;
 const doc = (i) => ({ id: i, name: `user ${i}`, email: `u${i}@example.com`, active: i % 2 === 0, score: i * 1.5, tags: ["a", "b"] });
 
-function sink() {
+export function sink() {
   let bytes = 0;
   const stream = new Writable({
     highWaterMark: 1 << 20,
@@ -22,7 +22,7 @@ function sink() {
   return { stream, bytes: () => bytes };
 }
 
-async function writeAll(stream, line) {
+export async function writeAll(stream, line) {
   if (!stream.write(line)) await new Promise((r) => stream.once("drain", r));
 }
 

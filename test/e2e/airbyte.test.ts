@@ -2,12 +2,10 @@
 // process, the internal spec first, then the request; for captures, open, read, stop, and
 // re-open with the reduced state. The source is the Python replay source (airbyteReplay.py).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, tmpDir, writeScenario } from "../helpers/airbyte.js";
+import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
 import { spawnConnector } from "../helpers/child.js";
 import { haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
 
@@ -221,19 +219,9 @@ describe("flowcap airbyte: capture", () => {
   });
 
   it("emits a configUpdate event for the source's CONTROL message, encrypted at ENCRYPTION_URL", async () => {
-    const posted: Json[] = [];
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c));
-      req.on("end", () => {
-        posted.push(JSON.parse(body) as Json);
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ token_sops: "ENC[...]", sops: {} }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const server = await startEncryptionServer({ token_sops: "ENC[...]", sops: {} });
+    const { posted, url } = server;
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/encrypt`;
       const { code, run } = await captureCli({ spec: SPEC, control: { token: "tok-rotated-99" }, read: { counter: { total: 2 } } }, [airbyteBinding("a")], {}, { env: { ENCRYPTION_URL: url } });
       expect(code).toBe(0);
       expect(posted).toEqual([{ config: { token: "tok-rotated-99" }, schema: SPEC.connectionSpecification }]);

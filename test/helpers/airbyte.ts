@@ -1,4 +1,6 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { expect } from "vitest";
 import { stateKey } from "../../src/protocol/index.js";
@@ -119,4 +121,23 @@ export function reduceSession(messages: Record<string, unknown>[], initial: Reco
     } else if (!("spec" in m)) throw new Error(`unexpected message ${JSON.stringify(m).slice(0, 200)}`);
   }
   return { docs, uncommitted: pending.length, checkpoints, state };
+}
+
+/**
+ * A stand-in for Estuary's config encryption service on 127.0.0.1: records each request body
+ * and answers `encrypted` (what the service would return).
+ */
+export async function startEncryptionServer(encrypted: Record<string, unknown>) {
+  const posted: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c));
+    req.on("end", () => {
+      posted.push(JSON.parse(body) as Record<string, unknown>);
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(encrypted));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/encrypt-config`, posted, close: () => server.close() };
 }

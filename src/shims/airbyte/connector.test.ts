@@ -1,7 +1,5 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, unary } from "../../../test/helpers/airbyte.js";
+import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { createAirbyteConnector, mergeConfig, type AirbyteConnectorOptions } from "./connector.js";
 import type { AirbyteReadOutcome, AirbyteSource } from "./source.js";
@@ -181,19 +179,9 @@ describe("open", () => {
   });
 
   it("turns a CONTROL connectorConfig into an encrypted configUpdate event", async () => {
-    const posted: Json[] = [];
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => (body += c));
-      req.on("end", () => {
-        posted.push(JSON.parse(body) as Json);
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ token: "ENC[sops]", sops: { mac: "x" } }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const server = await startEncryptionServer({ token: "ENC[sops]", sops: { mac: "x" } });
+    const { posted, url } = server;
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/encrypt-config`;
       const { source } = fakeSource({
         reads: [{ lines: [{ type: "CONTROL", control: { type: "CONNECTOR_CONFIG", emitted_at: 1, connectorConfig: { config: { token: "tok-rotated-2", region: "eu" } } } }, { type: "LOG", log: { level: "INFO", message: "using tok-rotated-2" } }] }],
       });

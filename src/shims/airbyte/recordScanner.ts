@@ -98,64 +98,15 @@ function skipString(b: Uint8Array, i: number): number {
   return -1;
 }
 
-/** `b[i]` opens an object or an array; returns the offset past its end, or -1. */
-function skipComposite(b: Uint8Array, i: number): number {
+/**
+ * `b[i]` opens an object or an array; returns the offset past its end, or -1. With `meta`, also
+ * notes in `meta.hasMeta` whether one of its top-level strings is `"_meta"` (for the record's
+ * `data`: a key the shim must merge into rather than add).
+ */
+function skipComposite(b: Uint8Array, i: number, meta: RecordSpan | null = null): number {
   const n = b.length;
   let stack = 0; // one bit per level: 1 for an object, 0 for an array
   let depth = 0;
-  while (i < n) {
-    switch (TOKEN[b[i]!]) {
-      case 1:
-        i++;
-        continue;
-      case 2:
-        for (i++; i < n; i++) {
-          const c = b[i];
-          if (c === QUOTE) break;
-          if (c === BACKSLASH) i++;
-        }
-        i++;
-        continue;
-      case 3:
-        if (depth === MAX_DEPTH) return -1;
-        stack = (stack << 1) | 1;
-        depth++;
-        i++;
-        continue;
-      case 4:
-        if (depth === MAX_DEPTH) return -1;
-        stack = stack << 1;
-        depth++;
-        i++;
-        continue;
-      case 5:
-        if ((stack & 1) !== 1) return -1;
-        stack >>>= 1;
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      case 6:
-        if (depth === 0 || (stack & 1) !== 0) return -1;
-        stack >>>= 1;
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      default:
-        return -1;
-    }
-  }
-  return -1;
-}
-
-/**
- * Like skipComposite for the record's `data` object, also noting whether one of its strings at
- * the top level is `"_meta"` (a key the shim must merge into rather than add).
- */
-function skipData(b: Uint8Array, i: number, out: RecordSpan): number {
-  const n = b.length;
-  let stack = 0;
-  let depth = 0;
-  out.hasMeta = false;
   while (i < n) {
     switch (TOKEN[b[i]!]) {
       case 1:
@@ -170,8 +121,8 @@ function skipData(b: Uint8Array, i: number, out: RecordSpan): number {
         }
         i++;
         // "_meta": 7 bytes, quotes included.
-        if (depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
-          out.hasMeta = true;
+        if (meta !== null && depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
+          meta.hasMeta = true;
         }
         continue;
       }
@@ -258,7 +209,8 @@ function scanRecordObject(b: Buffer, i: number, out: RecordSpan): number {
     const valueStart = i;
     const isData = keyIs(b, keyStart, keyLen, "data");
     if (isData && b[valueStart] !== LBRACE) return -1;
-    i = isData ? skipData(b, i, out) : skipValue(b, i);
+    if (isData) out.hasMeta = false;
+    i = isData ? skipComposite(b, i, out) : skipValue(b, i);
     if (i < 0) return -1;
     if (isData) {
       out.dataStart = valueStart;
