@@ -1,11 +1,11 @@
 import { StoppedError, FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { relayLine, startChild, withTempDir, type ChildProcessHandle, type StartChildOptions } from "../child.js";
-import { logAirbyteLog, logTraceError } from "./session.js";
+import { startChild, withTempDir, type ChildProcessHandle, type StartChildOptions } from "../child.js";
+import { airbyteMessageOf, logAirbyteLog, logTraceError } from "./session.js";
 import type { AirbyteReadContext, AirbyteReadOutcome, AirbyteSource, AirbyteSourceContext } from "./source.js";
 import type { AirbyteMessageSink } from "./session.js";
 import type { StateInputFile } from "./state.js";
-import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecification, AirbyteMessage, ConfiguredAirbyteCatalog } from "./types.js";
+import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecification, ConfiguredAirbyteCatalog } from "./types.js";
 
 /** How to run an Airbyte source as a child process. */
 export interface ChildSourceOptions {
@@ -55,19 +55,8 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
     try {
       for await (const batch of child.lineBatches()) {
         for (const line of batch) {
-          const text = line.toString("utf8");
-          if (text.trim() === "") continue;
-          let message: unknown;
-          try {
-            message = JSON.parse(text);
-          } catch {
-            message = undefined;
-          }
-          if (!isPlainObject(message) || typeof message.type !== "string") {
-            relayLine(log, text, { stream: "stdout" });
-            continue;
-          }
-          const m = message as AirbyteMessage;
+          const m = airbyteMessageOf(line, log);
+          if (!m) continue;
           if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
           else if (m.type === "LOG") logAirbyteLog(log, m.log);
           else if (m.type === "TRACE" && isPlainObject(m.trace) && m.trace.type === "ERROR") traceError = logTraceError(log, m.trace);

@@ -40,9 +40,9 @@ export interface ReadSessionOptions {
 /**
  * Maps what an Airbyte source writes during `read` onto a Flow capture task:
  *
- * - RECORD → `captured` with `_meta: {op: "u", row_id}`, spliced into the record's own `data`
- *   text without parsing it (see recordScanner.ts). Row ids of incremental streams continue
- *   from the state; those of full-refresh streams start at 0 on every read.
+ * - RECORD → `captured` with `_meta: {op: "u", row_id}` spliced after the record's own `data`
+ *   bytes, which are neither decoded nor parsed (see recordScanner.ts). Row ids of incremental
+ *   streams continue from the state; those of full-refresh streams start at 0 on every read.
  * - STATE (STREAM, GLOBAL, LEGACY) → a checkpoint with a merge patch of what changed (see
  *   state.ts), which commits every document captured before it.
  * - LOG → a log line at the same level; TRACE ERROR → logged, and the read fails at its end with
@@ -93,21 +93,8 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       this.fastRecord(line);
       return;
     }
-    const text = line.toString("utf8");
-    if (text.trim() === "") return;
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      relayLine(this.sourceLog, text, { stream: "stdout" });
-      return;
-    }
-    if (!isPlainObject(message) || typeof message.type !== "string") {
-      // The platform's rule: whatever is not an Airbyte message is the source's log output.
-      relayLine(this.sourceLog, text, { stream: "stdout" });
-      return;
-    }
-    return this.message(message as AirbyteMessage);
+    const message = airbyteMessageOf(line, this.sourceLog);
+    if (message) return this.message(message);
   }
 
   message(message: AirbyteMessage): void | Promise<void> {
@@ -317,4 +304,23 @@ export function logTraceError(log: Logger, trace: AirbyteTraceMessage): string {
     ...(typeof error?.stack_trace === "string" ? { stack_trace: error.stack_trace.split("\n") } : {}),
   });
   return message;
+}
+
+/**
+ * The Airbyte message on one stdout line; undefined for a blank line, and for a line that is not
+ * JSON or not an Airbyte message, which is logged as the source's output (the Airbyte platform's
+ * rule).
+ */
+export function airbyteMessageOf(line: Buffer, log: Logger): AirbyteMessage | undefined {
+  const text = line.toString("utf8");
+  if (text.trim() === "") return undefined;
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    message = undefined;
+  }
+  if (isPlainObject(message) && typeof message.type === "string") return message as AirbyteMessage;
+  relayLine(log, text, { stream: "stdout" });
+  return undefined;
 }
