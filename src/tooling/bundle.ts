@@ -3,6 +3,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
 import { FlowcapError } from "../util/errors.js";
+import { humanBytes } from "../util/format.js";
 
 export interface BundleOptions {
   /** The connector's entry point (`main.ts` or `main.js`). */
@@ -111,18 +112,6 @@ function parts(metafile: Metafile, outfile: string): { name: string; bytes: numb
     totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
   }
   return [...totals.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
-}
-
-/** A human size: `1.2 MiB`. */
-export function humanBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 /** The size report, as `flowcap bundle` prints it. */

@@ -1,22 +1,12 @@
 import type { Writable } from "node:stream";
 import type { PreviewStats } from "../../host/index.js";
-
-function human(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v < 10 && u > 0 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
+import { humanBytes } from "../../util/format.js";
 
 /** The status line: totals, rate, and per-collection counts. */
 export function progressLine(stats: PreviewStats, nowMs = Date.now()): string {
   const seconds = Math.max(0.001, (nowMs - stats.startedAtMs) / 1000);
   const per = [...stats.collections.entries()].map(([name, c]) => `${name.split("/").pop()} ${c.documents}`).join(", ");
-  return `session ${stats.session} · ${stats.documents} docs (${Math.round(stats.documents / seconds)}/s) · ${human(stats.bytes)} · ${stats.checkpoints} checkpoints${per ? ` · ${per}` : ""}`;
+  return `session ${stats.session} · ${stats.documents} docs (${Math.round(stats.documents / seconds)}/s) · ${humanBytes(stats.bytes)} · ${stats.checkpoints} checkpoints${per ? ` · ${per}` : ""}`;
 }
 
 /**
