@@ -18,7 +18,16 @@ export type FlowcapErrorCode =
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
   | "STOPPED"
-  | "INTERNAL";
+  | "INTERNAL"
+  // HTTP client (sdk/http)
+  | "HTTP_STATUS"
+  | "HTTP_NETWORK"
+  | "HTTP_BODY_INVALID"
+  // OAuth (oauth/)
+  | "OAUTH_TEMPLATE"
+  | "OAUTH_FLOW"
+  | "OAUTH_TOKEN"
+  | "OAUTH_REAUTHORIZE";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */
