@@ -145,9 +145,9 @@ describe("createHttpClient", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const error = await createHttpClient({ ...fast, maxAttempts: 2 })
+    const error = (await createHttpClient({ ...fast, maxAttempts: 2 })
       .request(`http://127.0.0.1:${port}/x?api_key=k-123`)
-      .catch((e: unknown) => e as Error & { code: string });
+      .catch((e: unknown) => e)) as Error & { code: string };
     expect(error.code).toBe("HTTP_NETWORK");
     expect(error.message).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/x\\?api_key=\\[redacted\\] failed after 2 attempts: ECONNREFUSED`));
   });
