@@ -9,6 +9,7 @@ export {
   HttpStatusError,
   RateLimiter,
   staticTokenSource,
+  normalizeTokenType,
   redactUrl,
   parseRetryAfter,
   DEFAULT_REQUEST_TIMEOUT_MS,
