@@ -1,6 +1,7 @@
 import type { OAuth2 } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
+import { alternatives, isSecret, oauthBranches, resolve, type Located, type Schema } from "./schema.js";
 import { CODE_CHALLENGE_METHOD, HELPER_NAMES, renderAuthUrl, renderTemplate, templateReferences, type TemplateReference } from "./render.js";
 
 /**
@@ -88,11 +89,6 @@ const ESCAPE_FATAL = new Set(["redirect_uri", "client_id", "client_secret", "cod
 /** Properties that hold secrets in a credentials object. */
 const SENSITIVE_KEY = /token|secret|password|passwd|api[-_]?key|private[-_]?key|assertion/i;
 
-type Schema = Record<string, unknown>;
-interface Located {
-  node: Schema;
-  path: string;
-}
 
 /**
  * Lints a spec's OAuth: the `oauth2` templates (syntax, secrets in URLs, escaping and encoding,
@@ -373,40 +369,6 @@ function lintCredentialsProperty(schema: Schema, add: Add): Located | undefined 
     add("credentials-not-required", "error", "configSchema.required", "credentials must be in the config schema's top-level required list (flowctl and Flow's UI rely on it)");
   }
   return resolve(schema, { node: raw, path: "configSchema.properties.credentials" });
-}
-
-/** Resolves local `$ref`s (`#/$defs/X`, `#/definitions/X`), following chains. */
-function resolve(root: Schema, located: Located): Located {
-  let { node, path } = located;
-  for (let i = 0; i < 10 && typeof node.$ref === "string" && node.$ref.startsWith("#/"); i++) {
-    const tokens = node.$ref.slice(2).split("/").map((t) => decodeURIComponent(t).replace(/~1/g, "/").replace(/~0/g, "~"));
-    let cur: unknown = root;
-    for (const t of tokens) cur = isPlainObject(cur) ? cur[t] : undefined;
-    if (!isPlainObject(cur)) break;
-    node = { ...cur, ...Object.fromEntries(Object.entries(node).filter(([k]) => k !== "$ref")) };
-    path = "configSchema." + tokens.join(".");
-  }
-  return { node, path };
-}
-
-/** The alternatives of a schema node (`oneOf`/`anyOf`), or the node itself. */
-function alternatives(root: Schema, located: Located): Located[] {
-  for (const key of ["oneOf", "anyOf"] as const) {
-    const list = located.node[key];
-    if (Array.isArray(list) && list.length > 0) {
-      return list.filter(isPlainObject).map((sub, i) => resolve(root, { node: sub, path: `${located.path}.${key}[${i}]` }));
-    }
-  }
-  return [located];
-}
-
-/** Credentials branches that carry `x-oauth2-provider`. */
-function oauthBranches(root: Schema, credentials: Located): Located[] {
-  return alternatives(root, credentials).filter((b) => typeof b.node["x-oauth2-provider"] === "string" || typeof credentials.node["x-oauth2-provider"] === "string");
-}
-
-function isSecret(node: unknown): boolean {
-  return isPlainObject(node) && (node.secret === true || node.airbyte_secret === true);
 }
 
 function lintBranches(oauth2: OAuth2, root: Schema, credentials: Located, branches: Located[], add: Add): void {

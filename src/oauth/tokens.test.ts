@@ -102,9 +102,9 @@ describe("createOAuth2TokenSource", () => {
 
   it("turns invalid_grant into a user error that says to re-authorize, without retrying", async () => {
     respond = (_f, _n, _r, res) => json(res, 400, { error: "invalid_grant", error_description: "Token has been expired or revoked." });
-    const error = await createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast })
+    const error = (await createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast })
       .getToken()
-      .catch((e: unknown) => e as { code: string; userFacing: boolean; message: string; error: string });
+      .catch((e: unknown) => e)) as { code: string; userFacing: boolean; message: string; error: string };
     expect(error).toMatchObject({ code: "OAUTH_REAUTHORIZE", userFacing: true, error: "invalid_grant" });
     expect(error.message).toBe(
       "The OAuth refresh token was refused (invalid_grant: Token has been expired or revoked.): it was revoked, expired or already used. Re-authorize the capture: sign in again from its OAuth button in Flow (or run `flowcap oauth --write` locally).",
