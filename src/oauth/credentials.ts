@@ -1,9 +1,7 @@
 import { isPlainObject } from "../util/mergePatch.js";
 import { REDACTED } from "../util/redact.js";
-import { credentialsProperty, discriminatorOf, isSecret, oauthBranches, type Located, type Schema } from "./schema.js";
+import { credentialsProperty, discriminatorOf, isSecret, isSensitiveName, oauthBranches, type Located, type Schema } from "./schema.js";
 
-/** Names that hold secrets whatever the schema says. */
-const SENSITIVE_KEY = /token|secret|password|passwd|api[-_]?key|private[-_]?key|assertion/i;
 
 /** The credentials branch an OAuth flow fills: the one whose `x-oauth2-provider` is `provider` (or the only one). */
 export function oauthCredentialsBranch(configSchema: unknown, provider?: string): { branch: Located; discriminator?: string; discriminatorValue?: unknown } | undefined {
@@ -44,6 +42,6 @@ export function maskCredentials(credentials: Record<string, unknown>, configSche
   const found = oauthCredentialsBranch(configSchema, provider);
   const props = found && isPlainObject(found.branch.node.properties) ? found.branch.node.properties : {};
   return Object.fromEntries(
-    Object.entries(credentials).map(([k, v]) => [k, v !== undefined && v !== null && v !== "" && (isSecret(props[k]) || k === "client_secret" || SENSITIVE_KEY.test(k)) ? REDACTED : v]),
+    Object.entries(credentials).map(([k, v]) => [k, v !== undefined && v !== null && v !== "" && (isSecret(props[k]) || k === "client_secret" || isSensitiveName(k)) ? REDACTED : v]),
   );
 }

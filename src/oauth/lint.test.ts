@@ -29,6 +29,10 @@ describe("lintOAuth", () => {
       const spec = { configSchema: { type: "object", properties: { credentials: credentialsSchema(def.credentials), is_sandbox: { type: "boolean" } }, required: ["credentials"] }, oauth2: def.oauth2 };
       expect(lintOAuth(spec), def.oauth2.provider).toEqual([]);
     }
+    for (const credentials of ["rotating", "access_token"] as const) {
+      const def = defineOAuth2({ provider: "acme", authorizeUrl: "https://a.example/auth", tokenUrl: "https://a.example/token", credentials });
+      expect(lintOAuth({ configSchema: { type: "object", properties: { credentials: credentialsSchema(def.credentials) }, required: ["credentials"] }, oauth2: def.oauth2 }), credentials).toEqual([]);
+    }
     const ms = oauth2Providers.microsoft({ tenant: { configKey: "tenant_id" }, scopes: ["User.Read"] });
     expect(lintOAuth({ configSchema: { type: "object", properties: { credentials: credentialsSchema(ms.credentials), tenant_id: { type: "string" } }, required: ["credentials"] }, oauth2: ms.oauth2 })).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import type { OAuth2 } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
-import { alternatives, isSecret, oauthBranches, resolve, type Located, type Schema } from "./schema.js";
+import { alternatives, isSecret, isSensitiveName, oauthBranches, resolve, type Located, type Schema } from "./schema.js";
 import { CODE_CHALLENGE_METHOD, HELPER_NAMES, renderAuthUrl, renderTemplate, templateReferences, type TemplateReference } from "./render.js";
 
 /**
@@ -86,8 +86,6 @@ export const TOKEN_REQUEST_VARIABLES = ["redirect_uri", "client_id", "client_sec
 const ESCAPE_SAFE = new Set(["state", "code_challenge", "code_challenge_method", "code_verifier"]);
 /** Values that certainly contain characters `{{x}}` mangles, or come from outside and may. */
 const ESCAPE_FATAL = new Set(["redirect_uri", "client_id", "client_secret", "code"]);
-/** Properties that hold secrets in a credentials object. */
-const SENSITIVE_KEY = /token|secret|password|passwd|api[-_]?key|private[-_]?key|assertion/i;
 
 
 /**
@@ -414,7 +412,7 @@ function lintBranches(oauth2: OAuth2, root: Schema, credentials: Located, branch
     }
     for (const [key, prop] of Object.entries(props)) {
       if (key === "client_id" || key === "client_secret") continue;
-      if (SENSITIVE_KEY.test(key) && !isSecret(prop)) add("secret-not-marked", "error", `${branch.path}.properties.${key}`, `${key} holds a credential: mark it "secret": true so Flow encrypts it and logs redact it`);
+      if (isSensitiveName(key) && !isSecret(prop)) add("secret-not-marked", "error", `${branch.path}.properties.${key}`, `${key} holds a credential: mark it "secret": true so Flow encrypts it and logs redact it`);
     }
     for (const key of mapped) {
       if (!(key in props)) {

@@ -56,3 +56,12 @@ export function discriminatorOf(credentials: Located): string | undefined {
   const d = credentials.node.discriminator;
   return isPlainObject(d) && typeof d.propertyName === "string" ? d.propertyName : undefined;
 }
+
+const SENSITIVE_KEY = /token|secret|password|passwd|api[-_]?key|private[-_]?key|assertion/i;
+/** Fields about a credential rather than the credential: its expiry, type, URL or title. */
+const NOT_SENSITIVE = /expir|_at$|_type$|_ur[li]$|_title$/i;
+
+/** True for a property name that holds a secret whatever its schema says (`refresh_token`, `api_key`). */
+export function isSensitiveName(key: string): boolean {
+  return SENSITIVE_KEY.test(key) && !NOT_SENSITIVE.test(key);
+}
