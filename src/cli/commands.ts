@@ -5,6 +5,12 @@ export interface Command {
 }
 
 export const commands = {
+  spec: { summary: "print a connector's spec (flowctl raw spec)", load: () => import("./commands/spec.js") },
+  discover: { summary: "discover bindings and update the catalog, or print them (flowctl raw discover)", load: () => import("./commands/discover.js") },
+  validate: { summary: "validate a capture's config and bindings with its connector", load: () => import("./commands/validate.js") },
+  apply: { summary: "validate and apply a capture with its connector", load: () => import("./commands/apply.js") },
+  preview: { summary: "run a capture locally and print its documents (flowctl preview)", load: () => import("./commands/preview.js") },
+  check: { summary: "run the protocol conformance suite against a connector", load: () => import("./commands/check.js") },
   version: { summary: "print flowcap's version", load: () => import("./commands/version.js") },
 } satisfies Record<string, Command>;
 

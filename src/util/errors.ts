@@ -18,6 +18,11 @@ export type FlowcapErrorCode =
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
   | "STOPPED"
+  | "CATALOG_INVALID"
+  | "CONNECTOR_FAILED"
+  | "PROTOCOL_VIOLATION"
+  | "DOCUMENT_INVALID"
+  | "TIMEOUT"
   | "INTERNAL"
   // HTTP client (sdk/http)
   | "HTTP_STATUS"

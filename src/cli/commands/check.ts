@@ -1,0 +1,52 @@
+import { runChecks, type CheckResult } from "../../host/index.js";
+import { defineCommand } from "../command.js";
+import { catalogOptions, loadSelectedCapture } from "../context.js";
+import { Output } from "../output.js";
+
+const MARK: Record<CheckResult["status"], string> = { pass: "PASS", fail: "FAIL", warn: "WARN", skip: "SKIP" };
+
+/** The results as a table for people. */
+export function resultsTable(results: CheckResult[]): string {
+  const idWidth = Math.max(5, ...results.map((r) => r.id.length));
+  const lines = [`${"check".padEnd(idWidth)}  result  detail`, `${"-".repeat(idWidth)}  ------  ------`];
+  for (const r of results) {
+    const [first, ...rest] = r.detail.split("\n");
+    lines.push(`${r.id.padEnd(idWidth)}  ${MARK[r.status].padEnd(6)}  ${r.title}: ${first}`);
+    for (const more of rest) lines.push(`${" ".repeat(idWidth + 10)}${more}`);
+  }
+  const count = (s: CheckResult["status"]) => results.filter((r) => r.status === s).length;
+  lines.push("", `${count("pass")} passed, ${count("fail")} failed, ${count("warn")} warned, ${count("skip")} skipped`);
+  return lines.join("\n");
+}
+
+const command = defineCommand(
+  {
+    name: "check",
+    summary: "run the protocol conformance suite against a capture's connector (any language)",
+    usage: "flowcap check --source <flow.yaml> [--capture <name>] [--only id,id] [--json]",
+    options: {
+      ...catalogOptions,
+      only: { type: "string", value: "<ids>", description: "run only these checks (comma-separated ids)" },
+      json: { type: "boolean", description: "print the results as one JSON line each" },
+      "session-timeout": { type: "string", value: "<seconds>", description: "how long a session may take to checkpoint", default: "30" },
+    },
+  },
+  async ({ values }) => {
+    const { catalog, capture } = await loadSelectedCapture(values);
+    const out = new Output();
+    const results = await runChecks(catalog, capture, {
+      run: { logLevel: (values["log-level"] as string | undefined) ?? "warn" },
+      sessionTimeoutMs: Number(values["session-timeout"]) * 1000,
+      ...(typeof values.only === "string" ? { only: values.only.split(",").map((s) => s.trim()) } : {}),
+      onResult: (r) => {
+        if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
+      },
+    });
+    if (values.json) for (const r of results) await out.line(JSON.stringify(r));
+    else await out.line(resultsTable(results));
+    return results.some((r) => r.status === "fail") ? 1 : 0;
+  },
+);
+
+export const run = command.run;
+export const spec = command.spec;
