@@ -66,7 +66,8 @@ export interface OAuthLintFinding {
 
 /** What lintOAuth reads: a connector's spec response (or just these two fields). */
 export interface OAuthLintTarget {
-  configSchema?: Record<string, unknown>;
+  /** The endpoint config schema (Flow types it as any JSON schema, booleans included). */
+  configSchema?: unknown;
   oauth2?: OAuth2;
 }
 
