@@ -91,12 +91,16 @@ async function exchange(ctx: CheckContext, requests: (Record<string, unknown> | 
     }
     for (let event = await proc.next(); event; event = await proc.next()) answers.push(event.response as Record<string, unknown>);
     const status = await proc.exited;
+    // A clean exit is judged on how its output ended too (a partial line, say).
+    if (status.code === 0) await proc.finish();
     return { answers, proc, status };
   } finally {
     clearTimeout(timer);
     proc.kill();
   }
 }
+
+const unaryOptions = (ctx: CheckContext): RunOptions => ({ exitGraceMs: ctx.stopGraceMs, ...ctx.run });
 
 /** An invalid variant of `config` for `schema`: a required property removed, or a typed one given a wrong type. */
 export function invalidConfig(schema: unknown, config: Record<string, unknown>): { config: Record<string, unknown>; how: string } | undefined {
@@ -201,7 +205,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     id: "discover",
     title: "discovers bindings Flow can use, and exits 0 at stdin EOF",
     async run(ctx) {
-      const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), ctx.run);
+      const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), unaryOptions(ctx));
       const bindings = discovered.bindings ?? [];
       const rcValidate = ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
       const problems: string[] = [];
@@ -225,7 +229,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     id: "validate",
     title: "validates the catalog's bindings, and exits 0",
     async run(ctx) {
-      const validated = await runUnary<{ bindings: { resourcePath: string[] }[] }>(ctx.capture, validateRequest(ctx.catalog, ctx.capture), ctx.run);
+      const validated = await runUnary<{ bindings: { resourcePath: string[] }[] }>(ctx.capture, validateRequest(ctx.catalog, ctx.capture), unaryOptions(ctx));
       ctx.resourcePaths = validated.bindings.map((b) => b.resourcePath);
       return ctx.resourcePaths.map((p) => p.join("/")).join(", ") || "no bindings";
     },
@@ -235,7 +239,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     title: "applies the capture, and exits 0",
     async run(ctx) {
       if (!ctx.resourcePaths) throw new Skip("needs validate to pass");
-      const applied = await runUnary<{ actionDescription?: string }>(ctx.capture, applyRequest(captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths)), ctx.run);
+      const applied = await runUnary<{ actionDescription?: string }>(ctx.capture, applyRequest(captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths)), unaryOptions(ctx));
       return applied.actionDescription ? `"${applied.actionDescription}"` : "no-op";
     },
   },

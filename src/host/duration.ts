@@ -24,18 +24,15 @@ const UNITS: Record<string, number> = {
  * `1h 30m`, `1h30m`, `500ms`. Returns seconds, or undefined when the text is not a duration.
  */
 export function parseDurationSeconds(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (trimmed === "") return undefined;
-  const re = /(\d+(?:\.\d+)?)\s*([a-z]+)/gy;
+  let rest = text.trim();
+  if (rest === "") return undefined;
   let total = 0;
-  let at = 0;
-  for (const match of trimmed.matchAll(re)) {
-    if (match.index !== at) return undefined;
-    const unit = UNITS[match[2]!];
-    if (unit === undefined) return undefined;
+  while (rest !== "") {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)\s*/.exec(rest);
+    const unit = match ? UNITS[match[2]!] : undefined;
+    if (!match || unit === undefined) return undefined;
     total += Number(match[1]) * unit;
-    at = match.index + match[0].length;
-    while (trimmed[at] === " ") at++;
+    rest = rest.slice(match[0].length);
   }
-  return at === trimmed.length ? total : undefined;
+  return total;
 }

@@ -90,7 +90,7 @@ export class ResponseChecker {
     if (this.session) {
       this.checkSessionLine(variant, body, violation, issues);
     } else {
-      for (const issue of issues) throw violation("field-types", `${issue.path}: ${issue.message}`);
+      // The rules about which answer and what it says come first; the generic type check last.
       const expected = this.pending.shift();
       if (!expected) throw violation("expected-response", `a ${variant} response, but no request is waiting for an answer`);
       const answer = ANSWERS[expected.variant]!;
@@ -109,6 +109,7 @@ export class ResponseChecker {
           if (!Array.isArray(path) || path.length === 0) throw violation("validated-bindings", `validated.bindings[${i}] has no resourcePath`);
         });
       }
+      for (const issue of issues) throw violation("field-types", `${issue.path}: ${issue.message}`);
       if (variant === "opened") {
         this.session = { bindings: this.openRequested?.bindings ?? 0, explicitAcknowledgements: body.explicitAcknowledgements === true };
       }

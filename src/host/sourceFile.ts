@@ -34,7 +34,7 @@ export class SourceFile {
 
   static parse(file: string, text: string, displayRoot = process.cwd()): SourceFile {
     const lines = new LineCounter();
-    const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const document = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
     const source = new SourceFile(file, document, lines);
     source.displayRoot = displayRoot;
     const error = document.errors[0];
