@@ -158,6 +158,12 @@ describe("runLocalFlow", () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it("refuses a redirect URI that cannot reach the listener", async () => {
+    const run = (redirectUri: string) => runLocalFlow({ oauth2: spec(), clientId: "c", clientSecret: "s", port: 0, redirectUri, onAuthorizeUrl: () => {} });
+    await expect(run("https://dashboard.estuary.dev/oauth")).rejects.toThrow(/does not lead back to this machine/);
+    await expect(run("http://127.0.0.1:1/")).rejects.toThrow(/is on port 1 but the listener is on port \d+: use --port 1, or leave --redirect-uri out/);
+  });
+
   it("uses flowctl's redirect URI on the default port", () => {
     expect(DEFAULT_LOCAL_PORT).toBe(16963);
     expect(defaultRedirectUri(16963)).toBe("http://localhost:16963/");

@@ -131,6 +131,7 @@ export async function runLocalFlow(options: LocalFlowOptions): Promise<LocalFlow
   try {
     const redirectUri = options.redirectUri ?? defaultRedirectUri(listener.port);
     const expectedPath = redirectPath(redirectUri);
+    checkRedirectReachesListener(redirectUri, listener.port);
     const authorizeUrl = renderAuthUrl(options.oauth2, {
       clientId: options.clientId,
       state,
@@ -179,6 +180,18 @@ function redirectPath(redirectUri: string): string {
     return new URL(redirectUri).pathname || "/";
   } catch {
     throw new OAuthError("OAUTH_FLOW", `the redirect URI ${JSON.stringify(redirectUri)} is not a URL`);
+  }
+}
+
+/** The browser must come back to this listener: a loopback host, on its port. */
+function checkRedirectReachesListener(redirectUri: string, port: number): void {
+  const url = new URL(redirectUri);
+  if (url.protocol !== "http:" || !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+    throw new OAuthError("OAUTH_FLOW", `the redirect URI ${redirectUri} does not lead back to this machine: a local flow needs an http://localhost, http://127.0.0.1 or http://[::1] redirect URI registered with the provider`);
+  }
+  const uriPort = Number(url.port || 80);
+  if (uriPort !== port) {
+    throw new OAuthError("OAUTH_FLOW", `the redirect URI ${redirectUri} is on port ${uriPort} but the listener is on port ${port}: use --port ${uriPort}, or leave --redirect-uri out`);
   }
 }
 

@@ -1,4 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -146,6 +148,25 @@ describe("flowcap oauth (CLI)", () => {
 
     // No secret or token reached the terminal.
     for (const secret of [CLIENTS.post.client_secret, written.refresh_token!, written.access_token!]) expect(result.stdout + result.stderr).not.toContain(secret);
+  });
+
+  it("listens on the port of --redirect-uri, and prints secrets only with --show-secrets", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const run = flowcap(["oauth", "--source", "flow.yaml", "--client-id", CLIENTS.basic.client_id, "--redirect-uri", `http://127.0.0.1:${port}/`, "--show-secrets"], {
+      FLOWCAP_CLIENT_SECRET: CLIENTS.basic.client_secret,
+    });
+    const url = await authorizeUrl(run);
+    expect(new URL(url).searchParams.get("redirect_uri")).toBe(`http://127.0.0.1:${port}/`);
+    await signIn(url, { followToClient: true });
+    const result = await finished(run);
+    expect(result.code).toBe(0);
+    const { credentials } = JSON.parse(result.stdout) as { credentials: Record<string, string> };
+    expect(credentials.client_secret).toBe(CLIENTS.basic.client_secret);
+    expect((await server.introspect(credentials.access_token!)).active).toBe(true);
+    expect(result.stderr).toContain("Run again with --write to save them into the capture's config.");
   });
 
   it("fails clearly on a state mismatch", async () => {

@@ -46,7 +46,7 @@ const flow = defineCommand(
     options: {
       ...catalogOptions,
       "client-id": { type: "string", value: "<id>", description: "the OAuth app's client id" },
-      port: { type: "string", value: "<port>", description: "the port to listen on at 127.0.0.1 for the redirect (0: any free port)", default: String(DEFAULT_LOCAL_PORT) },
+      port: { type: "string", value: "<port>", description: `the port to listen on at 127.0.0.1 for the redirect, 0 for any free one (default: the redirect URI's, else ${DEFAULT_LOCAL_PORT})` },
       "redirect-uri": { type: "string", value: "<url>", description: "the redirect URI registered with the provider (default: http://localhost:16963/, or http://127.0.0.1:<port>/ on another port)" },
       write: { type: "boolean", description: "merge the credentials (with client_id and client_secret) into the capture's config file" },
       "show-secrets": { type: "boolean", description: "print secrets instead of masking them" },
@@ -86,7 +86,7 @@ const flow = defineCommand(
     }
     for (const flag of ["state", "code", "code-verifier"]) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --dry-run (a real flow draws its own)`);
     if (!clientId) throw new UsageError("--client-id is required");
-    const port = Number(values.port);
+    const port = values.port !== undefined ? Number(values.port) : redirectUri ? portOf(redirectUri) : DEFAULT_LOCAL_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 for any free port), not ${JSON.stringify(values.port)}`);
     const timeoutSeconds = Number(values.timeout);
     if (!(timeoutSeconds > 0)) throw new UsageError(`--timeout must be a number of seconds, not ${JSON.stringify(values.timeout)}`);
@@ -210,6 +210,15 @@ async function readSpecFile(file: string): Promise<SpecResponse> {
   const found = candidates.find((c) => isPlainObject(c) && isPlainObject(c.configSchema));
   if (!found) throw new OAuthError("OAUTH_FLOW", `${file} holds no spec response (an object with configSchema and, for OAuth, oauth2)`);
   return found as unknown as SpecResponse;
+}
+
+function portOf(redirectUri: string): number {
+  try {
+    const url = new URL(redirectUri);
+    return Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  } catch {
+    throw new UsageError(`--redirect-uri must be a URL, not ${JSON.stringify(redirectUri)}`);
+  }
 }
 
 function parseInjected(value: unknown): Record<string, unknown> | undefined {
