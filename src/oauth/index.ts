@@ -54,6 +54,7 @@ export {
   type LocalFlowResult,
   type FlowPreview,
   type FlowPreviewOptions,
+  type FlowClientOptions,
 } from "./localFlow.js";
 export { buildCredentials, maskCredentials, oauthCredentialsBranch } from "./credentials.js";
 export { writeCredentialsToFile, type WriteCredentialsOptions, type WriteCredentialsResult } from "./configFile.js";

@@ -25,12 +25,19 @@ export function defaultRedirectUri(port: number): string {
   return port === DEFAULT_LOCAL_PORT ? FLOWCTL_REDIRECT_URI : `http://127.0.0.1:${port}/`;
 }
 
-export interface FlowPreviewOptions {
+/** Who signs in, and with what: shared by the local flow and its preview. */
+export interface FlowClientOptions {
   clientId: string;
-  /** Used as given: pass a placeholder to keep a real secret off the screen. */
   clientSecret: string;
+  /** The endpoint config (templates may use `config.*`). */
   config?: Record<string, unknown>;
+  /** Values the host would inject (`oauth2_injected_values`). */
   injectedValues?: Record<string, unknown>;
+  now?: () => Date;
+}
+
+/** `clientSecret` is used as given: pass a placeholder to keep a real secret off the screen. */
+export interface FlowPreviewOptions extends FlowClientOptions {
   /** Random (40 characters, like the host's) unless given. */
   state?: string;
   /** Random unless given. */
@@ -39,7 +46,6 @@ export interface FlowPreviewOptions {
   codeVerifier?: string;
   /** `http://localhost:16963/` unless given. */
   redirectUri?: string;
-  now?: () => Date;
 }
 
 /** What the host would send for one authorization: the authorize URL and the token request. */
@@ -76,14 +82,8 @@ export function previewFlow(oauth2: OAuth2, options: FlowPreviewOptions): FlowPr
   return { authorizeUrl, tokenRequest };
 }
 
-export interface LocalFlowOptions {
+export interface LocalFlowOptions extends FlowClientOptions {
   oauth2: OAuth2;
-  clientId: string;
-  clientSecret: string;
-  /** The endpoint config (templates may use `config.*`). */
-  config?: Record<string, unknown>;
-  /** Values the host would inject (`oauth2_injected_values`). */
-  injectedValues?: Record<string, unknown>;
   /** The port on 127.0.0.1: DEFAULT_LOCAL_PORT, or 0 for an ephemeral one. */
   port?: number;
   /** The redirect URI registered with the provider: defaultRedirectUri(port) unless given. Its path is where the listener waits. */
@@ -96,7 +96,6 @@ export interface LocalFlowOptions {
   signal?: AbortSignal;
   /** For the token request (tests, proxies). */
   dispatcher?: Dispatcher;
-  now?: () => Date;
   /** Fixed instead of random (tests). */
   state?: string;
   codeVerifier?: string;

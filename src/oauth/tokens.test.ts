@@ -1,9 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LineCollector } from "../../test/helpers/inProcess.js";
-import { createLogger } from "../runtime/index.js";
+import { logSink } from "../../test/helpers/logs.js";
 import { createHttpClient } from "../sdk/index.js";
 import { oauth2Providers } from "./providers/presets.js";
 import { createOAuth2TokenSource, persistWithConfigUpdate, type OAuth2Credentials } from "./tokens.js";
@@ -50,12 +48,6 @@ beforeEach(() => {
 const creds = (extra: Partial<OAuth2Credentials> = {}): OAuth2Credentials => ({ client_id: "cid", client_secret: "csecret-123", refresh_token: "rt-1", ...extra });
 const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 10 };
 
-function logSink() {
-  const stream = new PassThrough();
-  const lines = new LineCollector();
-  stream.on("data", (c: Buffer) => lines.push(c));
-  return { log: createLogger({ stream, level: "debug" }), lines };
-}
 
 describe("createOAuth2TokenSource", () => {
   it("exchanges the refresh token (client secret in the form) and caches the token until 75% of its lifetime", async () => {

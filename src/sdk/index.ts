@@ -4,24 +4,4 @@ export { defineResource, Checkpoint, type Resource, type ResourceDefinition, typ
 export { parseWithSchema, checkWithSchema } from "./config.js";
 export type { FromSchema, JsonSchema, JsonSchemaObject, JsonType } from "./schema.js";
 export { emitConfigUpdate, encryptConfig, sortKeys, DEFAULT_ENCRYPTION_URL, type EncryptOptions } from "./configUpdate.js";
-export {
-  createHttpClient,
-  HttpStatusError,
-  RateLimiter,
-  staticTokenSource,
-  normalizeTokenType,
-  redactUrl,
-  parseRetryAfter,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  type HttpClient,
-  type HttpClientOptions,
-  type RequestOptions,
-  type RetryContext,
-  type HttpResponse,
-  type StreamingResponse,
-  type HttpHeaders,
-  type QueryParams,
-  type RateLimiterOptions,
-  type TokenSource,
-  type AccessToken,
-} from "./http/index.js";
+export * from "./http/index.js";

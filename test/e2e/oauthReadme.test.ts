@@ -1,21 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { build } from "esbuild";
-import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lintOAuth, oauth2Providers } from "../../src/oauth/index.js";
 import { spawnConnector } from "../helpers/child.js";
 import { repoRoot } from "../helpers/fixtures.js";
-
-/** The code block that follows `<!-- example: <name> ... -->` in README.md. */
-function readmeExample(name: string): string {
-  const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
-  const match = new RegExp(`<!-- example: ${name}\\b[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!match) throw new Error(`README.md has no example named ${name}`);
-  return match[1]!;
-}
+import { bundleExample, readmeExample, typeErrors } from "../helpers/readme.js";
 
 const workDir = path.join(repoRoot, "test/.tmp/readme-oauth");
 const source = path.join(workDir, "main.ts");
@@ -54,17 +45,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
   mkdirSync(workDir, { recursive: true });
   writeFileSync(source, readmeExample("oauth-connector"));
-  await build({
-    entryPoints: [source],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    alias: { flowcap: path.join(repoRoot, "src/index.ts"), "flowcap/oauth": path.join(repoRoot, "src/oauth/index.ts") },
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    logLevel: "silent",
-  });
+  await bundleExample(source, bundle);
 });
 afterAll(() => new Promise<void>((r) => api.close(() => r())));
 
@@ -80,9 +61,7 @@ async function send(requests: object[], untilCheckpoints = 0) {
 
 describe("README's OAuth connector example", () => {
   it("type-checks against the public API under strict settings", () => {
-    const config = ts.getParsedCommandLineOfConfigFile(path.join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-    const program = ts.createProgram([source], { ...config.options, noEmit: true });
-    expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).toEqual([]);
+    expect(typeErrors(source)).toEqual([]);
   });
 
   it("declares HubSpot's oauth2 block and a credentials schema that lint clean", async () => {

@@ -1,9 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../runtime/index.js";
-import { LineCollector } from "../../../test/helpers/inProcess.js";
+import { logSink } from "../../../test/helpers/logs.js";
 import { backoffDelayMs, createHttpClient, isRetryableNetworkError, parseRetryAfter } from "./client.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
 import { RateLimiter } from "./rateLimiter.js";
@@ -43,12 +41,6 @@ beforeEach(() => {
 
 const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
 
-function logSink() {
-  const stream = new PassThrough();
-  const lines = new LineCollector();
-  stream.on("data", (c: Buffer) => lines.push(c));
-  return { log: createLogger({ stream, level: "debug" }), lines };
-}
 
 describe("createHttpClient", () => {
   it("sends query, headers and JSON, resolves against the base URL, and parses JSON", async () => {
