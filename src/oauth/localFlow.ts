@@ -59,27 +59,26 @@ export interface FlowPreview {
  * authors see exactly what the host will send.
  */
 export function previewFlow(oauth2: OAuth2, options: FlowPreviewOptions): FlowPreview {
-  const codeVerifier = options.codeVerifier ?? createPkce().codeVerifier;
-  const redirectUri = options.redirectUri ?? FLOWCTL_REDIRECT_URI;
-  const authorizeUrl = renderAuthUrl(
-    oauth2,
-    { clientId: options.clientId, state: options.state ?? createState(), redirectUri, config: options.config, codeChallenge: codeChallengeS256(codeVerifier) },
-    { now: options.now },
-  );
-  const tokenRequest = renderTokenRequest(
-    oauth2,
-    {
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      redirectUri,
-      config: options.config,
-      codeVerifier,
-      injectedValues: options.injectedValues,
-      params: { code: options.code ?? createState(32) },
+  const requests = flowRequests(oauth2, options, {
+    state: options.state ?? createState(),
+    codeVerifier: options.codeVerifier ?? createPkce().codeVerifier,
+    redirectUri: options.redirectUri ?? FLOWCTL_REDIRECT_URI,
+  });
+  return { authorizeUrl: requests.authorizeUrl, tokenRequest: requests.tokenRequest({ code: options.code ?? createState(32) }) };
+}
+
+/** One authorization's two requests, rendered from the same state, verifier and redirect URI. */
+function flowRequests(oauth2: OAuth2, client: FlowClientOptions, flow: { state: string; codeVerifier: string; redirectUri: string }) {
+  const common = { clientId: client.clientId, redirectUri: flow.redirectUri, config: client.config };
+  return {
+    authorizeUrl: renderAuthUrl(oauth2, { ...common, state: flow.state, codeChallenge: codeChallengeS256(flow.codeVerifier) }, { now: client.now }),
+    /** The token request for the redirect's parameters (`state` aside, all go to the templates, as the host does). */
+    tokenRequest(params: Record<string, string>): TokenRequest {
+      const rest: Record<string, string> = { ...params };
+      delete rest.state;
+      return renderTokenRequest(oauth2, { ...common, clientSecret: client.clientSecret, codeVerifier: flow.codeVerifier, injectedValues: client.injectedValues, params: rest }, { now: client.now });
     },
-    { now: options.now },
-  );
-  return { authorizeUrl, tokenRequest };
+  };
 }
 
 export interface LocalFlowOptions extends FlowClientOptions {
@@ -131,13 +130,8 @@ export async function runLocalFlow(options: LocalFlowOptions): Promise<LocalFlow
     const redirectUri = options.redirectUri ?? defaultRedirectUri(listener.port);
     const expectedPath = redirectPath(redirectUri);
     checkRedirectReachesListener(redirectUri, listener.port);
-    const authorizeUrl = renderAuthUrl(options.oauth2, {
-      clientId: options.clientId,
-      state,
-      redirectUri,
-      config: options.config,
-      codeChallenge: codeChallengeS256(codeVerifier),
-    });
+    const requests = flowRequests(options.oauth2, options, { state, codeVerifier, redirectUri });
+    const authorizeUrl = requests.authorizeUrl;
     try {
       new URL(authorizeUrl);
     } catch {
@@ -153,19 +147,7 @@ export async function runLocalFlow(options: LocalFlowOptions): Promise<LocalFlow
     const params = await callback.promise;
     options.onRedirect?.(params);
 
-    // The host passes every other request field to the token templates, the redirect's among them.
-    const rest: Record<string, string> = { ...params };
-    delete rest.state;
-    const request = renderTokenRequest(options.oauth2, {
-      clientId: options.clientId,
-      clientSecret: options.clientSecret,
-      redirectUri,
-      config: options.config,
-      codeVerifier,
-      injectedValues: options.injectedValues,
-      params: rest,
-    });
-    const response = await exchange(request, options);
+    const response = await exchange(requests.tokenRequest(params), options);
     return { mapped: applyResponseMap(options.oauth2.accessTokenResponseMap, response, { now: options.now }), responseKeys: isPlainObject(response) ? Object.keys(response) : [], redirectParams: params, redirectUri };
   } finally {
     cancelWait();
