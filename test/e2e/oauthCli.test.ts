@@ -169,6 +169,58 @@ describe("flowcap oauth (CLI)", () => {
     expect(result.stderr).toContain("Run again with --write to save them into the capture's config.");
   });
 
+  it("opens the browser named by $BROWSER with the authorize URL", async () => {
+    const opened = path.join(dir, "opened.txt");
+    rmSync(opened, { force: true });
+    const browser = path.join(dir, "browser.sh");
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > ${JSON.stringify(opened)}\n`, { mode: 0o755 });
+    const run = flowcap(["oauth", "--source", "flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0", "--timeout", "2"], { FLOWCAP_CLIENT_SECRET: "s", BROWSER: browser });
+    const url = await authorizeUrl(run);
+    await run.stderr.until((lines) => lines.includes("(asked your browser to open it)"));
+    await finished(run);
+    expect(readFileSync(opened, "utf8")).toBe(url);
+  });
+
+  it("asks for the client secret on a terminal, without echoing it", async () => {
+    // A pseudo-terminal from Python's pty module plays the user at the keyboard.
+    const script = [
+      "import os, pty, select, sys",
+      "pid, fd = pty.fork()",
+      "if pid == 0:",
+      "    os.execv(sys.argv[1], sys.argv[1:])",
+      "sent = False",
+      "seen = b''",
+      "while True:",
+      "    r, _, _ = select.select([fd], [], [], 0.1)",
+      "    if fd in r:",
+      "        try:",
+      "            data = os.read(fd, 4096)",
+      "        except OSError:",
+      "            break",
+      "        if not data:",
+      "            break",
+      "        seen += data",
+      "        sys.stdout.buffer.write(data)",
+      "        sys.stdout.flush()",
+      "        if not sent and b'Client secret: ' in seen:",
+      `            os.write(fd, ${JSON.stringify(CLIENTS.post.client_secret)}.encode() + b'\\r')`,
+      "            sent = True",
+      "_, status = os.waitpid(pid, 0)",
+      "sys.exit(os.waitstatus_to_exitcode(status))",
+    ].join("\n");
+    const run = spawnConnector(["python3", "-c", script, process.execPath, cli, "oauth", "--source", "flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0", "--show-secrets"], { cwd: dir });
+    await run.stdout.until((lines) => lines.some((l) => l.trim().startsWith(`${server.issuer}/auth?`)), 20_000);
+    const url = run.stdout.lines.find((l) => l.trim().startsWith(`${server.issuer}/auth?`))!.trim();
+    await signIn(url, { followToClient: true });
+    const { code } = await run.exit;
+    const text = run.stdout.lines.join("\n");
+    expect(code).toBe(0);
+    expect(text).toMatch(/Client secret: \r?\n/);
+    // The secret shows only in the credentials printed with --show-secrets, never as typed.
+    expect(text.split(CLIENTS.post.client_secret)).toHaveLength(2);
+    expect(text).toContain(`"client_secret": "${CLIENTS.post.client_secret}"`);
+  });
+
   it("fails clearly on a state mismatch", async () => {
     const run = flowcap(["oauth", "--source", "flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0"], { FLOWCAP_CLIENT_SECRET: CLIENTS.post.client_secret });
     const { redirect } = await signIn(await authorizeUrl(run));
