@@ -11,6 +11,7 @@ export const commands = {
   apply: { summary: "validate and apply a capture with its connector", load: () => import("./commands/apply.js") },
   preview: { summary: "run a capture locally and print its documents (flowctl preview)", load: () => import("./commands/preview.js") },
   check: { summary: "run the protocol conformance suite against a connector", load: () => import("./commands/check.js") },
+  oauth: { summary: "run a connector's OAuth2 flow locally (--dry-run: print its requests); oauth lint: check its templates", load: () => import("./commands/oauth.js") },
   bundle: { summary: "bundle a connector into one .mjs file for plain node (esbuild)", load: () => import("./commands/bundle.js") },
   scaffold: { summary: "create a new connector from a template (native, http-oauth, airbyte, singer)", load: () => import("./commands/scaffold.js") },
   version: { summary: "print flowcap's version", load: () => import("./commands/version.js") },

@@ -23,7 +23,16 @@ export type FlowcapErrorCode =
   | "PROTOCOL_VIOLATION"
   | "DOCUMENT_INVALID"
   | "TIMEOUT"
-  | "INTERNAL";
+  | "INTERNAL"
+  // HTTP client (sdk/http)
+  | "HTTP_STATUS"
+  | "HTTP_NETWORK"
+  | "HTTP_BODY_INVALID"
+  // OAuth (oauth/)
+  | "OAUTH_TEMPLATE"
+  | "OAUTH_FLOW"
+  | "OAUTH_TOKEN"
+  | "OAUTH_REAUTHORIZE";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */
