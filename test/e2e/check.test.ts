@@ -15,7 +15,8 @@ describe("flowcap check", () => {
       expect(run.stdout).toMatch(new RegExp(`^${id}\\s+PASS\\s`, "m"));
     }
     expect(run.stdout).toMatch(/^acknowledgements\s+SKIP\s/m);
-    expect(run.stdout).toMatch(/11 passed, 0 failed, 0 warned, 1 skipped/);
+    expect(run.stdout).toMatch(/^oauth\s+SKIP\s+.*: the spec has no oauth2 block/m);
+    expect(run.stdout).toMatch(/11 passed, 0 failed, 0 warned, 2 skipped/);
   });
 
   it("passes on a connector written in Python without flowcap", async () => {
@@ -24,6 +25,13 @@ describe("flowcap check", () => {
     const results = run.json as { id: string; status: string }[];
     expect(results.filter((r) => r.status === "fail")).toEqual([]);
     expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toContain("resume");
+  });
+
+  it("fails a connector whose oauth2 block puts the client secret in a URL (the oauth lint, as part of check)", async () => {
+    const run = await runFlowcap(["check", "--source", pythonCatalog("oauth-lint"), "--only", "spec,oauth"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^oauth\s+FAIL\s+its oauth2 block and credentials schema lint clean: \d+ error\(s\):/m);
+    expect(run.stdout).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
   });
 
   // Each deliberate breakage of the Python connector must fail the right check, for the right rule.

@@ -1,4 +1,5 @@
-import { runChecks, type CheckResult } from "../../host/index.js";
+import { runChecks, type CheckResult, type ConformanceCheck } from "../../host/index.js";
+import { lintOAuth } from "../../oauth/index.js";
 import { defineCommand } from "../command.js";
 import { catalogOptions, loadSelectedCapture } from "../context.js";
 import { Output } from "../output.js";
@@ -19,6 +20,25 @@ export function resultsTable(results: CheckResult[]): string {
   return lines.join("\n");
 }
 
+/**
+ * `flowcap oauth lint` as a check: the spec's oauth2 block and credentials schema, judged as the
+ * Flow host will use them. (The host library may not import oauth, so the CLI adds it here.)
+ */
+export const oauthCheck: ConformanceCheck = {
+  id: "oauth",
+  title: "its oauth2 block and credentials schema lint clean",
+  async run(ctx) {
+    if (!ctx.spec) return { status: "skip", detail: "needs the spec check to pass" };
+    const findings = lintOAuth(ctx.spec);
+    if (!ctx.spec.oauth2 && findings.length === 0) return { status: "skip", detail: "the spec has no oauth2 block" };
+    const errors = findings.filter((f) => f.severity === "error");
+    const lines = findings.map((f) => `${f.severity} [${f.rule}] ${f.path}: ${f.message}`);
+    if (errors.length) return { status: "fail", detail: `${errors.length} error(s):\n${lines.join("\n")}` };
+    if (findings.length) return { status: "warn", detail: `${findings.length} warning(s):\n${lines.join("\n")}` };
+    return `${ctx.spec.oauth2!.provider}: clean`;
+  },
+};
+
 const command = defineCommand(
   {
     name: "check",
@@ -37,6 +57,7 @@ const command = defineCommand(
     const results = await runChecks(catalog, capture, {
       run: { logLevel: (values["log-level"] as string | undefined) ?? "warn" },
       sessionTimeoutMs: Number(values["session-timeout"]) * 1000,
+      extraChecks: [oauthCheck],
       ...(typeof values.only === "string" ? { only: values.only.split(",").map((s) => s.trim()) } : {}),
       onResult: (r) => {
         if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
