@@ -79,6 +79,7 @@ export async function scaffoldConnector(options: ScaffoldOptions): Promise<Scaff
     resourceCamel: camel(resource),
     resourceType: pascal(resource),
     resourceTitle: title(resource),
+    provider: name.replace(/^source-/, ""),
     flowcap: options.flowcap ?? `^${pkg.version}`,
   };
   const templateDir = path.join(TEMPLATES_DIR, template);
