@@ -117,5 +117,5 @@ function describe(value: unknown): string {
  * parse, let alone register for redaction, so that quote is cut.
  */
 function jsonErrorWithoutInput(message: string): string {
-  return message.replace(/, ".*" is not valid JSON$/s, "");
+  return message.replace(/, ".*"(\.\.\.)? is not valid JSON$/s, "");
 }

@@ -101,7 +101,7 @@ describe("defineConnector", () => {
     expect(await r.exitCode).toBe(1);
     expect(r.logs().at(-1)!.message).toBe(
       [
-        "bindings: 3 problems:",
+        "3 problems:",
         ' - bindings[1].resourceConfig.name: no resource named "gamma" (this connector has: "alpha", "beta-3")',
         " - bindings[2].resourceConfig.name: is required",
         " - bindings[2].resourceConfig.nme: is not a known property",
@@ -181,7 +181,7 @@ describe("defineConnector", () => {
     const r = serveInProcess(connector);
     r.send(openRequest({ token: "t0ken-value" }, ["nope"]));
     expect(await r.exitCode).toBe(1);
-    expect(r.logs().at(-1)!.message).toMatch(/^bindings: bindings\[0\].resourceConfig.name: no resource named "nope"/);
+    expect(r.logs().at(-1)!.message).toMatch(/^bindings\[0\].resourceConfig.name: no resource named "nope"/);
     expect(r.stdout.lines).toEqual([]);
   });
 });

@@ -96,7 +96,7 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
       }
       return resource;
     });
-    if (problems.length) throw new ConfigError(problems, { subject: "bindings", code: "RESOURCE_NOT_FOUND" });
+    if (problems.length) throw new ConfigError(problems, { code: "RESOURCE_NOT_FOUND" });
     return resolved as AnyResource[];
   };
 

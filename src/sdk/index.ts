@@ -4,3 +4,4 @@ export { defineResource, Checkpoint, type Resource, type ResourceDefinition, typ
 export { parseWithSchema, checkWithSchema } from "./config.js";
 export type { FromSchema, JsonSchema, JsonSchemaObject, JsonType } from "./schema.js";
 export { emitConfigUpdate, encryptConfig, sortKeys, DEFAULT_ENCRYPTION_URL, type EncryptOptions } from "./configUpdate.js";
+export * from "./http/index.js";

@@ -18,7 +18,22 @@ export type FlowcapErrorCode =
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
   | "STOPPED"
+  | "CATALOG_INVALID"
+  | "CONNECTOR_FAILED"
+  | "PROTOCOL_VIOLATION"
+  | "DOCUMENT_INVALID"
+  | "TIMEOUT"
   | "INTERNAL"
+  // HTTP client (sdk/http)
+  | "HTTP_STATUS"
+  | "HTTP_NETWORK"
+  | "HTTP_BODY_INVALID"
+  // OAuth (oauth/)
+  | "OAUTH_TEMPLATE"
+  | "OAUTH_FLOW"
+  | "OAUTH_TOKEN"
+  | "OAUTH_REAUTHORIZE"
+  // Shims (shims/)
   /** A child process (a wrapped source) could not start, exited non-zero or was killed. */
   | "CHILD_FAILED"
   /** A wrapped source reported a failure of its own (an Airbyte TRACE error, a failed check). */

@@ -86,7 +86,7 @@ describe.runIf(haveSharedFixtures)("flowcap airbyte: Estuary's golden spec and d
     const spec = await unaryCli(scenario, INTERNAL_SPEC, ["--oauth2", oauth2]);
     expect(spec.code).toBe(0);
     expect(spec.out).toEqual([{ spec: golden }, { spec: golden }]);
-    const found = await unaryCli(scenario, { discover: { connectorType: "LOCAL", config: {} } });
+    const found = await unaryCli({ ...scenario, spec: SPEC }, { discover: { connectorType: "LOCAL", config: {} } });
     expect(found.code).toBe(0);
     const bindings = (found.out[1] as { discovered: { bindings: { resourceConfig: Json; key: string[]; recommendedName: string }[] } }).discovered.bindings;
     expect(bindings.map((b) => [b.recommendedName, b.resourceConfig, b.key])).toEqual(discover.map((b) => [b.recommendedName, b.resourceConfig, b.key]));

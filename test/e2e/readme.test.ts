@@ -1,18 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { build } from "esbuild";
-import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnConnector } from "../helpers/child.js";
 import { repoRoot } from "../helpers/fixtures.js";
-
-/** The code block that follows `<!-- example: <name> ... -->` in README.md. */
-function readmeExample(name: string): string {
-  const readme = readFileSync(path.join(repoRoot, "README.md"), "utf8");
-  const match = new RegExp(`<!-- example: ${name}\\b[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!match) throw new Error(`README.md has no example named ${name}`);
-  return match[1]!;
-}
+import { bundleExample, readmeExample, typeErrors } from "../helpers/readme.js";
 
 const workDir = path.join(repoRoot, "test/.tmp/readme-native");
 const source = path.join(workDir, "main.ts");
@@ -22,24 +13,11 @@ describe("README's native connector example", () => {
   beforeAll(async () => {
     mkdirSync(workDir, { recursive: true });
     writeFileSync(source, readmeExample("native-connector"));
-    await build({
-      entryPoints: [source],
-      outfile: bundle,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      alias: { flowcap: path.join(repoRoot, "src/index.ts") },
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-      logLevel: "silent",
-    });
+    await bundleExample(source, bundle);
   });
 
   it("type-checks against the public API under strict settings", () => {
-    const config = ts.getParsedCommandLineOfConfigFile(path.join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-    const program = ts.createProgram([source], { ...config.options, noEmit: true });
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
-    expect(diagnostics).toEqual([]);
+    expect(typeErrors(source)).toEqual([]);
   });
 
   it("runs as a connector: spec, discover, a config error, and a capture that resumes", async () => {

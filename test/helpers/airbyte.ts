@@ -141,3 +141,22 @@ export async function startEncryptionServer(encrypted: Record<string, unknown>) 
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/encrypt-config`, posted, close: () => server.close() };
 }
+
+/** An Airbyte source: the numbers 1..config.count, a STATE after each, resuming from its state. */
+export const NUMBERS_SOURCE_PY = `import json, sys
+def out(m): print(json.dumps(m))
+cmd, args = sys.argv[1], dict(zip(sys.argv[2::2], sys.argv[3::2]))
+if cmd == "spec":
+    out({"type": "SPEC", "spec": {"documentationUrl": "https://example.com/numbers", "connectionSpecification": {"type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"]}}})
+elif cmd == "check":
+    out({"type": "CONNECTION_STATUS", "connectionStatus": {"status": "SUCCEEDED"}})
+elif cmd == "discover":
+    out({"type": "CATALOG", "catalog": {"streams": [{"name": "numbers", "json_schema": {"type": "object", "properties": {"n": {"type": "integer"}}}, "supported_sync_modes": ["full_refresh", "incremental"], "source_defined_cursor": True, "default_cursor_field": ["n"], "source_defined_primary_key": [["n"]]}]}})
+elif cmd == "read":
+    config, start = json.load(open(args["--config"])), 0
+    for m in json.load(open(args["--state"])) if "--state" in args else []:
+        start = m["stream"]["stream_state"]["n"]
+    for n in range(start + 1, config["count"] + 1):
+        out({"type": "RECORD", "record": {"stream": "numbers", "data": {"n": n}, "emitted_at": 0}})
+        out({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "numbers"}, "stream_state": {"n": n}}}})
+`;

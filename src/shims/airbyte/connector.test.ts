@@ -62,6 +62,13 @@ describe("validate", () => {
     expect(JSON.stringify(last?.fields)).not.toContain("stack");
   });
 
+  it("refuses a config that does not fit the source's spec before running the source", async () => {
+    const { source } = fakeSource({ catalog });
+    const { code, last } = await unary(createAirbyteConnector(source), { validate: { name: "acmeCo/x", connectorType: "LOCAL", config: { token: 42 }, bindings: [] } });
+    expect(code).toBe(1);
+    expect(last?.message).toBe("endpoint config: token: must be string");
+  });
+
   it("rejects unknown streams and unsupported sync modes by name, and answers resource paths", async () => {
     const { source } = fakeSource({ catalog });
     const bad = await unary(

@@ -1,6 +1,6 @@
 import type { OAuth2, ValidatedBinding } from "../../protocol/index.js";
 import type { CaptureTask, Connector, ConnectorSpec, Logger, RequestContext } from "../../runtime/index.js";
-import { emitConfigUpdate } from "../../sdk/index.js";
+import { checkWithSchema, emitConfigUpdate } from "../../sdk/index.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { checkResourceConfig, configuredCatalog, resourcePathOf, shimBindings } from "./bindings.js";
@@ -55,6 +55,23 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
     };
   };
 
+  /**
+   * Refuses a config that does not fit the source's connectionSpecification, with a readable
+   * error, before the source sees it (as the Airbyte platform does). A specification that does
+   * not compile is not held against the user: the config then goes to the source unchecked.
+   */
+  const checkConfig = async (config: Record<string, unknown>, ctx: { log: Logger; signal: AbortSignal }) => {
+    const schema = (await getAirbyteSpec(ctx)).connectionSpecification;
+    let problems: ConfigProblem[];
+    try {
+      problems = checkWithSchema(lenientSchema(schema), config);
+    } catch (error) {
+      ctx.log.debug("the source's connectionSpecification does not compile: the config is passed on unchecked", { error: String(error) });
+      return;
+    }
+    if (problems.length) throw new ConfigError(problems, { subject: "endpoint config" });
+  };
+
   const getAirbyteSpec = (ctx: { log: Logger; signal: AbortSignal }) => {
     airbyteSpec ??= source.spec({ log: ctx.log, signal: ctx.signal, onConfig: async () => ctx.log.warn("ignoring a CONTROL message during spec: there is no config yet") });
     airbyteSpec.catch(() => (airbyteSpec = undefined));
@@ -69,11 +86,13 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
     },
 
     async discover(request, ctx) {
+      await checkConfig(request.config, ctx);
       const catalog = await source.discover(request.config, context(ctx, request.config));
       return { bindings: discoveredBindings(catalog, ctx.log) };
     },
 
     async validate(request, ctx) {
+      await checkConfig(request.config, ctx);
       const sctx = context(ctx, request.config);
       const status = await source.check(request.config, sctx);
       if (!isPlainObject(status) || status.status !== "SUCCEEDED") {
@@ -103,8 +122,9 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
       return { bindings };
     },
 
-    async open(request) {
+    async open(request, ctx) {
       const config = request.capture.config;
+      await checkConfig(config, ctx);
       const bindings = shimBindings(request.capture.bindings);
       const catalog = configuredCatalog(bindings);
       return {
@@ -134,6 +154,22 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
       };
     },
   };
+}
+
+const lenient = new WeakMap<object, Record<string, unknown>>();
+
+/**
+ * The schema to check configs with: without `$schema`, since many specs name draft 07 by its
+ * https URI, which the validator knows only as http (the keywords are the same).
+ */
+function lenientSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  let out = lenient.get(schema);
+  if (!out) {
+    const { $schema: _ignored, ...rest } = schema;
+    out = rest;
+    lenient.set(schema, out);
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,39 @@
+import path from "node:path";
+import { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldTemplate } from "../../tooling/index.js";
+import { UsageError } from "../args.js";
+import { defineCommand } from "../command.js";
+
+const command = defineCommand(
+  {
+    name: "scaffold",
+    summary: "create a new connector: typed config, one resource, README, test.flow.yaml, tests and a bundle script",
+    usage: `flowcap scaffold <name> [--template ${SCAFFOLD_TEMPLATES.join("|")}] [--dir <path>] [--resource <name>] [--flowcap <version>]`,
+    positionals: true,
+    options: {
+      template: { type: "string", short: "t", value: "<template>", description: `the starting point: ${SCAFFOLD_TEMPLATES.join(", ")}`, default: "native" },
+      dir: { type: "string", value: "<path>", description: "where to create it (default: connectors/<name>)" },
+      resource: { type: "string", value: "<name>", description: "the name of its one resource" },
+      flowcap: { type: "string", value: "<spec>", description: "the npm version spec of its flowcap dependency (default: this flowcap's version)" },
+    },
+  },
+  async ({ values, positionals }) => {
+    if (positionals.length !== 1) throw new UsageError("give the connector's name, such as source-acme");
+    const template = String(values.template) as ScaffoldTemplate;
+    if (!SCAFFOLD_TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${SCAFFOLD_TEMPLATES.join(", ")}`);
+    const result = await scaffoldConnector({
+      name: positionals[0]!,
+      template,
+      ...(typeof values.dir === "string" ? { dir: values.dir } : {}),
+      ...(typeof values.resource === "string" ? { resource: values.resource } : {}),
+      ...(typeof values.flowcap === "string" ? { flowcap: values.flowcap } : {}),
+    });
+    const rel = path.relative(process.cwd(), result.dir) || ".";
+    process.stdout.write(
+      [`created ${rel} (${template}): ${result.files.length} files`, ...result.files.map((f) => `  ${f}`), "", "next:", `  cd ${rel}`, "  npm install", "  npm test      # build, conformance suite, preview", "  npm start     # preview the capture in test.flow.yaml", ""].join("\n"),
+    );
+    return 0;
+  },
+);
+
+export const run = command.run;
+export const spec = command.spec;

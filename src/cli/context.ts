@@ -1,0 +1,17 @@
+import { loadCatalog, selectCapture, type Catalog, type CaptureDef } from "../host/index.js";
+import { UsageError, type OptionSpec } from "./args.js";
+
+/** The options every catalog-driven command shares. */
+export const catalogOptions = {
+  source: { type: "string", value: "<flow.yaml>", description: "the Flow catalog to read" },
+  capture: { type: "string", value: "<name>", description: "the capture to run (default: the catalog's only capture)" },
+  "log-level": { type: "string", value: "<level>", description: "the connector's LOG_LEVEL (default: the capture's shards.logLevel, else info)" },
+} satisfies Record<string, OptionSpec>;
+
+export async function loadSelectedCapture(values: Record<string, unknown>): Promise<{ catalog: Catalog; capture: CaptureDef }> {
+  const source = values.source;
+  if (typeof source !== "string") throw new UsageError("--source <flow.yaml> is required");
+  const catalog = await loadCatalog(source);
+  for (const warning of catalog.warnings) process.stderr.write(`flowcap: warning: ${warning}\n`);
+  return { catalog, capture: selectCapture(catalog, typeof values.capture === "string" ? values.capture : undefined) };
+}

@@ -1,0 +1,463 @@
+import { Ajv } from "ajv";
+import type { CaptureSpec, DiscoveredResponse, SpecResponse } from "../protocol/index.js";
+import { DocumentValidator } from "./documents.js";
+import { FlowcapError } from "../util/errors.js";
+import { deepEqual, isPlainObject } from "../util/mergePatch.js";
+import { getPointer } from "../util/jsonPointer.js";
+import type { Catalog, CaptureDef } from "./catalog.js";
+import { ConnectorProcess } from "./connectorProcess.js";
+import { resourcePathOf } from "./discoverCatalog.js";
+import type { OpsLog } from "./opsLog.js";
+import { applyRequest, captureSpec, discoverRequest, INTERNAL_SPEC_REQUEST, openRequest, specRequest, validateRequest } from "./requests.js";
+import { ProtocolViolationError } from "./rules.js";
+import { reduceState } from "./state.js";
+import { localEndpoint, runUnary, type RunOptions } from "./unary.js";
+
+export type CheckStatus = "pass" | "fail" | "warn" | "skip";
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  detail: string;
+  durationMs: number;
+}
+
+/** What every check gets: the capture, and what earlier checks learned. */
+export interface CheckContext {
+  catalog: Catalog;
+  capture: CaptureDef;
+  run: RunOptions;
+  /** How long a session may take to produce its first checkpoint. */
+  sessionTimeoutMs: number;
+  /** How long the connector may take to exit once stdin closes or SIGTERM arrives. */
+  stopGraceMs: number;
+  spec?: SpecResponse;
+  discovered?: DiscoveredResponse;
+  resourcePaths?: string[][];
+  /** State and committed document keys of the first session, for the resume check. */
+  firstSession?: { state: Record<string, unknown>; keys: Set<string> };
+}
+
+/** One conformance check. Throw (a ProtocolViolationError, say) to fail; return a detail to pass. */
+export interface ConformanceCheck {
+  id: string;
+  title: string;
+  run(ctx: CheckContext): Promise<string | { status: CheckStatus; detail: string }>;
+}
+
+class Skip extends Error {}
+class Warn extends Error {}
+
+const STACK = /^\s+at\s|Traceback \(most recent call last\)|^\s+File ".*", line \d+/m;
+
+/** The error a connector logged last must read as a message for a person: non-empty, no stack. */
+function readableFailure(proc: ConnectorProcess, status: { code: number | null }, what: string): string {
+  if (status.code === 0) throw new FlowcapError("CONNECTOR_FAILED", `${what}: the connector exited 0; it must fail (exit non-zero)`);
+  const log: OpsLog | undefined = proc.lastLog;
+  if (!log || !log.message.trim()) throw new FlowcapError("CONNECTOR_FAILED", `${what}: the connector exited ${status.code} without logging why (its last stderr line becomes the task's error)`);
+  if (STACK.test(log.message)) {
+    const last = log.message.trim().split("\n").at(-1)!.trim();
+    throw new FlowcapError("CONNECTOR_FAILED", `${what}: the connector's error is a stack trace, not a readable message (it ends: ${JSON.stringify(last)})`);
+  }
+  if (log.level !== "error") throw new FlowcapError("CONNECTOR_FAILED", `${what}: the connector's last log line is at level ${log.level}, not error: ${log.message}`);
+  return `exit ${status.code}: "${log.message.split("\n")[0]}"`;
+}
+
+/**
+ * Runs requests in one fresh process as Flow does (then stdin EOF), and returns the answers, the
+ * process and how it exited. A connector that answers but does not exit breaks `exit-status`.
+ */
+async function exchange(ctx: CheckContext, requests: (Record<string, unknown> | string)[], options: { timeoutMs?: number } = {}) {
+  const proc = ConnectorProcess.start(localEndpoint(ctx.capture), { logLevel: ctx.capture.logLevel, ...ctx.run });
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (const r of requests) {
+      if (typeof r === "string") await proc.write(r);
+      else await proc.send(r);
+    }
+    proc.closeInput();
+    const answers: Record<string, unknown>[] = [];
+    const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    while (proc.checker.awaiting > 0) {
+      const event = await Promise.race([proc.next(), deadline]);
+      if (event === "timeout") throw new ProtocolViolationError("expected-response", `no answer within ${timeoutMs / 1000}s`);
+      if (!event) break;
+      answers.push(event.response as Record<string, unknown>);
+    }
+    if (!(await proc.exitsWithin(ctx.stopGraceMs))) {
+      throw new ProtocolViolationError("exit-status", `${answers.length ? "answered, but " : ""}did not exit within ${ctx.stopGraceMs / 1000}s of its stdin closing`);
+    }
+    for (let event = await proc.next(); event; event = await proc.next()) answers.push(event.response as Record<string, unknown>);
+    const status = await proc.exited;
+    // A clean exit is judged on how its output ended too (a partial line, say).
+    if (status.code === 0) await proc.finish();
+    return { answers, proc, status };
+  } finally {
+    clearTimeout(timer);
+    proc.kill();
+  }
+}
+
+const unaryOptions = (ctx: CheckContext): RunOptions => ({ exitGraceMs: ctx.stopGraceMs, ...ctx.run });
+
+/** An invalid variant of `config` for `schema`: a required property removed, or a typed one given a wrong type. */
+export function invalidConfig(schema: unknown, config: Record<string, unknown>): { config: Record<string, unknown>; how: string } | undefined {
+  if (!isPlainObject(schema)) return undefined;
+  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  if (required.length) {
+    const copy = { ...config };
+    delete copy[required[0]!];
+    return { config: copy, how: `without the required property ${required[0]}` };
+  }
+  const props = isPlainObject(schema.properties) ? schema.properties : {};
+  const wrong: Record<string, unknown> = { string: 12345, number: "not-a-number", integer: "not-an-integer", boolean: "not-a-boolean", object: 42, array: 42 };
+  for (const [name, prop] of Object.entries(props)) {
+    if (!isPlainObject(prop)) continue;
+    const type = Array.isArray(prop.type) ? (prop.type as string[]).find((t) => t !== "null") : prop.type;
+    if (typeof type === "string" && type in wrong && !(Array.isArray(prop.type) && (prop.type as string[]).includes(typeof wrong[type]))) {
+      return { config: { ...config, [name]: wrong[type] }, how: `with ${name} set to ${JSON.stringify(wrong[type])} (it must be ${type})` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads a session until `until` holds, the connector exits, or the timeout; returns what it
+ * committed. Documents are checked against their collection's schema and key as they commit.
+ */
+async function readSession(proc: ConnectorProcess, spec: CaptureSpec, timeoutMs: number, until: (checkpoints: number) => boolean) {
+  const validator = new DocumentValidator();
+  let state: Record<string, unknown> = {};
+  const keys: string[] = [];
+  let pending: string[] = [];
+  let checkpoints = 0;
+  let opened: Record<string, unknown> | undefined;
+  let exited = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+  try {
+    for (;;) {
+      const event = await Promise.race([proc.next(), deadline]);
+      if (event === "timeout") break;
+      if (!event) {
+        exited = true;
+        break;
+      }
+      if (event.variant === "opened") opened = event.response.opened as Record<string, unknown>;
+      if (event.variant === "captured") {
+        const { binding = 0, doc } = event.response.captured!;
+        const collection = spec.bindings[binding]!.collection;
+        validator.check(collection, doc as Record<string, unknown>, `stdout line ${event.lineNumber}, binding ${binding} (${collection.name})`);
+        pending.push(JSON.stringify(event.response.captured));
+      }
+      if (event.variant === "checkpoint") {
+        checkpoints++;
+        state = reduceState(state, event.response.checkpoint!.state);
+        keys.push(...pending);
+        pending = [];
+        if (until(checkpoints)) break;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return { state, keys, checkpoints, opened, exited };
+}
+
+/** Opens a capture session on a fresh process (internal spec, then open), runs `fn`, and kills what is left. */
+async function withSession<T>(ctx: CheckContext, state: Record<string, unknown>, fn: (proc: ConnectorProcess, spec: CaptureSpec) => Promise<T>): Promise<T> {
+  if (!ctx.resourcePaths) throw new Skip("needs validate to pass");
+  const spec = captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths);
+  const proc = ConnectorProcess.start(localEndpoint(ctx.capture), { logLevel: ctx.capture.logLevel, ...ctx.run });
+  try {
+    await proc.send(INTERNAL_SPEC_REQUEST);
+    await proc.send(openRequest(spec, state));
+    return await fn(proc, spec);
+  } finally {
+    proc.kill();
+  }
+}
+
+/** Keeps reading (and checking) what a process writes until it closes stdout. */
+function drain(proc: ConnectorProcess): Promise<void> {
+  return (async () => {
+    while (await proc.next());
+  })();
+}
+
+/** The built-in checks, in the order they run. */
+export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
+  {
+    id: "spec",
+    title: "answers the internal spec and the spec, identically",
+    async run(ctx) {
+      const { answers, status, proc } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, specRequest(ctx.capture)]);
+      if (status.code !== 0) throw proc.failed(status);
+      const [a, b] = answers.map((r) => r.spec as SpecResponse);
+      if (!a || !b) throw new ProtocolViolationError("expected-response", `answered ${answers.length} of 2 spec requests`);
+      if (!deepEqual(a, b)) throw new FlowcapError("PROTOCOL_VIOLATION", "the spec for config {} (the runtime's internal spec) differs from the spec for the capture's config: a spec must use static knowledge only");
+      for (const field of ["configSchema", "resourceConfigSchema"] as const) {
+        if (!isPlainObject(a[field]) || Object.keys(a[field] as object).length === 0) throw new FlowcapError("PROTOCOL_VIOLATION", `spec.${field} is empty`);
+      }
+      if (!a.documentationUrl) throw new FlowcapError("PROTOCOL_VIOLATION", "spec.documentationUrl is empty");
+      try {
+        new Ajv({ strict: false, logger: false, validateFormats: false }).compile(a.configSchema as object);
+      } catch (error) {
+        throw new FlowcapError("PROTOCOL_VIOLATION", `spec.configSchema does not compile: ${(error as Error).message}`);
+      }
+      ctx.spec = a;
+      return `protocol ${a.protocol}, exit 0`;
+    },
+  },
+  {
+    id: "tolerance",
+    title: "ignores $internal and unknown fields in requests",
+    async run(ctx) {
+      const request = { spec: { connectorType: "LOCAL", config: ctx.capture.endpoint.config, someFutureField: { nested: true } }, $internal: "EgJIaRgB", someFutureVariant: {} };
+      const { answers, status, proc } = await exchange(ctx, [{ ...INTERNAL_SPEC_REQUEST, $internal: "EgJIaRgB" }, request]);
+      if (status.code !== 0) throw proc.failed(status);
+      if (answers.length !== 2) throw new ProtocolViolationError("expected-response", `answered ${answers.length} of 2 requests`);
+      return "spec with $internal and unknown keys answered, exit 0";
+    },
+  },
+  {
+    id: "discover",
+    title: "discovers bindings Flow can use, and exits 0 at stdin EOF",
+    async run(ctx) {
+      const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), unaryOptions(ctx));
+      const bindings = discovered.bindings ?? [];
+      const rcValidate = ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
+      const problems: string[] = [];
+      for (const [i, b] of bindings.entries()) {
+        const where = `bindings[${i}] (${b.recommendedName})`;
+        if (!b.recommendedName) problems.push(`${where}: recommendedName is empty`);
+        if (!b.key?.length || !b.key.every((k) => k.startsWith("/"))) problems.push(`${where}: key must be a non-empty list of JSON pointers`);
+        if (rcValidate) {
+          if (!rcValidate(b.resourceConfig)) problems.push(`${where}: resourceConfig does not match spec.resourceConfigSchema (${rcValidate.errors?.[0]?.instancePath} ${rcValidate.errors?.[0]?.message})`);
+          const withMeta = { ...b.resourceConfig, _meta: { path: b.resourcePath ?? ["x"] } };
+          if (!rcValidate(withMeta)) problems.push(`${where}: spec.resourceConfigSchema refuses the _meta that Flow's control plane stores in resource configs`);
+        }
+        if (ctx.spec?.resourcePathPointers?.length && !resourcePathOf(b.resourceConfig, ctx.spec.resourcePathPointers)) problems.push(`${where}: resourceConfig has nothing at spec.resourcePathPointers`);
+      }
+      if (problems.length) throw new FlowcapError("PROTOCOL_VIOLATION", problems.join("; "));
+      ctx.discovered = discovered;
+      return `${bindings.length} binding(s)`;
+    },
+  },
+  {
+    id: "validate",
+    title: "validates the catalog's bindings, and exits 0",
+    async run(ctx) {
+      const validated = await runUnary<{ bindings: { resourcePath: string[] }[] }>(ctx.capture, validateRequest(ctx.catalog, ctx.capture), unaryOptions(ctx));
+      ctx.resourcePaths = validated.bindings.map((b) => b.resourcePath);
+      return ctx.resourcePaths.map((p) => p.join("/")).join(", ") || "no bindings";
+    },
+  },
+  {
+    id: "apply",
+    title: "applies the capture, and exits 0",
+    async run(ctx) {
+      if (!ctx.resourcePaths) throw new Skip("needs validate to pass");
+      const applied = await runUnary<{ actionDescription?: string }>(ctx.capture, applyRequest(captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths)), unaryOptions(ctx));
+      return applied.actionDescription ? `"${applied.actionDescription}"` : "no-op";
+    },
+  },
+  {
+    id: "invalid-config",
+    title: "refuses an invalid config with a readable error",
+    async run(ctx) {
+      if (!ctx.spec) throw new Skip("needs the spec check to pass");
+      const invalid = invalidConfig(ctx.spec.configSchema, ctx.capture.endpoint.config);
+      if (!invalid) throw new Skip("cannot derive an invalid config from the config schema (no required or typed property)");
+      const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, { discover: { connectorType: "LOCAL", config: invalid.config } }]);
+      if (answers.length > 1) throw new FlowcapError("CONNECTOR_FAILED", `discovered with a config ${invalid.how}; it must refuse it`);
+      return `config ${invalid.how}: ${readableFailure(proc, status, `discover with a config ${invalid.how}`)}`;
+    },
+  },
+  {
+    id: "unknown-resource",
+    title: "rejects an unknown resource at validate",
+    async run(ctx) {
+      const pointers = ctx.spec?.resourcePathPointers ?? [];
+      const first = ctx.capture.bindings.find((b) => !b.disable);
+      if (!first || !pointers.length) throw new Skip(!first ? "the capture has no enabled binding" : "the spec has no resourcePathPointers");
+      const resource = structuredClone(first.resource);
+      let changed = false;
+      for (const ptr of pointers) {
+        const tokens = ptr.split("/").slice(1);
+        let parent: Record<string, unknown> = resource;
+        for (const t of tokens.slice(0, -1)) parent = (isPlainObject(parent[t]) ? parent[t] : (parent[t] = {})) as Record<string, unknown>;
+        if (typeof getPointer(resource, ptr) === "string") {
+          parent[tokens.at(-1)!] = "flowcap-no-such-resource";
+          changed = true;
+        }
+      }
+      if (!changed) throw new Skip("the resource path is not made of strings");
+      const request = validateRequest(ctx.catalog, ctx.capture);
+      request.validate.bindings = [{ ...request.validate.bindings[0]!, resourceConfig: resource }];
+      const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, request]);
+      if (answers.length > 1) throw new FlowcapError("CONNECTOR_FAILED", `validated the resource ${JSON.stringify(resource)}, which does not exist; it must refuse it`);
+      return readableFailure(proc, status, "validate with an unknown resource");
+    },
+  },
+  {
+    id: "malformed-request",
+    title: "rejects a malformed request line",
+    async run(ctx) {
+      const { status, proc } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, '{"discover": {"config": \n']);
+      return readableFailure(proc, status, "a malformed request line");
+    },
+  },
+  {
+    id: "session",
+    title: "opens a session, captures valid documents, checkpoints, and stops cleanly at stdin EOF",
+    run: (ctx) =>
+      withSession(ctx, {}, async (proc, spec) => {
+        const session = await readSession(proc, spec, ctx.sessionTimeoutMs, (n) => n >= 2);
+        if (!session.opened) throw new ProtocolViolationError("opened-first", `no opened response within ${ctx.sessionTimeoutMs / 1000}s`);
+        ctx.firstSession = { state: session.state, keys: new Set(session.keys) };
+        if (session.exited) {
+          await proc.finish();
+          return `${session.checkpoints} checkpoint(s), ${session.keys.length} document(s), then exited 0 by itself`;
+        }
+        if (session.checkpoints === 0) throw new Warn(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
+        const draining = drain(proc);
+        const status = await proc.stop(ctx.stopGraceMs);
+        await draining;
+        if (status.signalled) throw new ProtocolViolationError("stops-at-eof", `still running ${ctx.stopGraceMs / 1000}s after its stdin closed (it was sent ${status.signal ?? "SIGTERM"})`);
+        await proc.finish();
+        return `${session.checkpoints} checkpoint(s), ${session.keys.length} document(s), exit 0 at stdin EOF`;
+      }),
+  },
+  {
+    id: "resume",
+    title: "resumes from the state it checkpointed",
+    async run(ctx) {
+      const first = ctx.firstSession;
+      if (!first) throw new Skip("needs the session check to pass");
+      if (Object.keys(first.state).length === 0) throw new Skip("the first session checkpointed no state");
+      return withSession(ctx, first.state, async (proc, spec) => {
+        const session = await readSession(proc, spec, ctx.sessionTimeoutMs, (n) => n >= 1);
+        if (!session.opened) throw new ProtocolViolationError("opened-first", "no opened response when resuming");
+        const draining = drain(proc);
+        const status = session.exited ? { ...(await proc.exited), signalled: false } : await proc.stop(ctx.stopGraceMs);
+        await draining;
+        if (!status.signalled) await proc.finish();
+        const repeated = session.keys.filter((k) => first.keys.has(k)).length;
+        if (first.keys.size > 0 && repeated === first.keys.size) {
+          throw new Warn(`re-captured all ${repeated} document(s) of the first session: it may be ignoring its state (fine for a snapshot resource)`);
+        }
+        return `opened with the reduced state; ${session.keys.length} document(s), ${repeated} repeated from the first session`;
+      });
+    },
+  },
+  {
+    id: "sigterm",
+    title: "stops cleanly on SIGTERM",
+    run: (ctx) =>
+      withSession(ctx, ctx.firstSession?.state ?? {}, async (proc, spec) => {
+        const session = await readSession(proc, spec, ctx.sessionTimeoutMs, (n) => n >= 1);
+        if (session.exited) throw new Skip("the session ended by itself before it could be signalled");
+        const draining = drain(proc);
+        proc.child.kill("SIGTERM");
+        if (!(await proc.exitsWithin(ctx.stopGraceMs))) throw new FlowcapError("CONNECTOR_FAILED", `still running ${ctx.stopGraceMs / 1000}s after SIGTERM`);
+        const status = await proc.exited;
+        if (status.signal) {
+          await draining.catch(() => undefined);
+          throw new Warn(`killed by ${status.signal} rather than stopping at a checkpoint (Flow copes, but work since the last checkpoint is redone)`);
+        }
+        await draining;
+        await proc.finish();
+        return "exit 0 after SIGTERM";
+      }),
+  },
+  {
+    id: "acknowledgements",
+    title: "reads Flow's acknowledgements when it asks for them",
+    run: (ctx) =>
+      withSession(ctx, {}, async (proc) => {
+        let checkpoints = 0;
+        let explicit = false;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ctx.sessionTimeoutMs)));
+        try {
+          for (;;) {
+            const event = await Promise.race([proc.next(), deadline]);
+            if (event === "timeout" || !event) break;
+            if (event.variant === "opened") {
+              explicit = event.response.opened?.explicitAcknowledgements === true;
+              if (!explicit) break;
+            }
+            if (event.variant === "checkpoint") {
+              checkpoints++;
+              // Acknowledge each checkpoint, as the runtime does once it commits.
+              await proc.send({ acknowledge: { checkpoints: 1 } });
+              if (checkpoints >= 3) break;
+            }
+          }
+        } finally {
+          clearTimeout(timer);
+        }
+        if (!explicit) throw new Skip("the session does not ask for acknowledgements");
+        if (checkpoints < 3 && !(await proc.exitsWithin(0))) {
+          throw new ProtocolViolationError("acknowledgements", `only ${checkpoints} checkpoint(s) in ${ctx.sessionTimeoutMs / 1000}s while each was acknowledged: is it reading its acknowledgements?`);
+        }
+        // A connector that stopped reading its input never sees it close either.
+        const draining = drain(proc);
+        const status = await proc.stop(ctx.stopGraceMs);
+        await draining;
+        if (status.signalled) {
+          throw new ProtocolViolationError("acknowledgements", `its ${checkpoints} checkpoint(s) were acknowledged, but it did not exit within ${ctx.stopGraceMs / 1000}s of its stdin closing: it is not reading its input`);
+        }
+        await proc.finish();
+        return `${checkpoints} checkpoint(s), each acknowledged`;
+      }),
+  },
+];
+
+export interface CheckOptions {
+  run?: RunOptions;
+  sessionTimeoutMs?: number;
+  stopGraceMs?: number;
+  /** Extra checks (OAuth lint, connector-specific), run after the built-in ones. */
+  extraChecks?: ConformanceCheck[];
+  /** Only these check ids. */
+  only?: string[];
+  onResult?: (result: CheckResult) => void;
+}
+
+/**
+ * Runs the conformance suite against a capture's connector, whatever its language: each check
+ * drives it as Flow's runtime would and judges what it writes and how it exits.
+ */
+export async function runChecks(catalog: Catalog, capture: CaptureDef, options: CheckOptions = {}): Promise<CheckResult[]> {
+  localEndpoint(capture);
+  const ctx: CheckContext = {
+    catalog,
+    capture,
+    run: options.run ?? {},
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    stopGraceMs: options.stopGraceMs ?? 10_000,
+  };
+  const results: CheckResult[] = [];
+  for (const check of [...CONFORMANCE_CHECKS, ...(options.extraChecks ?? [])]) {
+    if (options.only && !options.only.includes(check.id)) continue;
+    const started = Date.now();
+    let status: CheckStatus = "pass";
+    let detail: string;
+    try {
+      const outcome = await check.run(ctx);
+      if (typeof outcome === "string") detail = outcome;
+      else ({ status, detail } = outcome);
+    } catch (error) {
+      status = error instanceof Skip ? "skip" : error instanceof Warn ? "warn" : "fail";
+      detail = (error as Error).message;
+    }
+    const result = { id: check.id, title: check.title, status, detail, durationMs: Date.now() - started };
+    results.push(result);
+    options.onResult?.(result);
+  }
+  return results;
+}

@@ -1,0 +1,85 @@
+import { Ajv, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { FlowcapError } from "../util/errors.js";
+import { getPointer } from "../util/jsonPointer.js";
+import { isPlainObject } from "../util/mergePatch.js";
+import type { CollectionSpec } from "../protocol/index.js";
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+
+/** What the runtime writes at a collection's uuidPtr before a document is committed (flowctl preview shows it). */
+export const UUID_PLACEHOLDER = "DocUUIDPlaceholder-329Bb50aa48EAa9ef";
+
+/** A captured document that its collection would refuse. */
+export class DocumentInvalidError extends FlowcapError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super("DOCUMENT_INVALID", message, { userFacing: true, data });
+  }
+}
+
+/**
+ * Checks documents as Flow does before committing them: against the collection's write schema,
+ * and for a key whose every location holds a scalar.
+ */
+export class DocumentValidator {
+  private readonly ajv: Ajv;
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor() {
+    this.ajv = new Ajv({ strict: false, allErrors: false, logger: false, validateSchema: false, discriminator: false });
+    addFormats(this.ajv);
+    // Flow's schema annotations; they do not constrain documents.
+    for (const keyword of ["reduce", "secret", "airbyte_secret", "x-infer-schema", "x-collection-generation-id"]) this.ajv.addKeyword(keyword);
+  }
+
+  private validatorFor(collection: CollectionSpec): ValidateFunction {
+    let validate = this.compiled.get(collection.name);
+    if (!validate) {
+      try {
+        validate = this.ajv.compile(collection.writeSchema ?? true);
+      } catch (error) {
+        throw new FlowcapError("CATALOG_INVALID", `the schema of collection ${collection.name} does not compile: ${(error as Error).message}`, { userFacing: true, cause: error });
+      }
+      this.compiled.set(collection.name, validate);
+    }
+    return validate;
+  }
+
+  /** Throws a DocumentInvalidError naming the binding, the line and the problem. */
+  check(collection: CollectionSpec, doc: Record<string, unknown>, where: string): void {
+    for (const ptr of collection.key) {
+      const value = getPointer(doc, ptr);
+      if (value === undefined) throw new DocumentInvalidError(`${where}: document has no value at key ${ptr} of ${collection.name}`, { collection: collection.name, key: ptr });
+      if (typeof value === "object" && value !== null) {
+        throw new DocumentInvalidError(`${where}: key ${ptr} of ${collection.name} holds ${Array.isArray(value) ? "an array" : "an object"}; key values must be scalars`, { collection: collection.name, key: ptr });
+      }
+    }
+    const validate = this.validatorFor(collection);
+    if (!validate(doc)) {
+      const e = validate.errors?.[0];
+      const detail = e ? `${e.instancePath || "/"} ${e.message ?? e.keyword}${e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty: string }).additionalProperty)})` : ""}` : "invalid";
+      throw new DocumentInvalidError(`${where}: document does not match the schema of ${collection.name}: ${detail}`, { collection: collection.name });
+    }
+  }
+}
+
+/** Sets the placeholder at `uuidPtr` (creating parents), as the runtime does before committing. */
+export function stampUuidPlaceholder(doc: Record<string, unknown>, uuidPtr = "/_meta/uuid"): void {
+  const tokens = uuidPtr.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let cur: Record<string, unknown> = doc;
+  for (const token of tokens.slice(0, -1)) {
+    if (!isPlainObject(cur[token])) cur[token] = {};
+    cur = cur[token] as Record<string, unknown>;
+  }
+  if (tokens.length) cur[tokens.at(-1)!] = UUID_PLACEHOLDER;
+}
+
+/** A copy with object keys sorted, as Flow's documents are once committed. */
+export function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortedKeys(value[k]);
+  return out;
+}

@@ -1,0 +1,129 @@
+import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { isMap, isScalar, parseDocument, type Document } from "yaml";
+import { isPlainObject } from "../util/mergePatch.js";
+import { OAuthError } from "./errors.js";
+
+export interface WriteCredentialsOptions {
+  /** Where the endpoint config sits inside the file: [] when the file is the config, or the path of an inline config in a catalog. */
+  configPath?: readonly string[];
+  /** The property holding the credentials: `credentials`. */
+  credentialsKey?: string;
+  /**
+   * The discriminator of the auth methods (`credentials_title`). When the file's credentials are of
+   * another method, they are replaced rather than merged, so no field of the old method lingers.
+   */
+  discriminator?: string;
+}
+
+export interface WriteCredentialsResult {
+  file: string;
+  format: "yaml" | "json";
+  /** True when existing credentials of another auth method were replaced whole. */
+  replaced: boolean;
+}
+
+/**
+ * Writes OAuth credentials into a config file and keeps everything else: other settings, key
+ * order, and in YAML the comments and formatting (through the `yaml` package's Document API).
+ * Refuses a sops-encrypted file, whose MAC a plain edit would break. The file is replaced
+ * atomically (written beside it, then renamed) with its mode kept.
+ */
+export async function writeCredentialsToFile(file: string, credentials: Record<string, unknown>, options: WriteCredentialsOptions = {}): Promise<WriteCredentialsResult> {
+  const configPath = options.configPath ?? [];
+  const key = options.credentialsKey ?? "credentials";
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new OAuthError("OAUTH_FLOW", `cannot read the config file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const json = file.endsWith(".json");
+  let out: string;
+  let replaced = false;
+
+  if (json) {
+    let root: unknown;
+    try {
+      root = JSON.parse(text);
+    } catch (error) {
+      throw new OAuthError("OAUTH_FLOW", `${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    }
+    if (isPlainObject(root) && "sops" in root) throw sopsError(file);
+    let config: unknown = root;
+    for (const p of configPath) config = isPlainObject(config) ? config[p] : undefined;
+    if (!isPlainObject(config)) throw new OAuthError("OAUTH_FLOW", `${file}: no config object at ${configPath.join(".") || "the top level"}`);
+    const current = config[key];
+    replaced = isPlainObject(current) && differentMethod(current[options.discriminator ?? ""], credentials[options.discriminator ?? ""], options.discriminator);
+    config[key] = isPlainObject(current) && !replaced ? { ...current, ...credentials } : { ...credentials };
+    const indent = /^[ \t]*\{\s*\n([ \t]+)"/.exec(text)?.[1] ?? "  ";
+    out = JSON.stringify(root, null, indent) + (text.endsWith("\n") ? "\n" : "");
+  } else {
+    const doc = parseDocument(text, { keepSourceTokens: true });
+    if (doc.errors.length > 0) throw new OAuthError("OAUTH_FLOW", `${file} is not valid YAML: ${doc.errors[0]!.message}`);
+    if (doc.contents !== null && !isMap(doc.contents) && configPath.length === 0) throw new OAuthError("OAUTH_FLOW", `${file} does not hold a YAML mapping`);
+    if (isMap(doc.contents) && doc.contents.has("sops")) throw sopsError(file);
+    if (configPath.length > 0 && !isMap(doc.getIn(configPath, true))) throw new OAuthError("OAUTH_FLOW", `${file}: no config mapping at ${configPath.join(".")}`);
+    const at = [...configPath, key];
+    const current = doc.getIn(at, true);
+    const discriminator = options.discriminator;
+    if (isMap(current) && discriminator) {
+      const existing = current.get(discriminator, true);
+      replaced = differentMethod(isScalar(existing) ? existing.value : undefined, credentials[discriminator], discriminator);
+    }
+    if (!isMap(current) || replaced) {
+      const node = doc.createNode({ ...credentials });
+      if (isMap(current)) {
+        // Keep the comments that sat on the old credentials mapping.
+        node.commentBefore = current.commentBefore;
+        node.comment = current.comment;
+      }
+      setIn(doc, at, node);
+    } else {
+      for (const [k, v] of Object.entries(credentials)) setIn(doc, [...at, k], v);
+    }
+    out = doc.toString(yamlStyle(text));
+  }
+
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flowcap-${process.pid}.tmp`);
+  const mode = (await stat(file)).mode & 0o777;
+  await writeFile(tmp, out, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+  return { file, format: json ? "json" : "yaml", replaced };
+}
+
+/**
+ * Serializing options that reproduce the file's own style, so lines flowcap did not touch come
+ * out as they went in: its indentation, whether sequences are indented under their key, spaces
+ * inside flow collections, and no re-folding of long strings.
+ */
+function yamlStyle(text: string): { indent: number; indentSeq: boolean; flowCollectionPadding: boolean; lineWidth: number } {
+  const indents = [...text.matchAll(/^( +)\S/gm)].map((m) => m[1]!.length);
+  const indent = indents.length ? Math.min(...indents) : 2;
+  const seq = /^( *)[^\s#-][^\n]*:[ \t]*\n( *)- /m.exec(text);
+  return {
+    indent,
+    indentSeq: seq ? seq[2]!.length > seq[1]!.length : true,
+    flowCollectionPadding: /[[{] [^\s\]}]/.test(text),
+    lineWidth: 0,
+  };
+}
+
+function setIn(doc: Document, at: readonly string[], value: unknown): void {
+  const existing = doc.getIn(at, true);
+  // Setting a scalar in place keeps its comments; replacing the node would drop them.
+  if (isScalar(existing) && !(value instanceof Object)) existing.value = value;
+  else doc.setIn(at, value);
+}
+
+function differentMethod(current: unknown, next: unknown, discriminator: string | undefined): boolean {
+  return discriminator !== undefined && current !== undefined && next !== undefined && current !== next;
+}
+
+function sopsError(file: string): OAuthError {
+  return new OAuthError(
+    "OAUTH_FLOW",
+    `${file} is sops-encrypted, and writing into it would break its MAC. Decrypt it first (sops --decrypt --in-place ${file}), run again with --write, then re-encrypt; or run without --write and put the printed credentials in yourself.`,
+  );
+}

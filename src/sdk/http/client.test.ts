@@ -1,0 +1,304 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { logSink } from "../../../test/helpers/logs.js";
+import { backoffDelayMs, createHttpClient, isRetryableNetworkError, parseRetryAfter } from "./client.js";
+import { HttpStatusError, redactUrl } from "./errors.js";
+import { RateLimiter } from "./rateLimiter.js";
+import type { AccessToken, TokenSource } from "./tokenSource.js";
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string, hit: number) => void;
+
+/** A real HTTP server on 127.0.0.1 whose behaviour each test scripts per path. */
+const routes = new Map<string, Handler>();
+const hits = new Map<string, number>();
+const seen: { path: string; headers: IncomingMessage["headers"]; body: string; method: string }[] = [];
+const server = createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    const path = new URL(req.url!, "http://x").pathname;
+    const n = (hits.get(path) ?? 0) + 1;
+    hits.set(path, n);
+    seen.push({ path, headers: req.headers, body, method: req.method! });
+    const handler = routes.get(path);
+    if (!handler) res.writeHead(404).end("no route");
+    else handler(req, res, body, n);
+  });
+});
+let base = "";
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+beforeEach(() => {
+  routes.clear();
+  hits.clear();
+  seen.length = 0;
+});
+
+const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
+
+
+describe("createHttpClient", () => {
+  it("sends query, headers and JSON, resolves against the base URL, and parses JSON", async () => {
+    routes.set("/api/items", (req, res, body) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ got: JSON.parse(body), q: req.url })));
+    const client = createHttpClient({ baseUrl: base + "/api/", headers: { "X-Team": "a" } });
+    const out = await client.postJson<{ got: unknown; q: string }>("items", { a: 1 }, { query: { page: 2, tag: ["x", "y"], skip: undefined } });
+    expect(out).toEqual({ got: { a: 1 }, q: "/api/items?page=2&tag=x&tag=y" });
+    expect(seen[0]!.headers["content-type"]).toBe("application/json");
+    expect(seen[0]!.headers["x-team"]).toBe("a");
+    expect(seen[0]!.headers["user-agent"]).toBe("flowcap");
+  });
+
+  it("sends a form body", async () => {
+    routes.set("/form", (_req, res, body) => res.end(body));
+    const response = await createHttpClient().request(base + "/form", { method: "POST", form: { a: "1 2", b: "&" } });
+    expect(response.text()).toBe("a=1+2&b=%26");
+    expect(seen[0]!.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+  });
+
+  it("retries 5xx with backoff and returns the eventual success", async () => {
+    routes.set("/flaky", (_req, res, _b, n) => (n < 3 ? res.writeHead(502).end("bad gateway") : res.end("ok")));
+    const { log, lines } = logSink();
+    const response = await createHttpClient({ ...fast, log }).request(base + "/flaky");
+    expect(response.text()).toBe("ok");
+    expect(hits.get("/flaky")).toBe(3);
+    expect(lines.json.map((l) => l.message)).toEqual([
+      expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/flaky answered HTTP 502; retrying in \d+ ms \(attempt 2 of 5\)$/),
+      expect.stringMatching(/attempt 3 of 5/),
+    ]);
+  });
+
+  it("gives up after maxAttempts with an HttpStatusError carrying status and body", async () => {
+    routes.set("/down", (_req, res) => res.writeHead(500).end('{"error":"down"}'));
+    const error = await createHttpClient({ ...fast, maxAttempts: 3 }).request(base + "/down").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpStatusError);
+    expect((error as HttpStatusError).status).toBe(500);
+    expect((error as HttpStatusError).bodyExcerpt).toBe('{"error":"down"}');
+    expect(hits.get("/down")).toBe(3);
+  });
+
+  it("does not retry a 4xx, and shouldRetry can refuse a 5xx or accept another status", async () => {
+    routes.set("/bad", (_req, res) => res.writeHead(400).end("bad query"));
+    await expect(createHttpClient(fast).request(base + "/bad")).rejects.toThrow(/answered HTTP 400: bad query/);
+    expect(hits.get("/bad")).toBe(1);
+
+    routes.set("/boom", (_req, res) => res.writeHead(500).end());
+    await expect(createHttpClient(fast).request(base + "/boom", { shouldRetry: () => false })).rejects.toThrow(/HTTP 500/);
+    expect(hits.get("/boom")).toBe(1);
+
+    routes.set("/conflict", (_req, res, _b, n) => (n === 1 ? res.writeHead(409).end() : res.end("done")));
+    const r = await createHttpClient(fast).request(base + "/conflict", { shouldRetry: ({ status }) => status === 409 });
+    expect(r.text()).toBe("done");
+  });
+
+  it("lets acceptStatus turn a 404 into a result", async () => {
+    const r = await createHttpClient(fast).request(base + "/nothing-here", { acceptStatus: (s) => s === 404 || s < 300 });
+    expect(r.status).toBe(404);
+  });
+
+  it("honours Retry-After (seconds) on 429 and 503", async () => {
+    routes.set("/slow-down", (_req, res, _b, n) => (n === 1 ? res.writeHead(429, { "retry-after": "1" }).end() : res.end("ok")));
+    const started = Date.now();
+    await createHttpClient({ ...fast, rateLimiter: false }).request(base + "/slow-down");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+
+    routes.set("/maint", (_req, res, _b, n) => (n === 1 ? res.writeHead(503, { "retry-after": "0" }).end() : res.end("ok")));
+    expect((await createHttpClient(fast).request(base + "/maint")).text()).toBe("ok");
+  });
+
+  it("caps a huge Retry-After and says so", async () => {
+    routes.set("/later", (_req, res, _b, n) => (n === 1 ? res.writeHead(429, { "retry-after": "86400" }).end() : res.end("ok")));
+    const { log, lines } = logSink();
+    await createHttpClient({ ...fast, log, maxRetryAfterMs: 50, rateLimiter: false }).request(base + "/later");
+    expect(lines.json[0]!.message).toMatch(/asked to retry after 86400 s; waiting 0 s instead/);
+  });
+
+  it("retries a connection the server drops, and a body that breaks off", async () => {
+    routes.set("/drop", (req, res, _b, n) => (n === 1 ? req.socket.destroy() : res.end("ok")));
+    expect((await createHttpClient(fast).request(base + "/drop")).text()).toBe("ok");
+    expect(hits.get("/drop")).toBe(2);
+
+    routes.set("/partial", (_req, res, _b, n) => {
+      if (n === 1) {
+        res.writeHead(200, { "content-length": "100" });
+        res.write("only part");
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else res.end("whole");
+    });
+    expect((await createHttpClient(fast).request(base + "/partial")).text()).toBe("whole");
+  });
+
+  it("fails clearly when nothing listens, after its attempts", async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const error = (await createHttpClient({ ...fast, maxAttempts: 2 })
+      .request(`http://127.0.0.1:${port}/x?api_key=k-123`)
+      .catch((e: unknown) => e)) as Error & { code: string };
+    expect(error.code).toBe("HTTP_NETWORK");
+    expect(error.message).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:${port}/x\\?api_key=\\[redacted\\] failed after 2 attempts: ECONNREFUSED`));
+  });
+
+  it("times out a server that never answers, and retries", async () => {
+    routes.set("/hang", (_req, res, _b, n) => (n === 1 ? undefined : res.end("late but fine")));
+    const r = await createHttpClient({ ...fast, timeoutMs: 200 }).request(base + "/hang");
+    expect(r.text()).toBe("late but fine");
+    expect(hits.get("/hang")).toBe(2);
+  });
+
+  it("strips secrets from the URL in errors", async () => {
+    routes.set("/secret", (_req, res) => res.writeHead(403).end("nope"));
+    const error = (await createHttpClient(fast)
+      .request(`http://user:pw@127.0.0.1:${new URL(base).port}/secret?client_secret=s3cr3t&access_token=t0k&page=2`)
+      .catch((e: unknown) => e)) as HttpStatusError;
+    expect(error.url).toBe(`${base}/secret?client_secret=[redacted]&access_token=[redacted]&page=2`);
+    expect(error.message).not.toMatch(/s3cr3t|t0k|pw/);
+    expect(error.userFacing).toBe(true);
+    expect(error.message).toMatch(/check the configured credentials/);
+  });
+
+  it("sends the token source's token and refreshes it once on a 401", async () => {
+    let current = "t1";
+    const invalidated: string[] = [];
+    const tokens: TokenSource = {
+      getToken: async () => ({ accessToken: current, tokenType: "Bearer" }),
+      invalidate: (t: AccessToken) => {
+        invalidated.push(t.accessToken);
+        current = "t2";
+      },
+    };
+    routes.set("/me", (req, res) => (req.headers.authorization === "Bearer t2" ? res.end("hi") : res.writeHead(401).end()));
+    const client = createHttpClient({ ...fast, tokenSource: tokens });
+    expect((await client.request(base + "/me")).text()).toBe("hi");
+    expect(invalidated).toEqual(["t1"]);
+    // withToken: false sends none.
+    await client.request(base + "/me", { withToken: false, acceptStatus: () => true });
+    expect(seen.at(-1)!.headers.authorization).toBeUndefined();
+  });
+
+  it("does not loop on a 401 that a fresh token does not fix", async () => {
+    const tokens: TokenSource = { getToken: async () => ({ accessToken: "bad", tokenType: "Bearer" }), invalidate: () => {} };
+    routes.set("/never", (_req, res) => res.writeHead(401).end());
+    await expect(createHttpClient({ ...fast, tokenSource: tokens }).request(base + "/never")).rejects.toThrow(/HTTP 401/);
+    expect(hits.get("/never")).toBe(2);
+  });
+
+  it("streams lines and JSON lines without buffering the body", async () => {
+    routes.set("/ndjson", (_req, res) => {
+      res.write('{"n":1}\n{"n":');
+      setTimeout(() => res.end('2}\r\n\n{"n":3}'), 20);
+    });
+    const client = createHttpClient(fast);
+    const values: unknown[] = [];
+    for await (const v of client.jsonLines(base + "/ndjson")) values.push(v);
+    expect(values).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const lines: string[] = [];
+    for await (const l of client.lines(base + "/ndjson")) lines.push(l);
+    expect(lines).toEqual(['{"n":1}', '{"n":2}', "", '{"n":3}']);
+  });
+
+  it("reports a body that is not JSON with the URL and an excerpt", async () => {
+    routes.set("/html", (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>login</html>"));
+    await expect(createHttpClient().getJson(base + "/html")).rejects.toThrow(/\/html answered HTTP 200 with a body that is not JSON \(text\/html\): <html>login/);
+  });
+
+  it("stops waiting when the session stops", async () => {
+    routes.set("/wait", (_req, res) => res.writeHead(503, { "retry-after": "30" }).end());
+    const controller = new AbortController();
+    const pending = createHttpClient({ signal: controller.signal }).request(base + "/wait");
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    await expect(pending).rejects.toMatchObject({ code: "STOPPED" });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("adapts to 429s through the rate limiter", async () => {
+    let allowedAt = 0;
+    // The server allows one request per 30 ms and answers 429 otherwise.
+    routes.set("/quota", (_req, res) => {
+      const now = Date.now();
+      if (now < allowedAt) return res.writeHead(429).end();
+      allowedAt = now + 30;
+      res.end("ok");
+    });
+    const client = createHttpClient({ retryBaseDelayMs: 1, retryMaxDelayMs: 5, maxAttempts: 50 });
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) await client.request(base + "/quota");
+    const elapsed = Date.now() - started;
+    const { total, throttled } = client.rateLimiter!.stats;
+    process.stderr.write(`rate limiter: ${throttled} of ${total} responses were 429, interval ${client.rateLimiter!.currentIntervalMs.toFixed(1)} ms\n`);
+    expect(total - throttled).toBe(20);
+    expect(throttled).toBeLessThanOrEqual(2);
+    expect(client.rateLimiter!.currentIntervalMs).toBeGreaterThan(20);
+    expect(elapsed).toBeLessThan(2000);
+  });
+});
+
+describe("RateLimiter", () => {
+  it("doubles the gap on 429, shrinks it on success, caps it and warns once", () => {
+    const warnings: number[] = [];
+    const limiter = new RateLimiter({ maxIntervalMs: 1000, onMaxInterval: (ms) => warnings.push(ms) });
+    expect(limiter.currentIntervalMs).toBe(0);
+    limiter.record(429);
+    expect(limiter.currentIntervalMs).toBe(50);
+    limiter.record(429);
+    expect(limiter.currentIntervalMs).toBe(100);
+    limiter.record(200);
+    expect(limiter.currentIntervalMs).toBeCloseTo(98);
+    for (let i = 0; i < 10; i++) limiter.record(429);
+    expect(limiter.currentIntervalMs).toBe(1000);
+    expect(warnings).toEqual([1000]);
+    for (let i = 0; i < 2000; i++) limiter.record(200);
+    expect(limiter.currentIntervalMs).toBe(0);
+  });
+
+  it("spaces concurrent callers in order", async () => {
+    const now = 1000;
+    const limiter = new RateLimiter({ initialIntervalMs: 30, now: () => now });
+    const started: number[] = [];
+    const t0 = Date.now();
+    await Promise.all([0, 1, 2].map(async (i) => (await limiter.acquire(), started[i] = Date.now() - t0)));
+    expect(started[0]!).toBeLessThan(20);
+    expect(started[2]!).toBeGreaterThanOrEqual(55);
+  });
+});
+
+describe("helpers", () => {
+  it("parses Retry-After as seconds or an HTTP date", () => {
+    expect(parseRetryAfter("120")).toBe(120_000);
+    expect(parseRetryAfter(["3"])).toBe(3000);
+    expect(parseRetryAfter("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(10_000);
+    expect(parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:29:00 GMT"))).toBe(0);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+
+  it("backs off exponentially with jitter, capped", () => {
+    for (let i = 0; i < 50; i++) {
+      expect(backoffDelayMs(1, 100, 10_000)).toBeGreaterThanOrEqual(50);
+      expect(backoffDelayMs(1, 100, 10_000)).toBeLessThanOrEqual(100);
+      expect(backoffDelayMs(4, 100, 10_000)).toBeGreaterThanOrEqual(400);
+      expect(backoffDelayMs(20, 100, 1000)).toBeLessThanOrEqual(1000);
+    }
+  });
+
+  it("knows which network errors are worth retrying", () => {
+    expect(isRetryableNetworkError(Object.assign(new Error("x"), { code: "ECONNRESET" }))).toBe(true);
+    expect(isRetryableNetworkError(new Error("wrapped", { cause: Object.assign(new Error("y"), { code: "UND_ERR_SOCKET" }) }))).toBe(true);
+    expect(isRetryableNetworkError(Object.assign(new Error("x"), { code: "ENOTFOUND" }))).toBe(false);
+    expect(isRetryableNetworkError(Object.assign(new Error("aborted"), { name: "AbortError" }))).toBe(false);
+  });
+
+  it("redacts credentials in URLs and leaves the rest byte for byte", () => {
+    expect(redactUrl("https://a:b@x.io/p?code=abc&state=s&redirect_uri=http%3A%2F%2Fl%2F&refresh_token=r")).toBe(
+      "https://x.io/p?code=[redacted]&state=s&redirect_uri=http%3A%2F%2Fl%2F&refresh_token=[redacted]",
+    );
+    expect(redactUrl("https://x.io/p?APIKEY=1&key=2&sig=3&page=4&flag")).toBe("https://x.io/p?APIKEY=[redacted]&key=[redacted]&sig=[redacted]&page=4&flag");
+    expect(redactUrl("not a url")).toBe("not a url");
+  });
+});

@@ -1,0 +1,3 @@
+/** Shipping connectors: single-file bundles (esbuild) and, soon, scaffolds. */
+export { bundleConnector, formatBundleReport, type BundleOptions, type BundleReport } from "./bundle.js";
+export { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldOptions, type ScaffoldResult, type ScaffoldTemplate } from "./scaffold.js";

@@ -1,0 +1,104 @@
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Mustache from "mustache";
+import { FlowcapError } from "../util/errors.js";
+
+/** The starting points `flowcap scaffold` offers. */
+export const SCAFFOLD_TEMPLATES = ["native", "http-oauth", "airbyte", "singer"] as const;
+export type ScaffoldTemplate = (typeof SCAFFOLD_TEMPLATES)[number];
+
+export interface ScaffoldOptions {
+  /** The connector's name, like `source-acme`: lower case letters, digits and dashes. */
+  name: string;
+  template?: ScaffoldTemplate;
+  /** Where to create it; default `connectors/<name>` under the current directory. */
+  dir?: string;
+  /** The npm version spec of the flowcap dependency; default `^<this flowcap's version>`. */
+  flowcap?: string;
+  /** The one resource's name; default per template. */
+  resource?: string;
+}
+
+export interface ScaffoldResult {
+  dir: string;
+  files: string[];
+}
+
+/** Where the templates are: `templates/` at the package root (dist/src/tooling is three levels down). */
+const TEMPLATES_DIR = fileURLToPath(new URL("../../../templates/", import.meta.url));
+
+const DEFAULT_RESOURCE: Record<ScaffoldTemplate, string> = { native: "events", "http-oauth": "items", airbyte: "users", singer: "users" };
+
+/** `snake_case`/`kebab-case` → `camelCase`, `PascalCase`, `Title Case`. */
+function words(text: string): string[] {
+  return text.split(/[^A-Za-z0-9]+/).filter(Boolean);
+}
+const pascal = (text: string) => words(text).map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+const camel = (text: string) => pascal(text).replace(/^./, (c) => c.toLowerCase());
+const title = (text: string) => words(text).map((w) => w[0]!.toUpperCase() + w.slice(1)).join(" ");
+
+async function listFiles(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(full, base)));
+    else out.push(path.relative(base, full));
+  }
+  return out.sort();
+}
+
+/**
+ * Creates a new connector from a template: a standalone package with typed config, one resource,
+ * a README, a `test.flow.yaml` with its collection, passing tests (`npm test`) and a bundle script.
+ * Template files are Mustache with `<% %>` tags (so TypeScript's braces stay as they are); a
+ * `__resource__` in a path becomes the resource's name, and `gitignore` becomes `.gitignore`.
+ */
+export async function scaffoldConnector(options: ScaffoldOptions): Promise<ScaffoldResult> {
+  const { name } = options;
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(name)) {
+    throw new FlowcapError("CONFIG_INVALID", `scaffold: ${JSON.stringify(name)} is not a connector name: use lower case letters, digits and dashes, like source-acme`, { userFacing: true });
+  }
+  const template = options.template ?? "native";
+  if (!SCAFFOLD_TEMPLATES.includes(template)) {
+    throw new FlowcapError("CONFIG_INVALID", `scaffold: no template ${JSON.stringify(template)} (there are: ${SCAFFOLD_TEMPLATES.join(", ")})`, { userFacing: true });
+  }
+  const resource = options.resource ?? DEFAULT_RESOURCE[template];
+  if (!/^[a-z][a-z0-9_]*$/.test(resource)) {
+    throw new FlowcapError("CONFIG_INVALID", `scaffold: ${JSON.stringify(resource)} is not a resource name: use lower case letters, digits and underscores`, { userFacing: true });
+  }
+  const dir = path.resolve(options.dir ?? path.join("connectors", name));
+  const existing = await readdir(dir).catch(() => [] as string[]);
+  if (existing.length) throw new FlowcapError("CONFIG_INVALID", `scaffold: ${dir} already exists and is not empty`, { userFacing: true });
+
+  const pkg = JSON.parse(await readFile(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")) as { version: string };
+  const view = {
+    name,
+    title: title(name.replace(/^source-/, "")),
+    resource,
+    resourceCamel: camel(resource),
+    resourceType: pascal(resource),
+    resourceTitle: title(resource),
+    provider: name.replace(/^source-/, ""),
+    flowcap: options.flowcap ?? `^${pkg.version}`,
+  };
+  const templateDir = path.join(TEMPLATES_DIR, template);
+  try {
+    await stat(templateDir);
+  } catch {
+    throw new FlowcapError("INTERNAL", `scaffold: the ${template} template is missing from ${TEMPLATES_DIR}`);
+  }
+  const files: string[] = [];
+  for (const rel of await listFiles(templateDir)) {
+    const text = await readFile(path.join(templateDir, rel), "utf8");
+    const rendered = rel.endsWith(".tpl") ? Mustache.render(text, view, {}, { tags: ["<%", "%>"], escape: (s: string) => s }) : text;
+    const target = rel
+      .replace(/\.tpl$/, "")
+      .replace(/__resource__/g, resource)
+      .replace(/(^|\/)gitignore$/, "$1.gitignore");
+    await mkdir(path.dirname(path.join(dir, target)), { recursive: true });
+    await writeFile(path.join(dir, target), rendered, { mode: target === "main.ts" ? 0o755 : 0o644 });
+    files.push(target);
+  }
+  return { dir, files };
+}

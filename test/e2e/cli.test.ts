@@ -1,0 +1,169 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "../helpers/fixtures.js";
+import { pythonCatalog, runFlowcap, tempTree } from "../helpers/cli.js";
+
+const HELLO_MAIN = path.join(repoRoot, "dist/connectors/source-hello-world/main.js");
+type Doc = { count: number; _meta: { uuid: string } };
+
+/** A catalog for hello-world at `rate`, in a temporary directory (so discover may rewrite it). */
+function helloCatalog(rate = 50, extra = ""): string {
+  const dir = tempTree({
+    "flow.yaml": [
+      "# my capture: keep this comment",
+      "captures:",
+      "  acmeCo/source-hello-world:",
+      "    endpoint:",
+      "      local:",
+      `        command: [node, ${JSON.stringify(HELLO_MAIN)}]`,
+      `        config: {rate: ${rate}}`,
+      extra,
+    ].join("\n"),
+  });
+  return path.join(dir, "flow.yaml");
+}
+
+describe("flowcap CLI", () => {
+  it("lists its commands, and refuses unknown ones with exit 2", async () => {
+    const help = await runFlowcap(["--help"]);
+    expect(help.code).toBe(0);
+    for (const c of ["spec", "discover", "validate", "apply", "preview", "check"]) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\s`, "m"));
+    const unknown = await runFlowcap(["fly"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "fly"/);
+    const noSource = await runFlowcap(["spec"]);
+    expect(noSource.code).toBe(2);
+    expect(noSource.stderr).toMatch(/--source <flow.yaml> is required/);
+    const badFlag = await runFlowcap(["preview", "--source", "x", "--sesions", "1"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/Unknown option '--sesions'/);
+  });
+
+  it("spec prints the connector's spec as one JSON line", async () => {
+    const run = await runFlowcap(["spec", "--source", "test.flow.yaml"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split("\n")).toHaveLength(1);
+    expect(run.json[0]).toMatchObject({ protocol: 3032023, resourcePathPointers: ["/name"], configSchema: { title: "Hello World" } });
+  });
+
+  it("discover --emit-raw prints each binding; discover writes them into the catalog, keeping what the user wrote", async () => {
+    const source = helloCatalog();
+    const raw = await runFlowcap(["discover", "--source", source, "--emit-raw"]);
+    expect(raw.code).toBe(0);
+    expect(raw.json).toEqual([expect.objectContaining({ recommendedName: "greetings", resourceConfig: { name: "greetings" }, key: ["/count"] })]);
+
+    const first = await runFlowcap(["discover", "--source", source]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/1 added, 0 already bound/);
+    const catalog = readFileSync(source, "utf8");
+    expect(catalog).toMatch(/^# my capture: keep this comment/);
+    expect(catalog).toMatch(/import:\n\s+- acmeCo\/flow.yaml/);
+    expect(catalog).toMatch(/target: acmeCo\/greetings/);
+    const collections = readFileSync(path.join(path.dirname(source), "acmeCo/flow.yaml"), "utf8");
+    expect(collections).toMatch(/acmeCo\/greetings:\n\s+schema: greetings.schema.yaml\n\s+key:\n\s+- \/count/);
+    expect(readFileSync(path.join(path.dirname(source), "acmeCo/greetings.schema.yaml"), "utf8")).toMatch(/title: Greeting/);
+
+    // The user edits the binding; a second discover keeps the edit and adds nothing.
+    writeFileSync(source, readFileSync(source, "utf8").replace("target: acmeCo/greetings", "target: acmeCo/greetings\n        backfill: 2 # bumped by hand"));
+    const second = await runFlowcap(["discover", "--source", source]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/0 added, 1 already bound/);
+    expect(readFileSync(source, "utf8")).toMatch(/backfill: 2 # bumped by hand/);
+
+    // The catalog now previews.
+    const preview = await runFlowcap(["preview", "--source", source, "--sessions", "1"]);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.json[0]).toEqual(["acmeCo/greetings", expect.objectContaining({ count: 1 })]);
+  });
+
+  it("validate and apply print the connector's answers", async () => {
+    const validate = await runFlowcap(["validate", "--source", "test.flow.yaml"]);
+    expect(validate.code).toBe(0);
+    expect(validate.json).toEqual([{ resourcePath: ["greetings"] }]);
+    const apply = await runFlowcap(["apply", "--source", "test.flow.yaml"]);
+    expect(apply.code).toBe(0);
+    expect(apply.json).toEqual([{}]);
+  });
+
+  it("preview runs sessions of N transactions, reduces state between them, and prints documents and states as flowctl does", async () => {
+    const run = await runFlowcap(["preview", "--source", "test.flow.yaml", "--sessions", "1,2", "--output-state", "--output-apply"]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.json as [string, unknown][];
+    expect(lines[0]).toEqual(["applied.actionDescription", ""]);
+    const docs = lines.filter(([k]) => k === "acmeCo/greetings").map(([, d]) => d as Doc);
+    expect(docs.map((d) => d.count)).toEqual(docs.map((_, i) => i + 1));
+    expect(docs.length).toBeGreaterThanOrEqual(3);
+    for (const d of docs) expect(d._meta.uuid).toBe("DocUUIDPlaceholder-329Bb50aa48EAa9ef");
+    const states = lines.filter(([k]) => k === "connectorState").map(([, s]) => s);
+    expect(states).toHaveLength(4); // three transactions, then the final state
+    expect(states.at(-1)).toEqual({ updated: { bindingStateV1: { greetings: { count: docs.at(-1)!.count } } } });
+    expect(states[0]).toEqual({ updated: { bindingStateV1: { greetings: { count: docs[0]!.count } } }, mergePatch: true });
+    // Not a TTY: no progress line, only the connector's logs.
+    expect(run.stderr).not.toMatch(/\x1b\[/);
+    expect(run.stderr).toMatch(/producing greetings/);
+  });
+
+  it("preview starts from --initial-state", async () => {
+    const run = await runFlowcap(["preview", "--source", "test.flow.yaml", "--sessions", "1", "--initial-state", '{"bindingStateV1":{"greetings":{"count":100}}}']);
+    expect(run.code, run.stderr).toBe(0);
+    expect((run.json[0] as [string, Doc])[1].count).toBe(101);
+    const bad = await runFlowcap(["preview", "--source", "test.flow.yaml", "--initial-state", "[1]"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--initial-state must be a JSON object/);
+  });
+
+  it("preview --delay folds the checkpoints read meanwhile into one transaction", async () => {
+    const source = helloCatalog(200, "    bindings: [{resource: {name: greetings}, target: acmeCo/greetings}]\ncollections:\n  acmeCo/greetings: {schema: {type: object}, key: [/count]}");
+    const run = await runFlowcap(["preview", "--source", source, "--sessions", "3", "--delay", "300ms", "--output-state"]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.json as [string, unknown][];
+    const docs = lines.filter(([k]) => k === "acmeCo/greetings").length;
+    const transactions = lines.filter(([k]) => k === "connectorState").length - 1;
+    expect(transactions).toBe(3);
+    expect(docs).toBeGreaterThan(6); // ~60 greetings in 300 ms at 200/s, in fewer transactions
+  });
+
+  it("preview --timeout stops an unbounded session gracefully", async () => {
+    const started = Date.now();
+    const run = await runFlowcap(["preview", "--source", "test.flow.yaml", "--timeout", "1500ms"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(run.stderr).toMatch(/stopped after --timeout 1500ms/);
+    expect(run.json.length).toBeGreaterThan(0);
+  });
+
+  it("previews a connector written in Python without flowcap", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog(), "--sessions", "2,2", "--output-state"]);
+    expect(run.code, run.stderr).toBe(0);
+    const ns = (run.json as [string, { n: number }][]).filter(([k]) => k === "acmeCo/counter").map(([, d]) => d.n);
+    expect(ns).toEqual([1, 2, 3, 4]);
+  });
+
+  it("fails a preview whose documents break their collection's schema, naming the document", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog("doc-schema"), "--sessions", "1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowcap: session 1, stdout line 3, binding 0 \(acmeCo\/counter\): document does not match the schema of acmeCo\/counter: \/n must be integer/);
+  });
+
+  it("fails a preview at the first protocol violation, with the rule, the line and a hint", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog("binding-index"), "--sessions", "1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowcap: protocol violation \[binding-index\]: stdout line 3: captured.binding is 5, but the capture has 1 binding\(s\)\n  line: \{"captured": /);
+    expect(run.stderr).toMatch(/\n  hint: binding is the index of the binding in open.capture.bindings, from 0/);
+  });
+
+  it("reports a connector that fails with its last log line", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog("crash")]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowcap: connector exited with status 1: the counter service went away/);
+    expect(run.json.length).toBeGreaterThan(0); // what it committed before failing was printed
+  });
+
+  it("reports catalog mistakes with the file and place", async () => {
+    const dir = tempTree({ "flow.yaml": "captures:\n  acmeCo/x:\n    endpoint: {local: {command: [node], config: 7}}\n" });
+    const run = await runFlowcap(["preview", "--source", "flow.yaml"], { cwd: dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe("flowcap: flow.yaml:3:49: captures.acmeCo/x.endpoint.local.config: must be a mapping, or the relative path of a YAML or JSON file\n");
+  });
+});
