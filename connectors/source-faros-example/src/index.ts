@@ -6,7 +6,7 @@ import { Projects, Tickets } from "./streams.js";
 /**
  * An Airbyte source written with faros-airbyte-cdk: the projects and tickets of a tickets API.
  * It runs as its own CLI (`bin/main spec|check|discover|read`), and in-process under flowcap
- * (`main.ts`), unchanged.
+ * (`src/flow.ts`), unchanged.
  */
 export class ExampleSource extends AirbyteSourceBase<ExampleConfig> {
   get type(): string {

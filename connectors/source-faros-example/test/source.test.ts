@@ -15,7 +15,7 @@ import { createSource } from "../src/index.js";
 type Json = Record<string, unknown>;
 const TOKEN = "tk-example-5678";
 const CLI = [...FLOWCAP, "airbyte", "--", path.join(repoRoot, "connectors/source-faros-example/bin/main")];
-const FLOW_MAIN = [process.execPath, path.join(repoRoot, "dist/connectors/source-faros-example/main.js")];
+const FLOW_MAIN = [process.execPath, path.join(repoRoot, "dist/connectors/source-faros-example/src/flow.js")];
 
 /** The tickets API: projects, and tickets listed oldest first, 7 to a page at most. */
 class TicketsServer {
@@ -156,7 +156,7 @@ describe("source-faros-example, captured through its own CLI and in-process, ali
     }
   });
 
-  it("runs as a Flow connector on its own (dist/connectors/source-faros-example/main.js)", async () => {
+  it("runs as a Flow connector on its own (dist/connectors/source-faros-example/src/flow.js)", async () => {
     api.tickets = [];
     api.add(4);
     const run = spawnConnector(FLOW_MAIN);
