@@ -168,6 +168,55 @@ describe("startChild", () => {
   });
 });
 
+describe("ChildProcessHandle.consume", () => {
+  it("feeds every line in order, waiting on the consumer, and completes at a clean exit", async () => {
+    const { log } = logger();
+    const child = startChild({ argv: python("import sys\nfor i in range(5000): print(i)"), log });
+    const seen: number[] = [];
+    const outcome = await child.consume((line) => {
+      seen.push(Number(line.toString()));
+      if (seen.length % 1000 === 0) return new Promise<void>((r) => setTimeout(r, 5));
+    });
+    expect(outcome).toBe("completed");
+    expect(seen).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  });
+
+  it("fails with the child's exit, led by the detail read after it exited", async () => {
+    const { log } = logger();
+    let said: string | undefined;
+    const child = startChild({ argv: node("console.log('oops'); console.error('trace'); process.exit(4)"), log, label: "tap" });
+    const error = await child.consume((line) => void (said = line.toString()), { detail: () => `it said ${said}` }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChildProcessError);
+    expect((error as Error).message).toBe("it said oops (tap exited with code 4)\nlast lines of its stderr:\ntrace");
+  });
+
+  it("terminates the child when the consumer throws, and rethrows", async () => {
+    const { log } = logger();
+    const child = startChild({ argv: node("setInterval(() => console.log('x'), 5)"), log });
+    await expect(child.consume(() => {
+      throw new Error("bad line");
+    })).rejects.toThrow("bad line");
+    expect(child.terminated).toBe(true);
+    expect((await child.exited).signal).toBe("SIGTERM");
+  });
+
+  it("stops when its signal aborts: the child is terminated and the outcome is stopped", async () => {
+    const { log } = logger();
+    const controller = new AbortController();
+    const child = startChild({ argv: node("setInterval(() => console.log('x'), 5)"), log });
+    let lines = 0;
+    const outcome = await child.consume(
+      () => {
+        if (++lines === 3) controller.abort();
+      },
+      { signal: controller.signal },
+    );
+    expect(outcome).toBe("stopped");
+    expect(lines).toBeGreaterThanOrEqual(3);
+    expect((await child.exited).signal).toBe("SIGTERM");
+  });
+});
+
 describe("relayLine", () => {
   it("keeps the level of JSON log lines and logs other text at the given level", () => {
     const { log, logs } = logger();

@@ -286,6 +286,38 @@ export class ChildProcessHandle {
   }
 
   /**
+   * Reads the child to its end: feeds each stdout line to `onLine`, in order, waiting whenever
+   * it returns a promise (so a slow consumer slows the child), then waits for the exit.
+   *
+   * Resolves "completed" when the child exited 0, and "stopped" when `signal` was aborted (the
+   * child is then terminated; what it wrote after the batch being read is not fed) or the child
+   * was terminated otherwise. Throws what `onLine` throws, after terminating the child; a
+   * LineTooLongError; or the ChildProcessError of a failed exit, led by `detail()` (what the
+   * child reported of its failure, read once it has exited).
+   */
+  async consume(onLine: (line: Buffer) => void | Promise<void>, options: { signal?: AbortSignal; detail?: () => string | undefined } = {}): Promise<"completed" | "stopped"> {
+    const { signal } = options;
+    try {
+      for await (const batch of this.lineBatches()) {
+        for (let i = 0; i < batch.length; i++) {
+          const wait = onLine(batch[i]!);
+          if (wait !== undefined) await wait;
+        }
+        if (signal?.aborted) break;
+      }
+    } catch (error) {
+      await this.terminate();
+      throw error;
+    }
+    if (signal?.aborted) {
+      await this.terminate();
+      return "stopped";
+    }
+    await this.result(options.detail?.());
+    return this.terminating ? "stopped" : "completed";
+  }
+
+  /**
    * Waits for the child to exit and returns how it exited. Throws a ChildProcessError when it
    * could not start, or exited non-zero or by a signal without having been terminated by us.
    * `detail` (what the child reported, e.g. its own error message) leads that error's message.

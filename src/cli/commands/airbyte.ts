@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { OAuth2 } from "../../protocol/index.js";
 import { serve } from "../../runtime/index.js";
 import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
+import { parseEnvPairs, parseMs, readOAuth2File, splitCommand } from "../shimArgs.js";
 
 export const usage = `Usage: flowcap airbyte [options] -- <command> [args...]
 
@@ -27,9 +26,7 @@ Options:
 
 /** `flowcap airbyte [options] -- <argv...>`: parse, build the connector, serve it. */
 export async function run(argv: string[]): Promise<number> {
-  const split = argv.indexOf("--");
-  const own = split < 0 ? argv : argv.slice(0, split);
-  const command = split < 0 ? [] : argv.slice(split + 1);
+  const { own, command } = splitCommand(argv);
   let values;
   try {
     ({ values } = parseArgs({
@@ -57,31 +54,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (command.length === 0) return fail("give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
 
-  const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) return fail(`--env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const env = parseEnvPairs(values.env);
+  if (typeof env === "string") return fail(env);
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
-  const killTimeoutMs = values["kill-timeout-ms"] === undefined ? undefined : Number(values["kill-timeout-ms"]);
-  if (killTimeoutMs !== undefined && !(Number.isFinite(killTimeoutMs) && killTimeoutMs >= 0)) return fail("--kill-timeout-ms wants a number of milliseconds");
-
-  let oauth2: OAuth2 | undefined;
-  if (values.oauth2) {
-    try {
-      const parsed = JSON.parse(readFileSync(values.oauth2, "utf8")) as unknown;
-      // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
-      const o = parsed as { oauth2?: unknown; spec?: { oauth2?: unknown } };
-      oauth2 = (o.spec?.oauth2 ?? o.oauth2 ?? parsed) as OAuth2;
-      if (typeof oauth2 !== "object" || oauth2 === null || typeof oauth2.provider !== "string" || typeof oauth2.authUrlTemplate !== "string") {
-        return fail(`${values.oauth2} does not hold Flow's oauth2 object (provider, authUrlTemplate, accessTokenUrlTemplate, ...)`);
-      }
-    } catch (error) {
-      return fail(`cannot read --oauth2 ${values.oauth2}: ${(error as Error).message}`);
-    }
-  }
+  const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
+  if (typeof killTimeoutMs === "string") return fail(killTimeoutMs);
+  // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
+  const { oauth2, error: oauth2Error } = readOAuth2File(values.oauth2);
+  if (oauth2Error) return fail(oauth2Error);
 
   const source = childSource({ argv: command, env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs });
   const connector = createAirbyteConnector(source, {

@@ -3,6 +3,7 @@ import { stateKey as computeStateKey } from "../../protocol/index.js";
 import { checkWithSchema } from "../../sdk/index.js";
 import { ConfigError, type ConfigProblem } from "../../util/errors.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
+import { ROW_ID_KEY } from "../documents.js";
 import type { AirbyteSyncMode, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream } from "./types.js";
 
 /**
@@ -33,8 +34,7 @@ export const RESOURCE_CONFIG_SCHEMA = {
 /** Resource paths are `[namespace, stream]`, or `[stream]` for a stream without a namespace. */
 export const RESOURCE_PATH_POINTERS = ["/namespace", "/stream"];
 
-/** The key of a collection whose documents have no key of their own. */
-export const ROW_ID_KEY = "/_meta/row_id";
+export { ROW_ID_KEY } from "../documents.js";
 
 export interface ResourceConfig {
   stream: string;

@@ -52,25 +52,20 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
     const log = ctx.log.child({ source: label });
     let answer: unknown;
     let traceError: string | undefined;
-    try {
-      for await (const batch of child.lineBatches()) {
-        for (const line of batch) {
-          const m = airbyteMessageOf(line, log);
-          if (!m) continue;
-          if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
-          else if (m.type === "LOG") logAirbyteLog(log, m.log);
-          else if (m.type === "TRACE" && isPlainObject(m.trace) && m.trace.type === "ERROR") traceError = logTraceError(log, m.trace);
-          else if (m.type === "CONTROL" && isPlainObject(m.control) && isPlainObject(m.control.connectorConfig) && isPlainObject(m.control.connectorConfig.config)) {
-            await ctx.onConfig(m.control.connectorConfig.config);
-          } else log.debug(`ignoring an Airbyte ${m.type} message in the answer to ${args[0]}`);
-        }
-      }
-    } catch (error) {
-      await child.terminate();
-      throw error;
-    }
-    await child.result(traceError);
-    if (child.terminated) throw new StoppedError(`${label} ${args[0]} was stopped`);
+    const outcome = await child.consume(
+      (line) => {
+        const m = airbyteMessageOf(line, log);
+        if (!m) return;
+        if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
+        else if (m.type === "LOG") logAirbyteLog(log, m.log);
+        else if (m.type === "TRACE" && isPlainObject(m.trace) && m.trace.type === "ERROR") traceError = logTraceError(log, m.trace);
+        else if (m.type === "CONTROL" && isPlainObject(m.control) && isPlainObject(m.control.connectorConfig) && isPlainObject(m.control.connectorConfig.config)) {
+          return ctx.onConfig(m.control.connectorConfig.config);
+        } else log.debug(`ignoring an Airbyte ${m.type} message in the answer to ${args[0]}`);
+      },
+      { detail: () => traceError },
+    );
+    if (outcome === "stopped") throw new StoppedError(`${label} ${args[0]} was stopped`);
     if (answer === undefined) {
       throw new FlowcapError("SOURCE_OUTPUT_INVALID", `${label} ${args[0]} exited without writing a ${want} message${traceError ? `: ${traceError}` : ""}`, { userFacing: true });
     }
@@ -96,25 +91,7 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
       return withTempDir(async (dir) => {
         const args = ["read", "--config", await dir.writeJson("config", config), "--catalog", await dir.writeJson("catalog", catalog)];
         if (state) args.push("--state", await dir.writeJson("state", state.value));
-        const child = start(args, ctx);
-        try {
-          for await (const batch of child.lineBatches()) {
-            for (let i = 0; i < batch.length; i++) {
-              const wait = sink.line(batch[i]!);
-              if (wait !== undefined) await wait;
-            }
-            if (ctx.signal.aborted) break;
-          }
-        } catch (error) {
-          await child.terminate();
-          throw error;
-        }
-        if (ctx.signal.aborted) {
-          await child.terminate();
-          return "stopped";
-        }
-        await child.result(ctx.failureDetail());
-        return child.terminated ? "stopped" : "completed";
+        return start(args, ctx).consume((line) => sink.line(line), { signal: ctx.signal, detail: ctx.failureDetail });
       });
     },
   };

@@ -1,8 +1,9 @@
 import type { OAuth2, ValidatedBinding } from "../../protocol/index.js";
 import type { CaptureTask, Connector, ConnectorSpec, Logger, RequestContext } from "../../runtime/index.js";
-import { checkWithSchema, emitConfigUpdate } from "../../sdk/index.js";
+import { emitConfigUpdate } from "../../sdk/index.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { checkEndpointConfig } from "../configCheck.js";
 import { checkResourceConfig, configuredCatalog, resourcePathOf, shimBindings } from "./bindings.js";
 import { discoveredBindings } from "./discover.js";
 import { AirbyteReadSession } from "./session.js";
@@ -61,15 +62,7 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
    * not compile is not held against the user: the config then goes to the source unchecked.
    */
   const checkConfig = async (config: Record<string, unknown>, ctx: { log: Logger; signal: AbortSignal }) => {
-    const schema = (await getAirbyteSpec(ctx)).connectionSpecification;
-    let problems: ConfigProblem[];
-    try {
-      problems = checkWithSchema(lenientSchema(schema), config);
-    } catch (error) {
-      ctx.log.debug("the source's connectionSpecification does not compile: the config is passed on unchecked", { error: String(error) });
-      return;
-    }
-    if (problems.length) throw new ConfigError(problems, { subject: "endpoint config" });
+    checkEndpointConfig((await getAirbyteSpec(ctx)).connectionSpecification, config, ctx.log);
   };
 
   const getAirbyteSpec = (ctx: { log: Logger; signal: AbortSignal }) => {
@@ -154,22 +147,6 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
       };
     },
   };
-}
-
-const lenient = new WeakMap<object, Record<string, unknown>>();
-
-/**
- * The schema to check configs with: without `$schema`, since many specs name draft 07 by its
- * https URI, which the validator knows only as http (the keywords are the same).
- */
-function lenientSchema(schema: Record<string, unknown>): Record<string, unknown> {
-  let out = lenient.get(schema);
-  if (!out) {
-    const { $schema: _ignored, ...rest } = schema;
-    out = rest;
-    lenient.set(schema, out);
-  }
-  return out;
 }
 
 /**

@@ -3,7 +3,10 @@ import type { Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { escapePointerToken, toPointer } from "../../util/jsonPointer.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
-import { resourcePathOf, ROW_ID_KEY, type ResourceConfig } from "./bindings.js";
+import { documentSchema as sharedDocumentSchema, recommendedName, ROW_ID_KEY, uniqueName } from "../documents.js";
+import { resourcePathOf, type ResourceConfig } from "./bindings.js";
+
+export { recommendedName } from "../documents.js";
 import type { AirbyteCatalog, AirbyteStream, AirbyteSyncMode } from "./types.js";
 
 /**
@@ -34,10 +37,8 @@ export function discoveredBindings(catalog: AirbyteCatalog, log: Logger): Discov
     }
     const binding = discoveredBinding(stream as AirbyteStream, log);
     if (!binding) continue;
-    let name = binding.recommendedName;
-    for (let n = 2; names.has(name); n++) name = `${binding.recommendedName}_${n}`;
+    const name = uniqueName(binding.recommendedName, names);
     if (name !== binding.recommendedName) log.warn(`stream ${JSON.stringify(stream.name)} is recommended as ${name}: ${binding.recommendedName} is taken`);
-    names.add(name);
     out.push({ ...binding, recommendedName: name });
   }
   return out;
@@ -95,48 +96,10 @@ export function keyPointers(pk: unknown): string[] {
 }
 
 /**
- * A collection name for a stream: each `/`-separated part keeps Unicode letters and digits and
- * `-`, `_`, `.`; anything else becomes `_`. Empty parts are dropped.
- */
-export function recommendedName(stream: string, namespace?: string): string {
-  const full = namespace ? `${namespace}/${stream}` : stream;
-  const parts = full
-    .split("/")
-    .map((part) => part.replace(/[^\p{L}\p{N}\-_.]/gu, "_"))
-    .filter((part) => part !== "" && part !== "." && part !== "..");
-  return parts.length ? parts.join("/") : "stream";
-}
-
-/** `_meta`, as every captured document carries it. */
-const META_SCHEMA = { type: "object", properties: { row_id: { type: "integer" } }, required: ["row_id"] };
-
-/**
  * A stream's document schema: its `json_schema` with `_meta.row_id` declared. A row-id keyed
  * stream also gets the rule that a `_meta.op: "d"` document deletes its row, and its root
  * `required` moves under `else`, so such a deletion (which carries only `_meta`) is valid.
  */
 export function documentSchema(jsonSchema: unknown, rowIdKeyed: boolean): JsonObject {
-  const schema: JsonObject = isPlainObject(jsonSchema) ? structuredClone(jsonSchema) : { type: "object" };
-  const properties: JsonObject = isPlainObject(schema.properties) ? schema.properties : {};
-  const existing = properties._meta;
-  if (isPlainObject(existing)) {
-    const props = isPlainObject(existing.properties) ? existing.properties : {};
-    const required = Array.isArray(existing.required) ? existing.required : [];
-    properties._meta = {
-      ...existing,
-      properties: { ...props, row_id: META_SCHEMA.properties.row_id },
-      required: required.includes("row_id") ? required : [...required, "row_id"],
-    };
-  } else {
-    properties._meta = structuredClone(META_SCHEMA);
-  }
-  schema.properties = properties;
-  if (rowIdKeyed && schema.if === undefined && schema.then === undefined && schema.else === undefined) {
-    const required = schema.required;
-    delete schema.required;
-    schema.if = { required: ["_meta"], properties: { _meta: { required: ["op"], properties: { op: { const: "d" } } } } };
-    schema.then = { reduce: { strategy: "merge", delete: true } };
-    if (Array.isArray(required) && required.length) schema.else = { required };
-  }
-  return schema;
+  return sharedDocumentSchema(jsonSchema, { deletions: rowIdKeyed });
 }

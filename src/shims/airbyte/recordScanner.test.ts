@@ -73,10 +73,11 @@ describe("scanRecord", () => {
     }
   });
 
-  it("declines nesting deeper than 31 levels (JSON.parse takes those)", () => {
+  it("takes nesting of any depth, and still checks its brackets", () => {
     const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
-    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${deep(30)}}}}`)).toBeDefined();
-    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${deep(31)}}}}`)).toBeUndefined();
+    for (const n of [30, 31, 32, 200]) expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${deep(n)},"big":12345678901234567890}}}`)?.data).toBe(`{"a":${deep(n)},"big":12345678901234567890}`);
+    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${"[".repeat(40)}${"]".repeat(39)}}}}}`)).toBeUndefined();
+    expect(scan(`{"type":"RECORD","record":{"stream":"s","data":{"a":${"[".repeat(40)}}${"]".repeat(39)}}}}`)).toBeUndefined();
   });
 });
 

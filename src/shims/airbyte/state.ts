@@ -1,6 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import type { Logger } from "../../runtime/index.js";
-import { applyMergePatch, deepEqual, diffMergePatch, isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { SlotState, type StateCheckpoint } from "../slotState.js";
 import { BindingIndex } from "./bindings.js";
 import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, AirbyteStreamState } from "./types.js";
 
@@ -79,11 +80,7 @@ export interface StateKeeperOptions {
   legacyForm?: "blob" | "message";
 }
 
-/** The checkpoint that records what changed. */
-export interface StateCheckpoint {
-  updated: JsonObject;
-  mergePatch: boolean;
-}
+export type { StateCheckpoint } from "../slotState.js";
 
 /**
  * Keeps an Airbyte source's state in Flow's connector state (layout above): turns the source's
@@ -92,13 +89,8 @@ export interface StateCheckpoint {
  */
 export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
   private readonly index: BindingIndex<B>;
-  private readonly byKey = new Map<string, B>();
-  /** State as committed: other top-level keys, the binding slots, the global slot. */
-  private readonly others: JsonObject;
-  private readonly slots: Map<string, BindingSlot>;
-  private global: GlobalSlot;
-  private readonly staged = new Map<string, BindingSlot>();
-  private stagedGlobal: GlobalSlot | undefined;
+  /** State as committed and staged: other top-level keys, the binding slots, the global slot. */
+  private readonly state: SlotState;
 
   constructor(
     flowState: unknown,
@@ -107,22 +99,21 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
     private readonly options: StateKeeperOptions = {},
   ) {
     this.index = new BindingIndex(bindings);
-    for (const b of bindings) this.byKey.set(b.stateKey, b);
-    const state = isPlainObject(flowState) ? flowState : {};
-    const { [BINDINGS_SLOT]: storedBindings, [GLOBAL_SLOT]: storedGlobal, ...others } = state;
-    this.others = others;
-    this.slots = new Map();
-    if (isPlainObject(storedBindings)) {
-      for (const [key, slot] of Object.entries(storedBindings)) {
-        if (isPlainObject(slot)) this.slots.set(key, slot as BindingSlot);
-      }
-    }
-    this.global = isPlainObject(storedGlobal) ? (storedGlobal as GlobalSlot) : {};
+    this.state = new SlotState(flowState, BINDINGS_SLOT, GLOBAL_SLOT);
   }
 
-  /** The committed slot of a binding (empty when it has none). */
+  /** The slot of a binding, with what is staged (empty when it has none). */
   slot(stateKey: string): Readonly<BindingSlot> {
-    return this.staged.get(stateKey) ?? this.slots.get(stateKey) ?? {};
+    return this.state.slot(stateKey);
+  }
+
+  private get global(): GlobalSlot {
+    return this.state.committedGlobal();
+  }
+
+  private committed(stateKey: string): BindingSlot | undefined {
+    const slot = this.state.committed(stateKey);
+    return Object.keys(slot).length ? slot : undefined;
   }
 
   /** The stream state of a binding, also from Estuary's shim layout. */
@@ -139,7 +130,7 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
     if (this.global.shared !== undefined) return "GLOBAL";
     if (this.global.legacy !== undefined) return "LEGACY";
     for (const b of this.bindings) {
-      const slot = this.slots.get(b.stateKey);
+      const slot = this.committed(b.stateKey);
       if (slot && this.streamState(slot) !== undefined) return "STREAM";
       if (slot && slot.legacy !== undefined) return "LEGACY";
     }
@@ -159,7 +150,7 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
       case "STREAM": {
         const messages: AirbyteStateMessage[] = [];
         for (const b of handed) {
-          const s = this.streamState(this.slots.get(b.stateKey) ?? {});
+          const s = this.streamState(this.committed(b.stateKey) ?? {});
           if (s !== undefined && s !== null) messages.push({ type: "STREAM", stream: { stream_descriptor: descriptor(b), stream_state: s } });
         }
         return messages.length ? { kind, value: messages } : undefined;
@@ -167,7 +158,7 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
       case "GLOBAL": {
         const streamStates: AirbyteStreamState[] = [];
         for (const b of handed) {
-          const s = this.streamState(this.slots.get(b.stateKey) ?? {});
+          const s = this.streamState(this.committed(b.stateKey) ?? {});
           if (s !== undefined && s !== null) streamStates.push({ stream_descriptor: descriptor(b), stream_state: s });
         }
         const global: AirbyteStateMessage["global"] = { stream_states: streamStates };
@@ -176,10 +167,10 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
       }
       case "LEGACY": {
         let blob: unknown = this.global.legacy;
-        const shares = handed.filter((b) => this.slots.get(b.stateKey)?.legacy !== undefined);
+        const shares = handed.filter((b) => this.committed(b.stateKey)?.legacy !== undefined);
         if (shares.length > 0 && (blob === undefined || isPlainObject(blob))) {
           const merged: JsonObject = { ...((blob as JsonObject | undefined) ?? {}) };
-          for (const b of shares) merged[b.stream] = this.slots.get(b.stateKey)!.legacy;
+          for (const b of shares) merged[b.stream] = this.committed(b.stateKey)!.legacy;
           blob = merged;
         }
         if (blob === undefined) return undefined;
@@ -257,56 +248,21 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
 
   /** Stages fields of a binding's slot (`undefined` removes a field). */
   stage(stateKey: string, fields: Partial<BindingSlot>): void {
-    const slot: BindingSlot = { ...(this.staged.get(stateKey) ?? this.slots.get(stateKey) ?? {}) };
-    for (const [k, v] of Object.entries(fields)) {
-      if (v === undefined) delete slot[k];
-      else slot[k] = v;
-    }
-    this.staged.set(stateKey, slot);
+    this.state.stage(stateKey, fields);
   }
 
   private stageGlobal(fields: Partial<GlobalSlot>): void {
-    const slot: GlobalSlot = { ...(this.stagedGlobal ?? this.global) };
-    for (const [k, v] of Object.entries(fields)) {
-      if (v === undefined) delete slot[k];
-      else slot[k] = v;
-    }
-    this.stagedGlobal = slot;
+    this.state.stageGlobal(fields);
   }
 
   /** The checkpoint of everything staged since the last one, which becomes committed. */
   commit(): StateCheckpoint {
-    const bindingsPatch: JsonObject = {};
-    let exact = true;
-    for (const [key, slot] of this.staged) {
-      const before = this.slots.get(key) ?? {};
-      const patch = diffMergePatch(before, slot);
-      if (patch === undefined) continue;
-      bindingsPatch[key] = this.slots.has(key) ? patch : slot;
-      if (!deepEqual(applyMergePatch(this.slots.has(key) ? before : undefined, bindingsPatch[key]), slot)) exact = false;
-    }
-    let globalPatch: unknown;
-    if (this.stagedGlobal) {
-      globalPatch = diffMergePatch(this.global, this.stagedGlobal);
-      if (globalPatch !== undefined && !deepEqual(applyMergePatch(this.global, globalPatch), this.stagedGlobal)) exact = false;
-    }
-    for (const [key, slot] of this.staged) this.slots.set(key, slot);
-    if (this.stagedGlobal) this.global = this.stagedGlobal;
-    this.staged.clear();
-    this.stagedGlobal = undefined;
-
-    if (!exact) return { updated: this.whole(), mergePatch: false };
-    const updated: JsonObject = {};
-    if (Object.keys(bindingsPatch).length) updated[BINDINGS_SLOT] = bindingsPatch;
-    if (globalPatch !== undefined) updated[GLOBAL_SLOT] = globalPatch;
-    return { updated, mergePatch: true };
+    return this.state.commit();
   }
 
   /** The whole committed state. */
   whole(): JsonObject {
-    const out: JsonObject = { ...this.others, [BINDINGS_SLOT]: Object.fromEntries(this.slots) };
-    if (Object.keys(this.global).length) out[GLOBAL_SLOT] = this.global;
-    return out;
+    return this.state.whole();
   }
 
   /** A Faros-style compressed blob, decoded; anything else as it is. */

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import type { OAuth2 } from "../protocol/index.js";
+
+/**
+ * What the shim commands (`flowcap airbyte`, `flowcap singer`) parse alike: the wrapped
+ * program's command after `--`, its environment, Flow's `oauth2` from a file. Each returns the
+ * value or an error message (the command prints it with its usage, exit 2).
+ */
+
+/** Splits argv at `--`: the command's own options, and the wrapped program's command. */
+export function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
+  const split = argv.indexOf("--");
+  return { own: split < 0 ? [...argv] : argv.slice(0, split), command: split < 0 ? [] : argv.slice(split + 1) };
+}
+
+/** `NAME=VALUE` pairs as an environment. */
+export function parseEnvPairs(pairs: readonly string[] | undefined): Record<string, string> | string {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) return `--env wants NAME=VALUE, got ${JSON.stringify(pair)}`;
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/** A non-negative number of milliseconds, or undefined when not given. */
+export function parseMs(value: string | undefined, option: string): number | undefined | string {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : `${option} wants a number of milliseconds`;
+}
+
+/** Reads Flow's oauth2 object from a file holding it, a spec (or `{"oauth2": ...}`) holding it. */
+export function readOAuth2File(file: string | undefined): { oauth2?: OAuth2; error?: string } {
+  if (!file) return {};
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    const o = parsed as { oauth2?: unknown; spec?: { oauth2?: unknown } };
+    const oauth2 = (o.spec?.oauth2 ?? o.oauth2 ?? parsed) as OAuth2;
+    if (typeof oauth2 !== "object" || oauth2 === null || typeof oauth2.provider !== "string" || typeof oauth2.authUrlTemplate !== "string") {
+      return { error: `${file} does not hold Flow's oauth2 object (provider, authUrlTemplate, accessTokenUrlTemplate, ...)` };
+    }
+    return { oauth2 };
+  } catch (error) {
+    return { error: `cannot read --oauth2 ${file}: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * What every shim's discovered bindings share: the row-id key of streams without a key of their
+ * own, the `_meta` every captured document carries, the rule that lets a `_meta.op: "d"`
+ * document delete its row, and collection names made from stream names.
+ */
+import { isPlainObject, type JsonObject } from "../util/mergePatch.js";
+
+/** The key of a collection whose documents have no key of their own. */
+export const ROW_ID_KEY = "/_meta/row_id";
+
+/** `_meta`, as every captured document carries it. */
+const META_SCHEMA = { type: "object", properties: { row_id: { type: "integer" } }, required: ["row_id"] };
+
+export interface DocumentSchemaOptions {
+  /**
+   * The stream's rows can be deleted: a `_meta.op: "d"` document carries only its key and
+   * `_meta`, so the schema's root `required` moves under `else` of an `if` that recognizes
+   * deletions, whose `then` tells Flow's reduction to delete the row.
+   */
+  deletions?: boolean;
+  /**
+   * Top-level properties that make up the collection's key: they are required of every
+   * document (Flow keys must exist), deletions included.
+   */
+  keyProperties?: readonly string[];
+}
+
+/**
+ * A stream's document schema: its JSON schema (not modified) with `_meta.row_id` declared, its
+ * key properties required, and, with `deletions`, the deletion rule described above.
+ */
+export function documentSchema(jsonSchema: unknown, options: DocumentSchemaOptions = {}): JsonObject {
+  const schema: JsonObject = isPlainObject(jsonSchema) ? structuredClone(jsonSchema) : { type: "object" };
+  const properties: JsonObject = isPlainObject(schema.properties) ? schema.properties : {};
+  const existing = properties._meta;
+  if (isPlainObject(existing)) {
+    const props = isPlainObject(existing.properties) ? existing.properties : {};
+    const required = Array.isArray(existing.required) ? existing.required : [];
+    properties._meta = {
+      ...existing,
+      properties: { ...props, row_id: META_SCHEMA.properties.row_id },
+      required: required.includes("row_id") ? required : [...required, "row_id"],
+    };
+  } else {
+    properties._meta = structuredClone(META_SCHEMA);
+  }
+  schema.properties = properties;
+  const keys = options.keyProperties ?? [];
+  const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
+  if (options.deletions && schema.if === undefined && schema.then === undefined && schema.else === undefined) {
+    const rest = required.filter((r) => !keys.includes(r as string));
+    if (keys.length) schema.required = [...keys];
+    else delete schema.required;
+    schema.if = { required: ["_meta"], properties: { _meta: { required: ["op"], properties: { op: { const: "d" } } } } };
+    schema.then = { reduce: { strategy: "merge", delete: true } };
+    if (rest.length) schema.else = { required: rest };
+  } else if (keys.length) {
+    schema.required = [...required, ...keys.filter((k) => !required.includes(k))];
+  }
+  return schema;
+}
+
+/**
+ * A collection name for a stream: each `/`-separated part keeps Unicode letters and digits and
+ * `-`, `_`, `.`; anything else becomes `_`. Empty parts are dropped.
+ */
+export function recommendedName(stream: string, namespace?: string): string {
+  const full = namespace ? `${namespace}/${stream}` : stream;
+  const parts = full
+    .split("/")
+    .map((part) => part.replace(/[^\p{L}\p{N}\-_.]/gu, "_"))
+    .filter((part) => part !== "" && part !== "." && part !== "..");
+  return parts.length ? parts.join("/") : "stream";
+}
+
+/** Makes `name` unique among `taken` (adding `_2`, `_3`, ...), and takes it. */
+export function uniqueName(name: string, taken: Set<string>): string {
+  let out = name;
+  for (let n = 2; taken.has(out); n++) out = `${name}_${n}`;
+  taken.add(out);
+  return out;
+}
