@@ -6,6 +6,7 @@ export default defineConfig({
     alias: [
       // Tests run the TypeScript sources; connectors import the public entry by name.
       { find: /^flowcap\/airbyte$/, replacement: fileURLToPath(new URL("./src/shims/airbyte/index.ts", import.meta.url)) },
+      { find: /^flowcap\/singer$/, replacement: fileURLToPath(new URL("./src/shims/singer/index.ts", import.meta.url)) },
       { find: /^flowcap$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       { find: /^flowcap\/(.*)$/, replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)) },
     ],

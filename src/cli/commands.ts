@@ -16,6 +16,7 @@ export const commands = {
   scaffold: { summary: "create a new connector from a template (native, http-oauth, airbyte, singer)", load: () => import("./commands/scaffold.js") },
   version: { summary: "print flowcap's version", load: () => import("./commands/version.js") },
   airbyte: { summary: "run an Airbyte source as a Flow capture connector: flowcap airbyte [options] -- <command...>", load: () => import("./commands/airbyte.js") },
+  singer: { summary: "run a Singer tap as a Flow capture connector: flowcap singer [options] -- <command...>", load: () => import("./commands/singer.js") },
 } satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;

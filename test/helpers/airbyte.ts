@@ -118,7 +118,7 @@ export function reduceSession(messages: Record<string, unknown>[], initial: Reco
       docs.push(...pending);
       pending = [];
       checkpoints++;
-    } else if (!("spec" in m)) throw new Error(`unexpected message ${JSON.stringify(m).slice(0, 200)}`);
+    } else if (!("spec" in m) && !("sourcedSchema" in m)) throw new Error(`unexpected message ${JSON.stringify(m).slice(0, 200)}`);
   }
   return { docs, uncommitted: pending.length, checkpoints, state };
 }

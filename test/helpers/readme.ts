@@ -25,6 +25,7 @@ export async function bundleExample(source: string, outfile: string): Promise<vo
       flowcap: path.join(repoRoot, "src/index.ts"),
       "flowcap/oauth": path.join(repoRoot, "src/oauth/index.ts"),
       "flowcap/airbyte": path.join(repoRoot, "src/shims/airbyte/index.ts"),
+      "flowcap/singer": path.join(repoRoot, "src/shims/singer/index.ts"),
     },
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     logLevel: "silent",

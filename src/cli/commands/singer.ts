@@ -1,0 +1,136 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { serve } from "../../runtime/index.js";
+import { childTap, createSingerConnector, type CatalogArgument } from "../../shims/singer/index.js";
+import { isPlainObject } from "../../util/mergePatch.js";
+import { parseEnvPairs, parseMs, readOAuth2File, splitCommand } from "../shimArgs.js";
+
+export const usage = `Usage: flowcap singer [options] -- <command> [args...]
+
+Runs the Singer tap started by <command> (any language: tap-github, python3 tap.py, a binary)
+as a Flow capture connector on stdin/stdout. The tap is invoked with the Singer CLI convention:
+--config F --discover for discovery, --config F --catalog F [--state F] to sync (--properties F
+for legacy taps). The endpoint config is handed to the tap unchanged. Logs go to stderr.
+
+Options:
+  --config-schema FILE       the tap's config schema (JSON), for taps that declare none; a file
+                             of --about --format=json output works too (its settings are used).
+                             Default: the tap's --about settings, else any JSON object
+  --catalog FILE             a catalog to use instead of the tap's --discover (taps without
+                             discovery mode)
+  --properties               hand the sync its catalog as --properties F (legacy taps)
+  --catalog-arg HOW          catalog, properties or none; default: detected from the tap's
+                             --about capabilities, else from what its --help mentions
+  --no-about                 do not run the tap with --about
+  --sourced-schema           write each bound stream's SCHEMA as a closed sourcedSchema
+  --max-tracked-keys N       keys a keyed full-table stream tracks for ACTIVATE_VERSION
+                             deletions (default 1000000)
+  --oauth2 FILE              Flow's oauth2 object for the spec (JSON)
+  --documentation-url URL    the spec's documentationUrl
+  --env NAME=VALUE           a variable for the tap's environment (repeatable)
+  --pass-env NAME            pass this variable of flowcap's environment to the tap (repeatable);
+                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass
+  --cwd DIR                  the tap's working directory
+  --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
+  -h, --help                 show this help
+`;
+
+/** `flowcap singer [options] -- <argv...>`: parse, build the connector, serve it. */
+export async function run(argv: string[]): Promise<number> {
+  const { own, command } = splitCommand(argv);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      options: {
+        "config-schema": { type: "string" },
+        catalog: { type: "string" },
+        properties: { type: "boolean" },
+        "catalog-arg": { type: "string" },
+        "no-about": { type: "boolean" },
+        "sourced-schema": { type: "boolean" },
+        "max-tracked-keys": { type: "string" },
+        oauth2: { type: "string" },
+        "documentation-url": { type: "string" },
+        env: { type: "string", multiple: true },
+        "pass-env": { type: "string", multiple: true },
+        cwd: { type: "string" },
+        "kill-timeout-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (command.length === 0) return fail("give the tap's command after --, e.g. flowcap singer -- tap-github");
+
+  const env = parseEnvPairs(values.env);
+  if (typeof env === "string") return fail(env);
+  const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
+  if (typeof killTimeoutMs === "string") return fail(killTimeoutMs);
+  const { oauth2, error: oauth2Error } = readOAuth2File(values.oauth2);
+  if (oauth2Error) return fail(oauth2Error);
+
+  let catalogArgument: CatalogArgument | undefined;
+  const arg = values["catalog-arg"];
+  if (arg !== undefined) {
+    if (arg !== "catalog" && arg !== "properties" && arg !== "none") return fail(`--catalog-arg is catalog, properties or none, got ${JSON.stringify(arg)}`);
+    if (values.properties && arg !== "properties") return fail("--properties and --catalog-arg disagree");
+    catalogArgument = arg;
+  } else if (values.properties) catalogArgument = "properties";
+
+  let maxTrackedKeys: number | undefined;
+  if (values["max-tracked-keys"] !== undefined) {
+    maxTrackedKeys = Number(values["max-tracked-keys"]);
+    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) return fail("--max-tracked-keys wants a whole number");
+  }
+
+  let configSchema: Record<string, unknown> | undefined;
+  if (values["config-schema"]) {
+    const read = readJsonFile(values["config-schema"], "--config-schema");
+    if (typeof read === "string") return fail(read);
+    // The output of --about --format=json holds the schema as its settings.
+    const schema = isPlainObject(read) && isPlainObject(read.settings) && (read.capabilities !== undefined || read.name !== undefined) ? { type: "object", ...read.settings } : read;
+    if (!isPlainObject(schema)) return fail(`${values["config-schema"]} does not hold a JSON schema object`);
+    configSchema = schema;
+  }
+  let catalog: unknown;
+  if (values.catalog) {
+    catalog = readJsonFile(values.catalog, "--catalog");
+    if (typeof catalog === "string") return fail(catalog);
+    if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) return fail(`${values.catalog} does not hold a Singer catalog (an object with a "streams" list)`);
+  }
+
+  const tap = childTap({ argv: command, env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs });
+  const connector = createSingerConnector(tap, {
+    configSchema,
+    catalog,
+    catalogArgument,
+    about: values["no-about"] ? false : undefined,
+    sourcedSchemas: values["sourced-schema"] === true,
+    maxTrackedKeys,
+    oauth2,
+    documentationUrl: values["documentation-url"],
+    cwd: values.cwd,
+  });
+  return serve(connector);
+}
+
+function readJsonFile(file: string, option: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as unknown;
+  } catch (error) {
+    return `cannot read ${option} ${file}: ${(error as Error).message}`;
+  }
+}
+
+function fail(message: string): number {
+  process.stderr.write(`flowcap singer: ${message}\n\n${usage}`);
+  return 2;
+}

@@ -1,0 +1,527 @@
+import type { CaptureTask, Logger } from "../../runtime/index.js";
+import { FlowcapError } from "../../util/errors.js";
+import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
+import { relayLine } from "../child.js";
+import { documentSchema } from "../documents.js";
+import { arrayItems, LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
+import { readBatch } from "./batch.js";
+import type { SingerBinding } from "./bindings.js";
+import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
+import { modernSchema } from "./schema.js";
+import type { SingerStateKeeper, TrackedMap } from "./state.js";
+
+/** How many keys a `keys`-mode binding tracks before it stops (see VersionMode). */
+export const DEFAULT_MAX_TRACKED_KEYS = 1_000_000;
+
+/** The version a key has between its record and the activation of the version it belongs to (records without a version). */
+const PENDING = -1;
+
+export interface SyncSessionOptions {
+  /** How logs name the tap. */
+  label: string;
+  /** Emit each bound stream's SCHEMA as a closed `sourcedSchema` (default false). */
+  sourcedSchemas?: boolean;
+  /** Keys a `keys`-mode binding tracks before it stops tracking them (default 1,000,000). */
+  maxTrackedKeys?: number;
+  /** Where BATCH file paths that are relative are resolved (the tap's working directory). */
+  cwd?: string;
+  /** Longest line of a BATCH file. */
+  maxLineBytes?: number;
+}
+
+/** A binding as the session tracks it. */
+interface Target {
+  binding: SingerBinding;
+  /** The `_meta.row_id` of the next document. */
+  nextRowId: number;
+  /** Captured since the last checkpoint: its row bookkeeping is staged at the next one. */
+  dirty: boolean;
+  /** The stream appeared in this run (SCHEMA, RECORD, ACTIVATE_VERSION or BATCH). */
+  appeared: boolean;
+  records: number;
+  /** rows mode: row ids 0..rowsBound-1 may be in the collection. */
+  rowsBound: number;
+  /** rows mode: the version the current row ids belong to (undefined for unversioned refreshes). */
+  rowsVersion: number | undefined;
+  /** rows mode: this run has had a record, which decided whether the refresh restarts. */
+  refreshing: boolean;
+  /** keys mode: the tracked keys (key JSON → version), once the tap versions the stream. */
+  keys: TrackedMap | undefined;
+  /** keys mode: tracking was dropped (too many keys). */
+  keysDropped: boolean;
+  /** The version activated in this run whose deletions are still to be made. */
+  pendingActivation: number | undefined;
+  /** The last sourcedSchema written, as JSON. */
+  sourced: string | undefined;
+  warned: Set<string>;
+}
+
+/**
+ * Maps what a Singer tap writes during a sync onto a Flow capture task:
+ *
+ * - RECORD → `captured` with `_meta: {op: "u", row_id}` spliced after the record's own bytes,
+ *   which are neither decoded nor parsed (see recordScanner.ts): integers beyond 2^53 stay exact.
+ *   Records of streams no binding captures are skipped, and counted in a log line.
+ * - STATE → a checkpoint that commits every document captured before it and keeps the tap's
+ *   state (see state.ts). Documents after the last STATE are committed only when the tap exits
+ *   successfully (`complete()`), never when it fails or is stopped.
+ * - SCHEMA → checks the stream is bound (and its key is the binding's); with `sourcedSchemas`, a
+ *   closed `sourcedSchema` of it, written when it changes.
+ * - ACTIVATE_VERSION → deletions (`_meta.op: "d"`) of the rows of earlier versions: see
+ *   VersionMode in bindings.ts. They are made when the stream's next activation arrives or the
+ *   tap completes, so rows a new version re-sends are not deleted and re-added in between.
+ * - BATCH → the records of its JSONL(.gz) files, captured like RECORDs.
+ * - Message types are matched in any case. Lines that are not JSON objects with a type are
+ *   logged as the tap's output; a line that starts like a Singer message but does not parse
+ *   fails the capture (it would be a record lost).
+ */
+export class SingerSyncSession {
+  records = 0;
+  states = 0;
+  deletions = 0;
+
+  private readonly span = new SingerRecordSpan();
+  private readonly byName = new Map<string, Target>();
+  private readonly targets: Target[];
+  private readonly skipped = new Map<string, number>();
+  private readonly tapLog: Logger;
+  private readonly maxKeys: number;
+  private lineNo = 0;
+
+  constructor(
+    private readonly task: CaptureTask,
+    bindings: readonly (SingerBinding & { names?: readonly string[] })[],
+    private readonly keeper: SingerStateKeeper,
+    private readonly options: SyncSessionOptions,
+  ) {
+    this.tapLog = task.log.child({ tap: options.label });
+    this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
+    this.targets = bindings.map((binding) => {
+      const slot = keeper.slot(binding.stateKey);
+      const target: Target = {
+        binding,
+        nextRowId: typeof slot.rowId === "number" ? slot.rowId : 0,
+        dirty: false,
+        appeared: false,
+        records: 0,
+        rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
+        rowsVersion: typeof slot.rowsVersion === "number" ? slot.rowsVersion : undefined,
+        refreshing: false,
+        keys: binding.mode === "keys" && slot.versioned === true ? keeper.map(binding.stateKey, "keys") : undefined,
+        keysDropped: slot.keysDropped === true,
+        pendingActivation: undefined,
+        sourced: undefined,
+        warned: new Set(),
+      };
+      return target;
+    });
+    // The tap's id wins; other names a tap may write (stream, alias) match when no other binding has them.
+    for (const t of this.targets) this.byName.set(t.binding.stream, t);
+    for (const [i, b] of bindings.entries()) for (const n of b.names ?? []) if (!this.byName.has(n)) this.byName.set(n, this.targets[i]!);
+  }
+
+  /** One line of the tap's stdout, without its newline. Returns a promise when the caller must wait. */
+  line(line: Buffer): void | Promise<void> {
+    this.lineNo++;
+    if (scanSingerRecord(line, this.span)) {
+      const target = this.byName.get(this.span.stream);
+      if (!target) return this.skip(this.span.stream);
+      this.record(target, line, this.span.recordStart, this.span.recordEnd, this.span.hasMeta, this.span.version);
+      return;
+    }
+    return this.message(line);
+  }
+
+  /** The tap exited successfully: makes the deletions still due, and writes the final checkpoint. */
+  async complete(): Promise<void> {
+    for (const target of this.targets) {
+      if (target.pendingActivation !== undefined) this.flush(target);
+      if (target.binding.mode === "rows" && target.appeared) this.finishRefresh(target);
+    }
+    this.stageRows();
+    const { updated, mergePatch } = this.keeper.commit();
+    this.task.log.debug("the tap exited: writing the final checkpoint", { records: this.records, states: this.states });
+    await this.task.checkpoint(updated, { mergePatch });
+    for (const [stream, count] of this.skipped) {
+      this.task.log.info(`skipped ${count} record(s) of stream ${JSON.stringify(stream)}, which no binding captures`);
+    }
+  }
+
+  // --- messages -------------------------------------------------------------------------
+
+  private message(line: Buffer): void | Promise<void> {
+    const start = skipWs(line, 0);
+    if (start === line.length) return;
+    const envelope = line[start] === LBRACE ? objectMembers(line, start) : undefined;
+    if (!envelope || skipWs(line, envelope.end) !== line.length) return this.notAMessage(line);
+    const member = (name: string) => envelope.members.filter((m) => m.key === name).at(-1);
+    const typeMember = member("type");
+    if (!typeMember || line[typeMember.valueStart] !== QUOTE) {
+      relayLine(this.tapLog, line.toString("utf8"), { stream: "stdout" });
+      return;
+    }
+    const type = (JSON.parse(text(line, typeMember)) as string).toUpperCase();
+    switch (type) {
+      case "RECORD":
+        return this.slowRecord(line, member);
+      case "STATE":
+        return this.state(line, member("value"));
+      case "SCHEMA":
+        return this.schema(parseLine(line, this.lineNo));
+      case "ACTIVATE_VERSION":
+        return this.activateMessage(parseLine(line, this.lineNo));
+      case "BATCH":
+        return this.batch(parseLine(line, this.lineNo));
+      default:
+        if (!this.skipped.has(`\u0000${type}`)) this.tapLog.info(`ignoring the tap's ${type} messages (not a Singer message the shim knows)`);
+        this.skipped.set(`\u0000${type}`, 1);
+    }
+  }
+
+  /** A line that is not a JSON object: the tap's output, logged; unless it starts like a Singer message. */
+  private notAMessage(line: Buffer): void {
+    const text = line.toString("utf8");
+    if (/^\s*\{\s*"type"\s*:\s*"(record|state|schema|activate_version|batch)"/i.test(text)) {
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${this.lineNo}): ${preview(text)}`, {
+        userFacing: true,
+      });
+    }
+    relayLine(this.tapLog, text, { stream: "stdout" });
+  }
+
+  /** A RECORD the fast path did not take: located again without parsing its record. */
+  private slowRecord(line: Buffer, member: (name: string) => JsonMember | undefined): void {
+    const stream = member("stream");
+    const record = member("record");
+    if (!stream || line[stream.valueStart] !== QUOTE) throw this.invalid("a RECORD without a stream name", line);
+    const name = JSON.parse(text(line, stream)) as string;
+    if (!record || line[record.valueStart] !== LBRACE) throw this.invalid(`a RECORD of stream ${JSON.stringify(name)} whose record is not a JSON object`, line);
+    const target = this.byName.get(name);
+    if (!target) return this.skip(name);
+    const v = member("version");
+    const version = v ? versionOf(JSON.parse(text(line, v))) : undefined;
+    const hasMeta = valueAt(line, record.valueStart, record.valueEnd, ["_meta"]) !== undefined;
+    this.record(target, line, record.valueStart, record.valueEnd, hasMeta, version);
+  }
+
+  private invalid(what: string, line: Buffer): FlowcapError {
+    return new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote ${what} (stdout line ${this.lineNo}): ${preview(line.toString("utf8"))}`, { userFacing: true });
+  }
+
+  private skip(stream: string): void {
+    const seen = this.skipped.get(stream) ?? 0;
+    if (seen === 0) this.task.log.warn(`skipping records of stream ${JSON.stringify(stream)}: no binding captures it`);
+    this.skipped.set(stream, seen + 1);
+  }
+
+  // --- records --------------------------------------------------------------------------
+
+  /** A record whose object is `bytes[start, end)`. */
+  private record(target: Target, bytes: Buffer, start: number, end: number, hasMeta: boolean, version: number | undefined): void {
+    target.appeared = true;
+    const b = target.binding;
+    if (b.mode === "rows") this.refreshRow(target, version);
+    else if (b.mode === "keys") this.trackKey(target, bytes, start, end, version);
+    const meta = `{"op":"u","row_id":${target.nextRowId++}}`;
+    if (hasMeta) this.mergedRecord(target, bytes, start, end, meta);
+    else this.task.capturedBytes(b.index, bytes, start, end - 1, metaTail(bytes, start, end, meta));
+    target.records++;
+    this.records++;
+    target.dirty = true;
+  }
+
+  /** A record with a `_meta` of its own: ours is merged into it (only that member is parsed). */
+  private mergedRecord(target: Target, bytes: Buffer, start: number, end: number, meta: string): void {
+    const at = valueAt(bytes, start, end, ["_meta"]);
+    if (!at) {
+      this.task.capturedBytes(target.binding.index, bytes, start, end - 1, metaTail(bytes, start, end, meta));
+      return;
+    }
+    const own = JSON.parse(bytes.toString("utf8", at[0], at[1])) as unknown;
+    const merged = JSON.stringify({ ...(isPlainObject(own) ? own : {}), ...(JSON.parse(meta) as JsonObject) });
+    const doc = Buffer.concat([bytes.subarray(start, at[0]), Buffer.from(merged), bytes.subarray(at[1], end)]);
+    this.task.capturedBytes(target.binding.index, doc, 0, doc.length);
+  }
+
+  /** rows mode: a record of a new version, or the first of an unversioned refresh in this run, numbers its rows from 0. */
+  private refreshRow(target: Target, version: number | undefined): void {
+    if (version !== undefined) {
+      if (version !== target.rowsVersion) {
+        target.nextRowId = 0;
+        target.rowsVersion = version;
+      }
+    } else if (!target.refreshing) {
+      target.nextRowId = 0;
+      target.rowsVersion = undefined;
+    }
+    target.refreshing = true;
+  }
+
+  /** keys mode: the record's key, with its version, once the stream is versioned. */
+  private trackKey(target: Target, bytes: Buffer, start: number, end: number, version: number | undefined): void {
+    if (!target.keys) {
+      if (version === undefined || target.keysDropped) return;
+      this.startTracking(target);
+    }
+    const key = keyJson(bytes, start, end, target.binding.key);
+    if (key === undefined) {
+      this.warnOnce(target, "keyless", `stream ${target.binding.stream}: a record lacks the collection key ${target.binding.key.map((t) => "/" + t.join("/")).join(", ")}: it cannot be deleted by a later version`);
+      return;
+    }
+    const keys = target.keys!;
+    keys.set(key, version ?? PENDING);
+    if (keys.size > this.maxKeys) this.dropTracking(target);
+  }
+
+  private startTracking(target: Target): void {
+    const b = target.binding;
+    target.keys = this.keeper.map(b.stateKey, "keys");
+    this.keeper.stage(b.stateKey, { versioned: true });
+    if (target.nextRowId > 0) {
+      this.tapLog.warn(`stream ${b.stream} is versioned from now on: its rows are tracked, so later versions delete the rows they no longer have; rows captured before (${target.nextRowId} document(s)) are not tracked, and stay`);
+    } else {
+      this.tapLog.debug(`stream ${b.stream} is versioned: tracking its keys`);
+    }
+  }
+
+  private dropTracking(target: Target): void {
+    const b = target.binding;
+    target.keys!.clear();
+    target.keys = undefined;
+    target.keysDropped = true;
+    this.keeper.stage(b.stateKey, { versioned: undefined, keysDropped: true });
+    this.tapLog.warn(
+      `stream ${b.stream} has more than ${this.maxKeys} keys: they are no longer tracked, so ACTIVATE_VERSION cannot delete its stale rows. Raise --max-tracked-keys and backfill the binding to track them again`,
+    );
+  }
+
+  // --- versions -------------------------------------------------------------------------
+
+  private activateMessage(message: JsonObject): void {
+    const name = message.stream;
+    if (typeof name !== "string") throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote an ACTIVATE_VERSION without a stream name (stdout line ${this.lineNo})`, { userFacing: true });
+    const version = versionOf(message.version);
+    if (version === undefined) throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote an ACTIVATE_VERSION of stream ${JSON.stringify(name)} without a numeric version (stdout line ${this.lineNo})`, { userFacing: true });
+    const target = this.byName.get(name);
+    if (!target) {
+      this.tapLog.debug(`ignoring ACTIVATE_VERSION ${version} of stream ${JSON.stringify(name)}: no binding captures it`);
+      return;
+    }
+    target.appeared = true;
+    const b = target.binding;
+    if (b.mode === "none") {
+      this.infoOnce(target, "activate", `stream ${b.stream} is replicated incrementally (${b.replication_method ?? `by ${b.replication_key}`}): its rows are only added and updated, so ACTIVATE_VERSION ${version} deletes none`);
+      return;
+    }
+    if (b.mode === "keys" && !target.keys) {
+      if (target.keysDropped) {
+        this.tapLog.warn(`stream ${b.stream}: ACTIVATE_VERSION ${version} cannot delete stale rows: the stream has more keys than are tracked (--max-tracked-keys ${this.maxKeys})`);
+        return;
+      }
+      this.startTracking(target);
+    }
+    // A second activation in this run: the first one's deletions are due now.
+    if (target.pendingActivation !== undefined) this.flush(target);
+    target.pendingActivation = version;
+  }
+
+  /** Makes the deletions of the stream's pending activation. */
+  private flush(target: Target): void {
+    const version = target.pendingActivation!;
+    target.pendingActivation = undefined;
+    const b = target.binding;
+    if (b.mode === "rows") {
+      if (target.rowsVersion !== version && !(target.rowsVersion === undefined && target.refreshing)) {
+        // The activated version had no record in this run: it is empty.
+        target.nextRowId = 0;
+        target.rowsVersion = version;
+        target.refreshing = true;
+      }
+      this.finishRefresh(target);
+      return;
+    }
+    const keys = target.keys;
+    if (!keys) return;
+    const stale: string[] = [];
+    const pending: string[] = [];
+    for (const [key, v] of keys) {
+      if (v === PENDING) pending.push(key);
+      else if ((v as number) < version) stale.push(key);
+    }
+    for (const key of pending) keys.set(key, version);
+    if (stale.length) this.tapLog.info(`stream ${b.stream}: version ${version} is active: deleting ${stale.length} row(s) of earlier versions`);
+    for (const key of stale) {
+      keys.delete(key);
+      this.task.capturedJson(b.index, deletionDocument(b.key, key, `{"op":"d","row_id":${target.nextRowId++}}`));
+      this.deletions++;
+    }
+    target.dirty = true;
+  }
+
+  /** rows mode: the current refresh is complete: rows the collection may hold beyond its count are deleted. */
+  private finishRefresh(target: Target): void {
+    const b = target.binding;
+    const count = target.refreshing ? target.nextRowId : 0;
+    if (!target.refreshing) {
+      target.nextRowId = 0;
+      target.rowsVersion = undefined;
+    }
+    if (target.rowsBound > count) {
+      this.tapLog.info(`stream ${b.stream}: the refresh has ${count} row(s), the previous one ${target.rowsBound}: deleting the rest`);
+      for (let id = count; id < target.rowsBound; id++) this.task.capturedJson(b.index, `{"_meta":{"op":"d","row_id":${id}}}`);
+      this.deletions += target.rowsBound - count;
+    }
+    target.rowsBound = count;
+    target.refreshing = true;
+    target.dirty = true;
+  }
+
+  // --- state, schema, batch ----------------------------------------------------------------
+
+  private async state(line: Buffer, value: JsonMember | undefined): Promise<void> {
+    if (!value) {
+      this.tapLog.warn(`ignoring a STATE message without a value (stdout line ${this.lineNo})`);
+      return;
+    }
+    this.keeper.apply(line, value.valueStart, value.valueEnd);
+    this.states++;
+    this.stageRows();
+    const { updated, mergePatch } = this.keeper.commit();
+    await this.task.checkpoint(updated, { mergePatch });
+  }
+
+  /** Stages the row bookkeeping of the streams that changed since the last checkpoint. */
+  private stageRows(): void {
+    for (const target of this.targets) {
+      if (!target.dirty) continue;
+      target.dirty = false;
+      const b = target.binding;
+      if (b.mode === "rows") {
+        target.rowsBound = Math.max(target.rowsBound, target.nextRowId);
+        this.keeper.stage(b.stateKey, { rowId: target.nextRowId, rows: target.rowsBound, rowsVersion: target.rowsVersion });
+      } else {
+        this.keeper.stage(b.stateKey, { rowId: target.nextRowId });
+      }
+    }
+  }
+
+  private schema(message: JsonObject): void {
+    const name = message.stream;
+    if (typeof name !== "string") throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a SCHEMA without a stream name (stdout line ${this.lineNo})`, { userFacing: true });
+    const target = this.byName.get(name);
+    if (!target) {
+      this.tapLog.debug(`the tap described stream ${JSON.stringify(name)}, which no binding captures: its records will be skipped`);
+      return;
+    }
+    target.appeared = true;
+    const b = target.binding;
+    const keys = Array.isArray(message.key_properties) ? (message.key_properties as unknown[]).filter((k): k is string => typeof k === "string") : [];
+    const bindingKeys = b.key.map((t) => t.join("/"));
+    if (keys.length && b.mode !== "rows" && keys.join("\u0000") !== bindingKeys.join("\u0000")) {
+      this.warnOnce(target, "key", `stream ${b.stream}: the tap keys it by ${JSON.stringify(keys)}, the collection by ${JSON.stringify(bindingKeys)}`);
+    }
+    if (!this.options.sourcedSchemas) return;
+    if (!isPlainObject(message.schema)) return;
+    const schema = documentSchema(modernSchema(message.schema), { deletions: true, keyProperties: b.mode === "rows" ? [] : b.key.filter((t) => t.length === 1).map((t) => t[0]!) });
+    if (schema.additionalProperties === undefined) schema.additionalProperties = false;
+    const json = JSON.stringify(schema);
+    if (json === target.sourced) return;
+    target.sourced = json;
+    this.task.sourcedSchema(b.index, schema);
+  }
+
+  private async batch(message: JsonObject): Promise<void> {
+    const name = message.stream;
+    if (typeof name !== "string") throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a BATCH without a stream name (stdout line ${this.lineNo})`, { userFacing: true });
+    const target = this.byName.get(name);
+    const encoding = isPlainObject(message.encoding) ? message.encoding : {};
+    const manifest = Array.isArray(message.manifest) ? message.manifest.filter((f): f is string => typeof f === "string") : [];
+    if (!target) {
+      this.tapLog.warn(`skipping a BATCH of stream ${JSON.stringify(name)} (${manifest.length} file(s)): no binding captures it`);
+      return;
+    }
+    target.appeared = true;
+    for (const file of manifest) {
+      const count = await readBatch(file, encoding, { cwd: this.options.cwd, maxLineBytes: this.options.maxLineBytes }, (line, start, end, hasMeta) => this.record(target, line, start, end, hasMeta, undefined));
+      this.tapLog.debug(`stream ${target.binding.stream}: captured ${count} record(s) of BATCH file ${file}`);
+    }
+  }
+
+  private warnOnce(target: Target, what: string, message: string): void {
+    if (target.warned.has(what)) return;
+    target.warned.add(what);
+    this.tapLog.warn(message);
+  }
+
+  private infoOnce(target: Target, what: string, message: string): void {
+    if (target.warned.has(what)) return;
+    target.warned.add(what);
+    this.tapLog.info(message);
+  }
+}
+
+function text(line: Buffer, m: JsonMember): string {
+  return line.toString("utf8", m.valueStart, m.valueEnd);
+}
+
+function parseLine(line: Buffer, lineNo: number): JsonObject {
+  try {
+    return JSON.parse(line.toString("utf8")) as JsonObject;
+  } catch (error) {
+    throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${lineNo}): ${(error as Error).message}`, { userFacing: true });
+  }
+}
+
+/** A version as taps write it: a number, or a numeric string; undefined otherwise. */
+function versionOf(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
+  return undefined;
+}
+
+function preview(text: string): string {
+  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+}
+
+/**
+ * The JSON text that identifies a record's key: the raw text of its one key value, or `[v1,v2]`
+ * for a composite key. Strings written with escapes are normalized, so the same key always has
+ * the same text; numbers keep their exact digits. Undefined when a key value is missing.
+ */
+export function keyJson(bytes: Buffer, start: number, end: number, key: readonly (readonly string[])[]): string | undefined {
+  const parts: string[] = [];
+  for (const tokens of key) {
+    const at = valueAt(bytes, start, end, tokens);
+    if (!at) return undefined;
+    let raw = bytes.toString("utf8", at[0], at[1]);
+    if (bytes[at[0]] === QUOTE && raw.includes("\\")) raw = JSON.stringify(JSON.parse(raw));
+    parts.push(raw);
+  }
+  return parts.length === 1 ? parts[0] : `[${parts.join(",")}]`;
+}
+
+/** A deletion document: the key's values at their pointers, and `_meta`. */
+export function deletionDocument(key: readonly (readonly string[])[], keyText: string, metaJson: string): string {
+  const values: string[] = [];
+  if (key.length === 1) values.push(keyText);
+  else {
+    const buf = Buffer.from(keyText);
+    for (const [s, e] of arrayItems(buf, 0) ?? []) values.push(buf.toString("utf8", s, e));
+  }
+  // A tree of the key's locations, written with the values' exact text.
+  type Node = Map<string, Node | string>;
+  const root: Node = new Map();
+  key.forEach((tokens, i) => {
+    let node = root;
+    tokens.forEach((t, j) => {
+      if (j === tokens.length - 1) node.set(t, values[i] ?? "null");
+      else {
+        let next = node.get(t);
+        if (!(next instanceof Map)) node.set(t, (next = new Map()));
+        node = next;
+      }
+    });
+  });
+  const write = (node: Node, extra = ""): string => `{${[...node].map(([k, v]) => `${JSON.stringify(k)}:${typeof v === "string" ? v : write(v)}`).join(",")}${extra}}`;
+  return write(root, `${root.size ? "," : ""}"_meta":${metaJson}`);
+}
