@@ -227,8 +227,9 @@ export function tapFailure(stderrTail: readonly string[]): string | undefined {
       }
       continue;
     }
-    const logged = /^(?:\S+\s+)?(?:CRITICAL|FATAL|ERROR)\b[\s:-]*(.+)$/.exec(line);
-    if (logged) return logged[1]!.trim();
+    // singer-python: `CRITICAL message`; the Meltano SDK: `<time> | ERROR    | <logger> | message`.
+    const logged = /(?:^|[\s|])(?:CRITICAL|FATAL|ERROR)\b\s*[|:-]?\s*(.+)$/.exec(line);
+    if (logged) return logged[1]!.replace(/^[\w.:-]+\s+\|\s+/, "").trim();
     if (/^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)(:|$)/.test(line)) return line;
   }
   return undefined;

@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { fixturePath, haveSharedFixtures } from "../../../test/helpers/fixtures.js";
+import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
+
+const span = new SingerRecordSpan();
+function scan(line: string) {
+  const bytes = Buffer.from(line);
+  if (!scanSingerRecord(bytes, span)) return undefined;
+  return { stream: span.stream, version: span.version, record: bytes.toString("utf8", span.recordStart, span.recordEnd), hasMeta: span.hasMeta };
+}
+
+describe("scanSingerRecord", () => {
+  it("finds stream, version and the exact record text, whatever the case of the type, the key order and the spacing", () => {
+    expect(scan('{"type": "RECORD", "stream": "users", "record": {"id": 1}, "version": 3, "time_extracted": "2024-01-01T00:00:00Z"}')).toEqual({
+      stream: "users",
+      version: 3,
+      record: '{"id": 1}',
+      hasMeta: false,
+    });
+    expect(scan('{"record":{"a":[1,{"b":"}"}]},"stream":"s","type":"record"}')).toEqual({ stream: "s", version: undefined, record: '{"a":[1,{"b":"}"}]}', hasMeta: false });
+    expect(scan('  {"type":"Record","stream":"s","record":{},"version":null}  ')?.version).toBeUndefined();
+    expect(scan('{"type":"RECORD","stream":"s","record":{"_meta":{"x":1},"id":2}}')?.hasMeta).toBe(true);
+  });
+
+  it("reads keys written with escapes, and a stream name with escapes", () => {
+    expect(scan('{"t\\u0079pe":"RECORD","str\\u0065am":"s\\"1","re\\u0063ord":{"k":1}}')).toEqual({ stream: 's"1', version: undefined, record: '{"k":1}', hasMeta: false });
+  });
+
+  it("passes integers beyond 2^53 and nesting of any depth through byte for byte", () => {
+    const deep = "[".repeat(64) + "]".repeat(64);
+    const record = `{"id":99999999999999999999,"f":1e400,"d":${deep},"s":"\\u00e9 é"}`;
+    expect(scan(`{"type":"RECORD","stream":"s","record":${record}}`)?.record).toBe(record);
+  });
+
+  it("declines what is not a well-formed RECORD, leaving it to the slow path", () => {
+    for (const line of [
+      '{"type":"STATE","value":{}}',
+      '{"type":"SCHEMA","stream":"s","schema":{},"key_properties":[]}',
+      '{"stream":"s","record":{}}', // no type
+      '{"type":"RECORD","record":{}}', // no stream
+      '{"type":"RECORD","stream":"s"}', // no record
+      '{"type":"RECORD","stream":"s","record":[1]}',
+      '{"type":"RECORD","stream":1,"record":{}}',
+      '{"type":"RECORD","stream":"s","record":{},"version":"7"}', // a version the slow path reads
+      '{"type":"RECORD","stream":"s","record":{"a":1}', // truncated
+      '{"type":"RECORD","stream":"s","record":{"a":[1}}}',
+      '{"type":"RECORD","stream":"s","record":{}} trailing',
+      "not json",
+      "",
+    ]) {
+      expect(scan(line), line).toBeUndefined();
+    }
+  });
+});
+
+describe.runIf(haveSharedFixtures)("scanSingerRecord on every recorded Singer stream", () => {
+  it("agrees with JSON.parse on every line of singer/streams", () => {
+    const dir = fixturePath("singer", "streams");
+    let records = 0;
+    for (const file of readdirSync(dir)) {
+      for (const raw of readFileSync(`${dir}/${file}`, "utf8").split("\n")) {
+        if (!raw.trim()) continue;
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          expect(scan(raw), raw.slice(0, 80)).toBeUndefined();
+          continue;
+        }
+        const got = scan(raw);
+        if (String(parsed.type).toUpperCase() !== "RECORD") {
+          expect(got, `${file}: ${raw.slice(0, 80)}`).toBeUndefined();
+          continue;
+        }
+        expect(got, `${file}: ${raw.slice(0, 80)}`).toBeDefined();
+        expect(got!.stream).toBe(parsed.stream);
+        expect(got!.version).toBe(parsed.version ?? undefined);
+        expect(JSON.parse(got!.record)).toEqual(parsed.record);
+        records++;
+      }
+    }
+    expect(records).toBeGreaterThan(400);
+  });
+});
