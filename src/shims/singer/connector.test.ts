@@ -382,6 +382,10 @@ describe("spec, discover, validate", () => {
       [{ help: "usage: tap [-h] -c CONFIG [-s STATE] [-p PROPERTIES]\n  -p PROPERTIES, --properties PROPERTIES" }, "properties"],
       [{ help: "usage: tap [-h] -c CONFIG [-s STATE]\n  -c CONFIG, --config CONFIG" }, "none"],
       [{ help: "usage: tap [--catalog CATALOG] --config CONFIG" }, "catalog"],
+      // singer-python's help for --properties mentions --catalog in prose: not a declaration.
+      [{ help: "usage: tap [-h] -c CONFIG [-s STATE] [-p PROPERTIES] [-d]\n  -p PROPERTIES, --properties PROPERTIES\n                        Property selections: DEPRECATED, Please use --catalog instead" }, "properties"],
+      // click (the Meltano SDK).
+      [{ help: "Usage: tap-x [OPTIONS]\n\nOptions:\n  --version  Display the package version.\n  --config TEXT  Configuration file location or 'ENV'.\n  --catalog PATH  Use a Singer catalog file with the tap." }, "catalog"],
       [{}, "catalog"],
     ];
     for (const [options, want] of cases) {

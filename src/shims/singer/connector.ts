@@ -129,7 +129,7 @@ export function createSingerConnector(tap: SingerTap, options: SingerConnectorOp
         if (capabilities.includes("properties")) return "properties";
       }
       const help = await tap.help(probeContext(ctx));
-      const detected: CatalogArgument | undefined = help === undefined ? undefined : /--catalog\b/.test(help) ? "catalog" : /--properties\b/.test(help) ? "properties" : /--config\b/.test(help) ? "none" : undefined;
+      const detected: CatalogArgument | undefined = help === undefined ? undefined : declares(help, "catalog") ? "catalog" : declares(help, "properties") ? "properties" : declares(help, "config") ? "none" : undefined;
       ctx.log.info(`handing the catalog to the tap ${detected === "none" ? "not at all" : `as --${detected ?? "catalog"}`} (${detected ? "from what its --help says" : "the default: its --help says nothing about it"})`);
       return detected ?? "catalog";
     })();
@@ -223,6 +223,15 @@ export function createSingerConnector(tap: SingerTap, options: SingerConnectorOp
       };
     },
   };
+}
+
+/**
+ * True when a `--help` text declares the option `--<name>`: in a usage line (`[--catalog
+ * CATALOG]`) or at the start of an option line (`  -p PROPERTIES, --properties PROPERTIES`), not
+ * merely in prose (singer-python's help for --properties says "Please use --catalog instead").
+ */
+export function declares(help: string, name: string): boolean {
+  return new RegExp(`\\[--${name}\\b|^\\s*(?:-[\\w-]+(?:[ =]\\S+)?,\\s*)*--${name}\\b`, "m").test(help);
 }
 
 function unknownStream(stream: string, entries: readonly SingerCatalogEntry[]): string {
