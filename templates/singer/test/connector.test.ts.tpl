@@ -1,0 +1,26 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { loadCatalog, runChecks, runPreview, selectCapture } from "flowcap/host";
+
+const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
+
+describe("<% name %>", () => {
+  it("passes flowcap's conformance suite", async () => {
+    const catalog = await loadCatalog(source);
+    const results = await runChecks(catalog, selectCapture(catalog), { stopGraceMs: 5_000 });
+    expect(results.filter((r) => r.status === "fail")).toEqual([]);
+  });
+
+  it("captures every record once across sessions, resuming from the tap's bookmark", async () => {
+    const catalog = await loadCatalog(source);
+    const ids: number[] = [];
+    const first = await runPreview(catalog, selectCapture(catalog), {
+      sessions: [2, 3],
+      reporter: { document: (_collection, doc) => void ids.push(doc.id as number) },
+    });
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1));
+    expect(ids.length).toBe(5 * 50);
+    // The bookmark is kept under the binding's state key, as the tap wrote it.
+    expect(JSON.stringify(first.state)).toContain(JSON.stringify('{"id":250}'));
+  });
+});
