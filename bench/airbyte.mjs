@@ -8,7 +8,7 @@ import { PassThrough, Writable } from "node:stream";
 import { LineSplitter } from "../dist/src/protocol/index.js";
 import { serve } from "../dist/src/runtime/index.js";
 import { createAirbyteConnector } from "../dist/src/shims/airbyte/index.js";
-import { sink, writeAll } from "./captured.mjs";
+import { feedLines, sink, writeAll } from "./captured.mjs";
 
 const RECORDS = 1_000_000;
 const STATE_EVERY = 10_000;
@@ -48,15 +48,7 @@ export async function airbyteCases() {
     check: async () => ({ status: "SUCCEEDED" }),
     discover: async () => ({ streams: [] }),
     async read(_config, _catalog, _state, _ctx, sinkOfLines) {
-      const splitter = new LineSplitter();
-      for (const chunk of chunks) {
-        const batch = [];
-        splitter.push(chunk, (line) => batch.push(line));
-        for (let i = 0; i < batch.length; i++) {
-          const wait = sinkOfLines.line(batch[i]);
-          if (wait !== undefined) await wait;
-        }
-      }
+      await feedLines(chunks, (line) => sinkOfLines.line(line));
       return "completed";
     },
   };

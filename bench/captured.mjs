@@ -1,6 +1,7 @@
 // Writing `captured` lines: the SDK's record path (serve() → task.captured → spool → writer)
 // against a plain Node loop that JSON.stringify()s each envelope and writes it.
 import { PassThrough, Writable } from "node:stream";
+import { LineSplitter } from "../dist/src/protocol/index.js";
 import { serve } from "../dist/src/runtime/index.js";
 
 const DOCS = 500_000;
@@ -20,6 +21,22 @@ export function sink() {
     },
   });
   return { stream, bytes: () => bytes };
+}
+
+/**
+ * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: split
+ * by LineSplitter, batch by batch, waiting whenever the sink returns a promise.
+ */
+export async function feedLines(chunks, onLine) {
+  const splitter = new LineSplitter();
+  for (const chunk of chunks) {
+    const batch = [];
+    splitter.push(chunk, (line) => batch.push(line));
+    for (let i = 0; i < batch.length; i++) {
+      const wait = onLine(batch[i]);
+      if (wait !== undefined) await wait;
+    }
+  }
 }
 
 export async function writeAll(stream, line) {

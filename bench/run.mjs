@@ -8,11 +8,12 @@ import { lineCases } from "./lines.mjs";
 import { capturedCases } from "./captured.mjs";
 import { airbyteCases } from "./airbyte.mjs";
 import { airbyteChildCases } from "./airbyteChild.mjs";
+import { singerCases } from "./singer.mjs";
 
 const guards = JSON.parse(readFileSync(new URL("./guards.json", import.meta.url), "utf8"));
 const only = process.argv[2];
 let warnings = 0;
-for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases]) {
+for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases]) {
   const spec = await group();
   if (only && spec.id !== only) continue;
   const rows = await compare(spec.title, spec.baseline, spec.candidates, { runs: spec.runs ?? 5 });

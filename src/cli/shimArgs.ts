@@ -46,3 +46,36 @@ export function readOAuth2File(file: string | undefined): { oauth2?: OAuth2; err
     return { error: `cannot read --oauth2 ${file}: ${(error as Error).message}` };
   }
 }
+
+/** The options every shim command takes (for `node:util` parseArgs). */
+export const SHIM_OPTIONS = {
+  oauth2: { type: "string" },
+  "documentation-url": { type: "string" },
+  env: { type: "string", multiple: true },
+  "pass-env": { type: "string", multiple: true },
+  cwd: { type: "string" },
+  "kill-timeout-ms": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** What SHIM_OPTIONS parse to. */
+export interface ShimOptions {
+  env: Record<string, string>;
+  inheritEnv?: string[];
+  cwd?: string;
+  killTimeoutMs?: number;
+  oauth2?: OAuth2;
+  documentationUrl?: string;
+}
+
+/** Reads SHIM_OPTIONS' values; a string is the error to print. */
+export function shimOptions(values: { env?: string[]; "pass-env"?: string[]; cwd?: string; "kill-timeout-ms"?: string; oauth2?: string; "documentation-url"?: string }): ShimOptions | string {
+  const env = parseEnvPairs(values.env);
+  if (typeof env === "string") return env;
+  const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
+  if (typeof killTimeoutMs === "string") return killTimeoutMs;
+  // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
+  const { oauth2, error } = readOAuth2File(values.oauth2);
+  if (error) return error;
+  return { env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs, oauth2, documentationUrl: values["documentation-url"] };
+}

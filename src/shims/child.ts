@@ -153,6 +153,47 @@ export interface StartChildOptions {
   stderrLevel?: LogLevel;
 }
 
+/** How to run a wrapped program (an Airbyte source, a Singer tap) as a child process. */
+export interface ProgramOptions {
+  /** The command that starts the program, before the arguments of each operation (`["python3", "main.py"]`). */
+  argv: readonly string[];
+  /** The program's own environment variables (beside the inherited allowlist). */
+  env?: Record<string, string>;
+  /** More variable names to pass through from this process's environment. */
+  inheritEnv?: readonly string[];
+  cwd?: string;
+  /** How logs and errors name the program; default its argv. */
+  label?: string;
+  killTimeoutMs?: number;
+  highWaterMarkBytes?: number;
+  maxLineBytes?: number;
+}
+
+/**
+ * Starts one operation of a wrapped program: its argv with `args` added, named `<label> <what>`
+ * in errors, logging with `logFields`. `extra` overrides any child option.
+ */
+export function startProgram(
+  program: ProgramOptions,
+  args: readonly string[],
+  operation: { what: string; log: Logger; signal: AbortSignal; logFields: Record<string, unknown> },
+  extra: Partial<StartChildOptions> = {},
+): ChildProcessHandle {
+  return startChild({
+    argv: [...program.argv, ...args],
+    label: `${program.label ?? program.argv.join(" ")} ${operation.what}`,
+    log: operation.log.child(operation.logFields),
+    env: program.env,
+    inheritEnv: program.inheritEnv,
+    cwd: program.cwd,
+    signal: operation.signal,
+    killTimeoutMs: program.killTimeoutMs,
+    highWaterMarkBytes: program.highWaterMarkBytes,
+    maxLineBytes: program.maxLineBytes,
+    ...extra,
+  });
+}
+
 /** Starts a child process; see the module comment for what it guarantees. */
 export function startChild(options: StartChildOptions): ChildProcessHandle {
   return new ChildProcessHandle(options);

@@ -215,6 +215,33 @@ export interface JsonMember {
 }
 
 /**
+ * Walks the members of the object whose `{` is at `b[i]`, calling `onMember` with where each
+ * key token and value are; returns the offset past the object, or -1 when it is not well formed.
+ */
+function walkObject(b: Buffer, i: number, onMember: (keyStart: number, keyEnd: number, valueStart: number, valueEnd: number) => void): number {
+  i = skipWs(b, i + 1);
+  if (b[i] === RBRACE) return i + 1;
+  for (;;) {
+    if (b[i] !== QUOTE) return -1;
+    const keyStart = i;
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return -1;
+    i = skipWs(b, keyEnd);
+    if (b[i] !== COLON) return -1;
+    const valueStart = skipWs(b, i + 1);
+    const valueEnd = skipValue(b, valueStart);
+    if (valueEnd < 0) return -1;
+    onMember(keyStart, keyEnd, valueStart, valueEnd);
+    i = skipWs(b, valueEnd);
+    if (b[i] === COMMA) {
+      i = skipWs(b, i + 1);
+      continue;
+    }
+    return b[i] === RBRACE ? i + 1 : -1;
+  }
+}
+
+/**
  * The members of the object that opens at `b[i]` (after whitespace), in order, with where their
  * values are, and the offset past the object; undefined when `b[i]` is not a well-formed object.
  * For the rare lines a shim reads whole (states, schemas): it allocates per member.
@@ -223,27 +250,8 @@ export function objectMembers(b: Buffer, i: number): { members: JsonMember[]; en
   i = skipWs(b, i);
   if (b[i] !== LBRACE) return undefined;
   const members: JsonMember[] = [];
-  i = skipWs(b, i + 1);
-  if (b[i] === RBRACE) return { members, end: i + 1 };
-  for (;;) {
-    if (b[i] !== QUOTE) return undefined;
-    const keyStart = i;
-    const keyEnd = skipString(b, i);
-    if (keyEnd < 0) return undefined;
-    i = skipWs(b, keyEnd);
-    if (b[i] !== COLON) return undefined;
-    const valueStart = skipWs(b, i + 1);
-    const valueEnd = skipValue(b, valueStart);
-    if (valueEnd < 0) return undefined;
-    members.push({ key: stringValue(b, keyStart, keyEnd), keyStart, keyEnd, valueStart, valueEnd });
-    i = skipWs(b, valueEnd);
-    if (b[i] === COMMA) {
-      i = skipWs(b, i + 1);
-      continue;
-    }
-    if (b[i] === RBRACE) return { members, end: i + 1 };
-    return undefined;
-  }
+  const end = walkObject(b, i, (keyStart, keyEnd, valueStart, valueEnd) => members.push({ key: stringValue(b, keyStart, keyEnd), keyStart, keyEnd, valueStart, valueEnd }));
+  return end < 0 ? undefined : { members, end };
 }
 
 /** The items of the array that opens at `b[i]`, as `[start, end)` offsets; undefined when it is not a well-formed array. */
@@ -292,29 +300,10 @@ export function valueAt(b: Buffer, start: number, end: number, tokens: readonly 
 /** The value span of member `name` of the object at `b[i]` (the last one, if repeated). */
 function memberSpan(b: Buffer, i: number, name: string): [number, number] | undefined {
   let found: [number, number] | undefined;
-  i = skipWs(b, i + 1);
-  if (b[i] === RBRACE) return undefined;
-  for (;;) {
-    if (b[i] !== QUOTE) return undefined;
-    const keyStart = i;
-    const keyEnd = skipString(b, i);
-    if (keyEnd < 0) return undefined;
-    i = skipWs(b, keyEnd);
-    if (b[i] !== COLON) return undefined;
-    const valueStart = skipWs(b, i + 1);
-    const valueEnd = skipValue(b, valueStart);
-    if (valueEnd < 0) return undefined;
-    const keyLen = keyEnd - keyStart - 2;
-    if (keyIs(b, keyStart, keyLen, name) || (hasEscape(b, keyStart, keyEnd) && stringValue(b, keyStart, keyEnd) === name)) {
-      found = [valueStart, valueEnd];
-    }
-    i = skipWs(b, valueEnd);
-    if (b[i] === COMMA) {
-      i = skipWs(b, i + 1);
-      continue;
-    }
-    return b[i] === RBRACE ? found : undefined;
-  }
+  const end = walkObject(b, i, (keyStart, keyEnd, valueStart, valueEnd) => {
+    if (keyIs(b, keyStart, keyEnd - keyStart - 2, name) || (hasEscape(b, keyStart, keyEnd) && stringValue(b, keyStart, keyEnd) === name)) found = [valueStart, valueEnd];
+  });
+  return end < 0 ? undefined : found;
 }
 
 /** True when the string token `b[start, end)` holds an escape. */

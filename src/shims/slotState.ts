@@ -33,8 +33,8 @@ export type MapValue = string | number | boolean;
 /** A map field of a slot, changed entry by entry (see `SlotState.map`). */
 export class TrackedMap {
   private readonly entries = new Map<string, MapValue>();
-  /** Entries changed since the last commit: the new value, or null when deleted. */
-  private readonly changes = new Map<string, MapValue | null>();
+  /** Keys changed since the last commit (maybe repeated): their value now, or none when deleted. */
+  private changed: string[] = [];
 
   constructor(stored: unknown) {
     if (isPlainObject(stored)) {
@@ -55,17 +55,17 @@ export class TrackedMap {
   set(key: string, value: MapValue): void {
     if (this.entries.get(key) === value) return;
     this.entries.set(key, value);
-    this.changes.set(key, value);
+    this.changed.push(key);
   }
 
   delete(key: string): void {
     if (!this.entries.delete(key)) return;
-    this.changes.set(key, null);
+    this.changed.push(key);
   }
 
   /** Deletes every entry. */
   clear(): void {
-    for (const key of this.entries.keys()) this.changes.set(key, null);
+    for (const key of this.entries.keys()) this.changed.push(key);
     this.entries.clear();
   }
 
@@ -76,9 +76,13 @@ export class TrackedMap {
 
   /** @internal The merge patch of the changes since the last call, or undefined. */
   takeChanges(): JsonObject | null | undefined {
-    if (this.changes.size === 0) return undefined;
-    const patch = this.entries.size === 0 ? null : Object.fromEntries(this.changes);
-    this.changes.clear();
+    if (this.changed.length === 0) return undefined;
+    let patch: JsonObject | null = null;
+    if (this.entries.size > 0) {
+      patch = {};
+      for (const key of this.changed) patch[key] = this.entries.get(key) ?? null;
+    }
+    this.changed = [];
     return patch;
   }
 

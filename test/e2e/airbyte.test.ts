@@ -1,12 +1,13 @@
 // `flowcap airbyte -- <source>` driven as Flow drives a connector: the built CLI as a child
 // process, the internal spec first, then the request; for captures, open, read, stop, and
 // re-open with the reduced state. The source is the Python replay source (airbyteReplay.py).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
 import { spawnConnector } from "../helpers/child.js";
+import { alive, expectBoundedWhileStalled, expectExactlyOnce, readJsonLines } from "../helpers/shimE2e.js";
 import { haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
 
 type Json = Record<string, unknown>;
@@ -37,20 +38,6 @@ async function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBin
   const { code, signal } = await run.exit;
   run.end();
   return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
-}
-
-const readLog = (file: string) =>
-  readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Json);
-
-/** Committed ids per stream must be exactly 1..n, each once. */
-function expectExactlyOnce(docs: { doc: Json }[], streams: string[], total: number) {
-  for (const stream of streams) {
-    const ids = docs.filter((d) => d.doc.stream === stream).map((d) => d.doc.id as number);
-    expect(ids, stream).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-  }
 }
 
 describe("flowcap airbyte: the command", () => {
@@ -127,7 +114,7 @@ describe("flowcap airbyte: capture", () => {
     const second = await captureCli(scenario, bindings, first.reduced.state);
     expect(second.code).toBe(0);
     expect(second.reduced.docs).toEqual([]); // nothing new: it resumed from the state
-    const reads = readLog(log).filter((e) => e.command === "read");
+    const reads = readJsonLines(log).filter((e) => e.command === "read");
     expect(reads).toHaveLength(2);
     expect(reads[0]!.config).toEqual({ token: "tok-1234567" });
     expect(reads[1]!.state).toEqual([
@@ -178,7 +165,7 @@ describe("flowcap airbyte: capture", () => {
     const run = start({ spec: SPEC, log, read: { counter: { total: null, every: 100 } } });
     run.send(openRequest({}, [airbyteBinding("a")]));
     await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 10_000);
-    const pid = readLog(log).find((e) => e.command === "read")!.pid as number;
+    const pid = readJsonLines(log).find((e) => e.command === "read")!.pid as number;
     expect(alive(pid)).toBe(true);
     run.child.kill("SIGTERM");
     const { code } = await run.exit;
@@ -192,30 +179,8 @@ describe("flowcap airbyte: capture", () => {
 
   it("keeps memory bounded while Flow reads slowly, and loses nothing once it reads again", async () => {
     const run = start({ spec: SPEC, read: { counter: { total: null, every: 1000, padding: 1000, progress: 1000 } } }, { readStdout: false });
-    const written = () => Math.max(0, ...run.logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
     run.send(openRequest({}, [airbyteBinding("a")]));
-    await new Promise((r) => setTimeout(r, 1500));
-    const samples: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      samples.push(run.rssBytes());
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    // The source writes ~1 KB records as fast as Python can (tens of MB/s): unbounded, the shim
-    // would grow by that much every second. Stalled, it holds one state's worth of records.
-    expect(Math.max(...samples)).toBeLessThan(160 * 1024 * 1024);
-    expect(samples.at(-1)! - samples[0]!).toBeLessThan(16 * 1024 * 1024);
-    // And the source is blocked: the shim stopped reading it, so its writes stopped.
-    const stalledAt = written();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(written()).toBe(stalledAt);
-    expect(stalledAt).toBeLessThan(50_000);
-    run.resumeStdout();
-    await run.stdout.until((lines) => lines.length > 30_000, 30_000);
-    run.child.kill("SIGTERM");
-    expect((await run.exit).code).toBe(0);
-    const session = reduceSession(run.stdout.json);
-    expectExactlyOnce(session.docs, ["a"], session.docs.length);
-    expect(session.docs.length).toBeGreaterThan(25_000);
+    await expectBoundedWhileStalled(run);
   });
 
   it("emits a configUpdate event for the source's CONTROL message, encrypted at ENCRYPTION_URL", async () => {
@@ -232,13 +197,4 @@ describe("flowcap airbyte: capture", () => {
     }
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 

@@ -4,25 +4,15 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FLOWCAP, INTERNAL_SPEC, NUMBERS_SOURCE_PY, reduceSession } from "../helpers/airbyte.js";
-import { spawnConnector } from "../helpers/child.js";
+import { exchange } from "../helpers/child.js";
 import { repoRoot } from "../helpers/fixtures.js";
 import { bundleExample, readmeExample, typeErrors } from "../helpers/readme.js";
-
 
 const workDir = path.join(repoRoot, "test/.tmp/readme-airbyte");
 const source = path.join(workDir, "main.ts");
 const bundle = path.join(workDir, "main.mjs");
 const binding = { resourceConfig: { stream: "numbers", syncMode: "incremental" }, resourcePath: ["numbers"], collection: { name: "acmeCo/numbers", key: ["/n"] }, stateKey: "numbers" };
 const open = (config: object, state: object = {}) => ({ open: { capture: { name: "acmeCo/numbers", config, bindings: [binding] }, version: "1", state } });
-
-async function exchange(argv: string[], ...requests: object[]) {
-  const run = spawnConnector(argv, { cwd: workDir });
-  for (const r of requests) run.send(r);
-  if (!requests.some((r) => "open" in r)) run.end();
-  const { code } = await run.exit;
-  run.end();
-  return { code, out: run.stdout.json, last: run.logs().at(-1) };
-}
 
 describe("README's Airbyte examples", () => {
   beforeAll(async () => {
@@ -38,15 +28,15 @@ describe("README's Airbyte examples", () => {
 
   it("the TypeScript example is a connector: spec, discover, and a capture that resumes", async () => {
     const node = [process.execPath, bundle];
-    const spec = await exchange(node, INTERNAL_SPEC);
+    const spec = await exchange(node, workDir, INTERNAL_SPEC);
     expect(spec.out[0]).toMatchObject({ spec: { documentationUrl: "https://example.com/docs/numbers", configSchema: { required: ["count"] }, resourcePathPointers: ["/namespace", "/stream"] } });
-    const discovered = await exchange(node, INTERNAL_SPEC, { discover: { config: { count: 3 } } });
+    const discovered = await exchange(node, workDir, INTERNAL_SPEC, { discover: { config: { count: 3 } } });
     expect(discovered.out[1]).toMatchObject({ discovered: { bindings: [{ recommendedName: "numbers", resourceConfig: { stream: "numbers", syncMode: "incremental", cursorField: ["n"] }, key: ["/n"] }] } });
-    const first = await exchange(node, INTERNAL_SPEC, open({ count: 3 }));
+    const first = await exchange(node, workDir, INTERNAL_SPEC, open({ count: 3 }));
     expect(first.code).toBe(0);
     const one = reduceSession(first.out);
     expect(one.docs.map((d) => d.doc)).toEqual([1, 2, 3].map((n) => ({ n, _meta: { op: "u", row_id: n - 1 } })));
-    const second = await exchange(node, INTERNAL_SPEC, open({ count: 5 }, one.state));
+    const second = await exchange(node, workDir, INTERNAL_SPEC, open({ count: 5 }, one.state));
     expect(reduceSession(second.out, one.state).docs.map((d) => d.doc.n)).toEqual([4, 5]);
   });
 
@@ -58,7 +48,7 @@ describe("README's Airbyte examples", () => {
     const [program, ...args] = capture.endpoint.local.command;
     expect(program).toBe("flowcap");
     expect(capture.bindings[0]!.resource).toEqual(binding.resourceConfig);
-    const run = await exchange([...FLOWCAP, ...args], INTERNAL_SPEC, open(capture.endpoint.local.config));
+    const run = await exchange([...FLOWCAP, ...args], workDir, INTERNAL_SPEC, open(capture.endpoint.local.config));
     expect(run.code).toBe(0);
     expect(reduceSession(run.out).docs.map((d) => d.doc.n)).toEqual([1, 2, 3]);
   });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
 import { spawnConnector } from "../helpers/child.js";
+import { alive, expectBoundedWhileStalled, expectExactlyOnce, readJsonLines } from "../helpers/shimE2e.js";
 import { catalogEntry, flowcapSinger, singerBinding } from "../helpers/singer.js";
 
 type Json = Record<string, unknown>;
@@ -29,29 +30,6 @@ async function captureCli(scenario: Json, bindings: ReturnType<typeof singerBind
   const { code, signal } = await run.exit;
   run.end();
   return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
-}
-
-const readLog = (file: string) =>
-  readFileSync(file, "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Json);
-
-/** Committed ids per stream must be exactly 1..n, each once. */
-function expectExactlyOnce(docs: { doc: Json }[], streams: string[], total: number) {
-  for (const stream of streams) {
-    const ids = docs.filter((d) => d.doc.stream === stream).map((d) => d.doc.id as number);
-    expect(ids, stream).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("flowcap singer: the command", () => {
@@ -85,12 +63,12 @@ describe("flowcap singer: capture", () => {
     const second = await captureCli(scenario, bindings, first.reduced.state);
     expect(second.code).toBe(0);
     expect(second.reduced.docs).toEqual([]); // nothing new: it resumed from its bookmarks
-    const syncs = readLog(log).filter((e) => !e.discover && Array.isArray(e.argv) && (e.argv as string[]).includes("--catalog"));
+    const syncs = readJsonLines(log).filter((e) => !e.discover && Array.isArray(e.argv) && (e.argv as string[]).includes("--catalog"));
     expect(syncs).toHaveLength(2);
     expect(syncs[0]!.config).toEqual({ token: "tok-1234567" });
     expect(syncs[0]!.state).toBeUndefined();
     expect(syncs[1]!.state).toEqual({ bookmarks: { a: { id: 20 }, b: { id: 20 } } });
-    for (const entry of readLog(log)) {
+    for (const entry of readJsonLines(log)) {
       for (const name of ["config", "catalog", "state"]) {
         const file = entry[`${name}_path`] as string | undefined;
         if (!file) continue;
@@ -131,7 +109,7 @@ describe("flowcap singer: capture", () => {
     const run = start({ log, sync: { counter: { streams: ["a"], total: null, every: 100 } } });
     run.send(openRequest({ token: "t" }, [singerBinding("a")]));
     await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 10_000);
-    const pid = readLog(log).find((e) => !e.discover)!.pid as number;
+    const pid = readJsonLines(log).find((e) => !e.discover)!.pid as number;
     expect(alive(pid)).toBe(true);
     run.child.kill("SIGTERM");
     const { code } = await run.exit;
@@ -145,29 +123,8 @@ describe("flowcap singer: capture", () => {
 
   it("keeps memory bounded while Flow reads slowly, and loses nothing once it reads again", async () => {
     const run = start({ sync: { counter: { streams: ["a"], total: null, every: 1000, padding: 1000, progress: 1000 } } }, { readStdout: false });
-    const written = () => Math.max(0, ...run.logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
     run.send(openRequest({ token: "t" }, [singerBinding("a")]));
-    await new Promise((r) => setTimeout(r, 1500));
-    const samples: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      samples.push(run.rssBytes());
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    // The tap writes ~1 KB records as fast as Python can: unbounded, the shim would grow by tens
-    // of MB every second. Stalled, it holds one state's worth of records.
-    expect(Math.max(...samples)).toBeLessThan(160 * 1024 * 1024);
-    expect(samples.at(-1)! - samples[0]!).toBeLessThan(16 * 1024 * 1024);
-    const stalledAt = written();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(written()).toBe(stalledAt);
-    expect(stalledAt).toBeLessThan(50_000);
-    run.resumeStdout();
-    await run.stdout.until((lines) => lines.length > 30_000, 30_000);
-    run.child.kill("SIGTERM");
-    expect((await run.exit).code).toBe(0);
-    const session = reduceSession(run.stdout.json);
-    expectExactlyOnce(session.docs, ["a"], session.docs.length);
-    expect(session.docs.length).toBeGreaterThan(25_000);
+    await expectBoundedWhileStalled(run);
   });
 
   it("emits a configUpdate event when the tap rewrites its config file, encrypted at ENCRYPTION_URL", async () => {
@@ -197,7 +154,7 @@ describe("flowcap singer: taps of every kind", () => {
     const { code, reduced, run } = await captureCli({ flags: "properties", log, sync: { counter: { streams: ["a"], total: 3 } } }, [singerBinding("a")]);
     expect(code, JSON.stringify(run.logs().at(-1))).toBe(0);
     expect(reduced.docs).toHaveLength(3);
-    const sync = readLog(log).find((e) => e.properties)!;
+    const sync = readJsonLines(log).find((e) => e.properties)!;
     expect(sync.catalog).toBeUndefined();
     expect((sync.properties as { streams: Json[] }).streams.map((s) => [s.tap_stream_id, (s.schema as Json).selected])).toEqual([
       ["a", true],
@@ -213,7 +170,7 @@ describe("flowcap singer: taps of every kind", () => {
     const { code, reduced } = await captureCli({ flags: "none", log, sync: { counter: { streams: ["a"], total: 3 } } }, [singerBinding("a")], {}, { flags: ["--catalog", catalogFile, "--config-schema", SCHEMA_FILE] });
     expect(code).toBe(0);
     expect(reduced.docs).toHaveLength(3);
-    const calls = readLog(log);
+    const calls = readJsonLines(log);
     expect(calls.some((e) => e.discover)).toBe(false);
     expect(calls.find((e) => e.config)!.argv).toEqual(["--config", expect.stringMatching(/config\.json$/)]);
   });

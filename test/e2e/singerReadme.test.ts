@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FLOWCAP, INTERNAL_SPEC, reduceSession } from "../helpers/airbyte.js";
-import { spawnConnector } from "../helpers/child.js";
+import { exchange } from "../helpers/child.js";
 import { repoRoot } from "../helpers/fixtures.js";
 import { bundleExample, readmeExample, typeErrors } from "../helpers/readme.js";
 
@@ -25,15 +25,6 @@ const open = (config: object, resources: Resource[], state: object = {}) => ({
   },
 });
 
-async function exchange(argv: string[], ...requests: object[]) {
-  const run = spawnConnector(argv, { cwd: workDir });
-  for (const r of requests) run.send(r);
-  if (!requests.some((r) => "open" in r)) run.end();
-  const { code } = await run.exit;
-  run.end();
-  return { code, out: run.stdout.json, last: run.logs().at(-1) };
-}
-
 describe("README's Singer examples", () => {
   beforeAll(async () => {
     mkdirSync(workDir, { recursive: true });
@@ -48,9 +39,9 @@ describe("README's Singer examples", () => {
 
   it("the TypeScript example is a connector: spec, discover, a config refused, and a capture that resumes", async () => {
     const node = [process.execPath, bundle];
-    const spec = await exchange(node, INTERNAL_SPEC);
+    const spec = await exchange(node, workDir, INTERNAL_SPEC);
     expect(spec.out[0]).toMatchObject({ spec: { documentationUrl: "https://example.com/docs/shop", configSchema: { properties: { page_size: { minimum: 1 } } }, resourcePathPointers: ["/stream"] } });
-    const discovered = await exchange(node, INTERNAL_SPEC, { discover: { config: { page_size: 50 } } });
+    const discovered = await exchange(node, workDir, INTERNAL_SPEC, { discover: { config: { page_size: 50 } } });
     expect(discovered.out[1]).toMatchObject({
       discovered: {
         bindings: [
@@ -59,15 +50,15 @@ describe("README's Singer examples", () => {
         ],
       },
     });
-    const refused = await exchange(node, INTERNAL_SPEC, { discover: { config: { page_size: 0 } } });
+    const refused = await exchange(node, workDir, INTERNAL_SPEC, { discover: { config: { page_size: 0 } } });
     expect(refused.code).toBe(1);
     expect(refused.last?.message).toBe("endpoint config: page_size: must be >= 1");
     const orders = [{ stream: "orders", replication_method: "INCREMENTAL", replication_key: "updated_at" }];
-    const first = await exchange(node, INTERNAL_SPEC, open({ page_size: 100 }, orders));
+    const first = await exchange(node, workDir, INTERNAL_SPEC, open({ page_size: 100 }, orders));
     expect(first.code, JSON.stringify(first.last)).toBe(0);
     const one = reduceSession(first.out);
     expect(one.docs).toHaveLength(250);
-    const second = await exchange(node, INTERNAL_SPEC, open({ page_size: 100 }, orders, one.state));
+    const second = await exchange(node, workDir, INTERNAL_SPEC, open({ page_size: 100 }, orders, one.state));
     expect(reduceSession(second.out, one.state).docs).toEqual([]);
   });
 
@@ -78,7 +69,7 @@ describe("README's Singer examples", () => {
     const capture = catalog.captures["acmeCo/shop"]!;
     const [program, ...args] = capture.endpoint.local.command;
     expect(program).toBe("flowcap");
-    const run = await exchange([...FLOWCAP, ...args], INTERNAL_SPEC, open(capture.endpoint.local.config, capture.bindings.map((b) => b.resource)));
+    const run = await exchange([...FLOWCAP, ...args], workDir, INTERNAL_SPEC, open(capture.endpoint.local.config, capture.bindings.map((b) => b.resource)));
     expect(run.code, JSON.stringify(run.last)).toBe(0);
     const docs = reduceSession(run.out).docs;
     expect(docs.filter((d) => d.binding === 0)).toHaveLength(250);

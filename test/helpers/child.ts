@@ -50,3 +50,16 @@ export function spawnConnector(argv: string[], options: { env?: Record<string, s
     resumeStdout,
   };
 }
+
+/**
+ * One exchange with a connector run in `cwd`: sends `requests`, closes stdin at once unless one
+ * is an `open` (a session then ends by itself), and returns the answers and the last log line.
+ */
+export async function exchange(argv: string[], cwd: string, ...requests: object[]) {
+  const run = spawnConnector(argv, { cwd });
+  for (const r of requests) run.send(r);
+  if (!requests.some((r) => "open" in r)) run.end();
+  const { code } = await run.exit;
+  run.end();
+  return { code, out: run.stdout.json, last: run.logs().at(-1) };
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { serve } from "../../runtime/index.js";
 import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
-import { parseEnvPairs, parseMs, readOAuth2File, splitCommand } from "../shimArgs.js";
+import { SHIM_OPTIONS, shimOptions, splitCommand } from "../shimArgs.js";
 
 export const usage = `Usage: flowcap airbyte [options] -- <command> [args...]
 
@@ -32,15 +32,9 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: own,
       options: {
-        oauth2: { type: "string" },
-        "documentation-url": { type: "string" },
-        env: { type: "string", multiple: true },
-        "pass-env": { type: "string", multiple: true },
-        cwd: { type: "string" },
+        ...SHIM_OPTIONS,
         "legacy-state": { type: "string" },
         "no-decode-state": { type: "boolean" },
-        "kill-timeout-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
       },
       strict: true,
       allowPositionals: false,
@@ -54,20 +48,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (command.length === 0) return fail("give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
 
-  const env = parseEnvPairs(values.env);
-  if (typeof env === "string") return fail(env);
+  const common = shimOptions(values);
+  if (typeof common === "string") return fail(common);
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
-  const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
-  if (typeof killTimeoutMs === "string") return fail(killTimeoutMs);
-  // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
-  const { oauth2, error: oauth2Error } = readOAuth2File(values.oauth2);
-  if (oauth2Error) return fail(oauth2Error);
 
-  const source = childSource({ argv: command, env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs });
+  const source = childSource({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
   const connector = createAirbyteConnector(source, {
-    oauth2,
-    documentationUrl: values["documentation-url"],
+    oauth2: common.oauth2,
+    documentationUrl: common.documentationUrl,
     legacyStateForm: legacy as "blob" | "message" | undefined,
     decodeCompressedState: values["no-decode-state"] ? false : undefined,
   });

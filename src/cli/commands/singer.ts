@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { serve } from "../../runtime/index.js";
 import { childTap, createSingerConnector, type CatalogArgument } from "../../shims/singer/index.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { parseEnvPairs, parseMs, readOAuth2File, splitCommand } from "../shimArgs.js";
+import { SHIM_OPTIONS, shimOptions, splitCommand } from "../shimArgs.js";
 
 export const usage = `Usage: flowcap singer [options] -- <command> [args...]
 
@@ -50,13 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         "no-about": { type: "boolean" },
         "sourced-schema": { type: "boolean" },
         "max-tracked-keys": { type: "string" },
-        oauth2: { type: "string" },
-        "documentation-url": { type: "string" },
-        env: { type: "string", multiple: true },
-        "pass-env": { type: "string", multiple: true },
-        cwd: { type: "string" },
-        "kill-timeout-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
+        ...SHIM_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -70,12 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (command.length === 0) return fail("give the tap's command after --, e.g. flowcap singer -- tap-github");
 
-  const env = parseEnvPairs(values.env);
-  if (typeof env === "string") return fail(env);
-  const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
-  if (typeof killTimeoutMs === "string") return fail(killTimeoutMs);
-  const { oauth2, error: oauth2Error } = readOAuth2File(values.oauth2);
-  if (oauth2Error) return fail(oauth2Error);
+  const common = shimOptions(values);
+  if (typeof common === "string") return fail(common);
 
   let catalogArgument: CatalogArgument | undefined;
   const arg = values["catalog-arg"];
@@ -107,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) return fail(`${values.catalog} does not hold a Singer catalog (an object with a "streams" list)`);
   }
 
-  const tap = childTap({ argv: command, env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs });
+  const tap = childTap({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
   const connector = createSingerConnector(tap, {
     configSchema,
     catalog,
@@ -115,9 +105,9 @@ export async function run(argv: string[]): Promise<number> {
     about: values["no-about"] ? false : undefined,
     sourcedSchemas: values["sourced-schema"] === true,
     maxTrackedKeys,
-    oauth2,
-    documentationUrl: values["documentation-url"],
-    cwd: values.cwd,
+    oauth2: common.oauth2,
+    documentationUrl: common.documentationUrl,
+    cwd: common.cwd,
   });
   return serve(connector);
 }

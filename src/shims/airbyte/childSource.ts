@@ -1,27 +1,14 @@
 import { StoppedError, FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { startChild, withTempDir, type ChildProcessHandle, type StartChildOptions } from "../child.js";
+import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions } from "../child.js";
 import { airbyteMessageOf, logAirbyteLog, logTraceError } from "./session.js";
 import type { AirbyteReadContext, AirbyteReadOutcome, AirbyteSource, AirbyteSourceContext } from "./source.js";
 import type { AirbyteMessageSink } from "./session.js";
 import type { StateInputFile } from "./state.js";
 import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecification, ConfiguredAirbyteCatalog } from "./types.js";
 
-/** How to run an Airbyte source as a child process. */
-export interface ChildSourceOptions {
-  /** The command that starts the source, before the Airbyte command (`["python3", "main.py"]`). */
-  argv: readonly string[];
-  /** The source's own environment variables (beside the inherited allowlist). */
-  env?: Record<string, string>;
-  /** More variable names to pass through from this process's environment. */
-  inheritEnv?: readonly string[];
-  cwd?: string;
-  /** How logs and errors name the source; default its argv. */
-  label?: string;
-  killTimeoutMs?: number;
-  highWaterMarkBytes?: number;
-  maxLineBytes?: number;
-}
+/** How to run an Airbyte source as a child process (`argv`: the command before the Airbyte command). */
+export type ChildSourceOptions = ProgramOptions;
 
 /**
  * An Airbyte source run as a child process with the Airbyte CLI convention: `spec`,
@@ -31,20 +18,7 @@ export interface ChildSourceOptions {
  */
 export function childSource(options: ChildSourceOptions): AirbyteSource {
   const label = options.label ?? options.argv.join(" ");
-  const start = (args: string[], ctx: AirbyteSourceContext, extra: Partial<StartChildOptions> = {}): ChildProcessHandle =>
-    startChild({
-      argv: [...options.argv, ...args],
-      label: `${label} ${args[0]}`,
-      log: ctx.log.child({ source: label }),
-      env: options.env,
-      inheritEnv: options.inheritEnv,
-      cwd: options.cwd,
-      signal: ctx.signal,
-      killTimeoutMs: options.killTimeoutMs,
-      highWaterMarkBytes: options.highWaterMarkBytes,
-      maxLineBytes: options.maxLineBytes,
-      ...extra,
-    });
+  const start = (args: string[], ctx: AirbyteSourceContext): ChildProcessHandle => startProgram(options, args, { what: args[0]!, log: ctx.log, signal: ctx.signal, logFields: { source: label } });
 
   /** Runs a command that answers with one message of type `want`. */
   async function unary<T>(args: string[], want: "SPEC" | "CONNECTION_STATUS" | "CATALOG", ctx: AirbyteSourceContext): Promise<T> {

@@ -232,7 +232,7 @@ describe("open", () => {
     ]);
     const seen = logs.map((l) => [l.level, l.message]);
     expect(seen).toContainEqual(["warn", 'skipping records of stream "ghost": no binding captures it']);
-    expect(seen).toContainEqual(["info", "skipped 2 record(s) of stream ghost, which no binding captures"]);
+    expect(seen).toContainEqual(["info", 'skipped 2 record(s) of stream "ghost", which no binding captures']);
     expect(seen).toContainEqual(["warn", "slow API"]);
     expect(seen).toContainEqual(["error", "oh no"]);
     expect(seen).toContainEqual(["info", "progress estimate"]);

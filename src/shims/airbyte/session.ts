@@ -2,6 +2,7 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
+import { SkippedStreams } from "../skippedStreams.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import type { AirbyteStateKeeper } from "./state.js";
@@ -64,7 +65,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   private readonly span = new RecordSpan();
   private readonly index: BindingIndex<ShimBinding & { target: Target }>;
   private readonly targets: Target[];
-  private readonly unknownStreams = new Map<string, number>();
+  private readonly skipped: SkippedStreams;
   private readonly sourceLog: Logger;
 
   constructor(
@@ -74,6 +75,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     private readonly options: ReadSessionOptions,
   ) {
     this.sourceLog = task.log.child({ source: options.label });
+    this.skipped = new SkippedStreams(task.log);
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
       return {
@@ -124,9 +126,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     const { updated, mergePatch } = this.keeper.commit();
     this.task.log.debug("the source's read ended: writing the final checkpoint", { records: this.records, states: this.states });
     await this.task.checkpoint(updated, { mergePatch });
-    for (const [stream, count] of this.unknownStreams) {
-      this.task.log.info(`skipped ${count} record(s) of stream ${stream}, which no binding captures`);
-    }
+    this.skipped.report();
   }
 
   /** The record fast path: `this.span` locates the record in `line`, whose data bytes go to Flow as they are. */
@@ -185,10 +185,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 
   private unknownStream(stream: string, namespace: string | null): void {
-    const name = namespace ? `${namespace}.${stream}` : stream;
-    const seen = this.unknownStreams.get(name) ?? 0;
-    if (seen === 0) this.task.log.warn(`skipping records of stream ${JSON.stringify(name)}: no binding captures it`);
-    this.unknownStreams.set(name, seen + 1);
+    this.skipped.add(namespace ? `${namespace}.${stream}` : stream);
   }
 
   private async state(state: AirbyteStateMessage | undefined): Promise<void> {

@@ -20,10 +20,23 @@ export class SingerRecordSpan {
   /** The record's `version`, or undefined when it has none (absent or null). */
   version: number | undefined = undefined;
   private readonly names = new TokenCache();
+  /** The last version token and its value: a stream's records repeat one version. */
+  private versionBytes: Buffer = Buffer.alloc(0);
+  private versionValue: number | undefined = undefined;
 
   /** @internal */
   decodeStream(b: Buffer, start: number, end: number): string {
     return this.names.decode(b, start, end);
+  }
+
+  /** @internal The version token `b[start, end)`, reusing the last value when the bytes repeat; NaN when it is not a number or null. */
+  decodeVersion(b: Buffer, start: number, end: number): number | undefined {
+    const last = this.versionBytes;
+    if (end - start === last.length && b.compare(last, 0, last.length, start, end) === 0) return this.versionValue;
+    const value = versionOf(b, start, end);
+    this.versionBytes = Buffer.from(b.subarray(start, end));
+    this.versionValue = value;
+    return value;
   }
 }
 
@@ -88,7 +101,7 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan): boolean {
         out.stream = out.decodeStream(line, valueStart, i);
         haveStream = true;
       } else if (key === "version") {
-        const v = versionOf(line, valueStart, i);
+        const v = out.decodeVersion(line, valueStart, i);
         if (Number.isNaN(v)) return false;
         out.version = v;
       }

@@ -3,6 +3,7 @@ import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { relayLine } from "../child.js";
 import { documentSchema } from "../documents.js";
+import { SkippedStreams } from "../skippedStreams.js";
 import { arrayItems, LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
 import { readBatch } from "./batch.js";
 import type { SingerBinding } from "./bindings.js";
@@ -83,7 +84,9 @@ export class SingerSyncSession {
   private readonly span = new SingerRecordSpan();
   private readonly byName = new Map<string, Target>();
   private readonly targets: Target[];
-  private readonly skipped = new Map<string, number>();
+  private readonly skipped: SkippedStreams;
+  /** Message types the shim does not know, reported once each. */
+  private readonly unknownTypes = new Set<string>();
   private readonly tapLog: Logger;
   private readonly maxKeys: number;
   private lineNo = 0;
@@ -95,6 +98,7 @@ export class SingerSyncSession {
     private readonly options: SyncSessionOptions,
   ) {
     this.tapLog = task.log.child({ tap: options.label });
+    this.skipped = new SkippedStreams(task.log);
     this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
@@ -142,9 +146,7 @@ export class SingerSyncSession {
     const { updated, mergePatch } = this.keeper.commit();
     this.task.log.debug("the tap exited: writing the final checkpoint", { records: this.records, states: this.states });
     await this.task.checkpoint(updated, { mergePatch });
-    for (const [stream, count] of this.skipped) {
-      this.task.log.info(`skipped ${count} record(s) of stream ${JSON.stringify(stream)}, which no binding captures`);
-    }
+    this.skipped.report();
   }
 
   // --- messages -------------------------------------------------------------------------
@@ -173,8 +175,8 @@ export class SingerSyncSession {
       case "BATCH":
         return this.batch(parseLine(line, this.lineNo));
       default:
-        if (!this.skipped.has(`\u0000${type}`)) this.tapLog.info(`ignoring the tap's ${type} messages (not a Singer message the shim knows)`);
-        this.skipped.set(`\u0000${type}`, 1);
+        if (!this.unknownTypes.has(type)) this.tapLog.info(`ignoring the tap's ${type} messages (not a Singer message the shim knows)`);
+        this.unknownTypes.add(type);
     }
   }
 
@@ -209,9 +211,7 @@ export class SingerSyncSession {
   }
 
   private skip(stream: string): void {
-    const seen = this.skipped.get(stream) ?? 0;
-    if (seen === 0) this.task.log.warn(`skipping records of stream ${JSON.stringify(stream)}: no binding captures it`);
-    this.skipped.set(stream, seen + 1);
+    this.skipped.add(stream);
   }
 
   // --- records --------------------------------------------------------------------------

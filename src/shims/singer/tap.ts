@@ -1,7 +1,7 @@
 import type { Logger } from "../../runtime/index.js";
 import { FlowcapError, StoppedError } from "../../util/errors.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
-import { startChild, withTempDir, type ChildProcessHandle, type StartChildOptions, type TempDir } from "../child.js";
+import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions, type StartChildOptions, type TempDir } from "../child.js";
 import type { SingerAbout, SingerCatalog } from "./types.js";
 
 /** How long `--about` and `--help` may take before the tap is stopped. */
@@ -56,20 +56,8 @@ export interface SingerTap {
   ): Promise<"completed" | "stopped">;
 }
 
-/** How to run a Singer tap as a child process. */
-export interface ChildTapOptions {
-  /** The command that starts the tap, before its Singer arguments (`["tap-github"]`, `["python3", "tap.py"]`). */
-  argv: readonly string[];
-  /** The tap's own environment variables (beside the inherited allowlist). */
-  env?: Record<string, string>;
-  /** More variable names to pass through from this process's environment. */
-  inheritEnv?: readonly string[];
-  cwd?: string;
-  /** How logs and errors name the tap; default its argv. */
-  label?: string;
-  killTimeoutMs?: number;
-  highWaterMarkBytes?: number;
-  maxLineBytes?: number;
+/** How to run a Singer tap as a child process (`argv`: the command before its Singer arguments, `["tap-github"]`). */
+export interface ChildTapOptions extends ProgramOptions {
   /** How long `--about` and `--help` may take (default 30 s). */
   probeTimeoutMs?: number;
 }
@@ -84,19 +72,7 @@ export interface ChildTapOptions {
 export function childTap(options: ChildTapOptions): SingerTap {
   const label = options.label ?? options.argv.join(" ");
   const start = (args: string[], what: string, ctx: { log: Logger; signal: AbortSignal }, extra: Partial<StartChildOptions> = {}): ChildProcessHandle =>
-    startChild({
-      argv: [...options.argv, ...args],
-      label: `${label} ${what}`,
-      log: ctx.log.child({ tap: label }),
-      env: options.env,
-      inheritEnv: options.inheritEnv,
-      cwd: options.cwd,
-      signal: ctx.signal,
-      killTimeoutMs: options.killTimeoutMs,
-      highWaterMarkBytes: options.highWaterMarkBytes,
-      maxLineBytes: options.maxLineBytes,
-      ...extra,
-    });
+    startProgram(options, args, { what, log: ctx.log, signal: ctx.signal, logFields: { tap: label } }, extra);
 
   /** Runs a probe (`--about`, `--help`): its stdout lines, the tail of its stderr, and whether it exited 0. */
   async function probe(args: string[], ctx: SingerTapContext) {
