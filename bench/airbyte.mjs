@@ -48,7 +48,7 @@ export async function airbyteCases() {
     check: async () => ({ status: "SUCCEEDED" }),
     discover: async () => ({ streams: [] }),
     async read(_config, _catalog, _state, _ctx, sinkOfLines) {
-      await feedLines(chunks, (line) => sinkOfLines.line(line));
+      await feedLines(chunks, sinkOfLines);
       return "completed";
     },
   };

@@ -27,13 +27,13 @@ export function sink() {
  * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: split
  * by LineSplitter, batch by batch, waiting whenever the sink returns a promise.
  */
-export async function feedLines(chunks, onLine) {
+export async function feedLines(chunks, lineSink) {
   const splitter = new LineSplitter();
   for (const chunk of chunks) {
     const batch = [];
     splitter.push(chunk, (line) => batch.push(line));
     for (let i = 0; i < batch.length; i++) {
-      const wait = onLine(batch[i]);
+      const wait = lineSink.line(batch[i]);
       if (wait !== undefined) await wait;
     }
   }

@@ -38,7 +38,7 @@ function memoryTap(chunks) {
     help: async () => undefined,
     discover: async () => ({ streams: [{ tap_stream_id: "users", stream: "users", schema: { type: "object" }, key_properties: ["id"] }] }),
     async sync(_config, _catalog, _state, _ctx, lines) {
-      await feedLines(chunks, (line) => lines.line(line));
+      await feedLines(chunks, lines);
       return "completed";
     },
   };

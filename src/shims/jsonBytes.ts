@@ -1,10 +1,10 @@
 /**
- * Reading JSON text as UTF-8 bytes without parsing it: the pieces the shims' record fast paths
- * (Airbyte's and Singer's) are built from. A shim finds where a record's object starts and ends
- * in the line a child wrote, and hands those bytes to Flow with `_meta` spliced in, instead of
- * decoding, `JSON.parse`-ing and `JSON.stringify`-ing every record. It is also lossless:
- * integers beyond 2^53, which `JSON.parse` rounds, pass through byte for byte, as does every
- * string.
+ * Reading JSON text as UTF-8 bytes without parsing it, for what the shims read of a child's
+ * output besides the RECORD fast path: a STATE's members, a record's key values, BATCH lines. A
+ * shim finds where a value starts and ends in the line and keeps those bytes, instead of
+ * decoding, `JSON.parse`-ing and `JSON.stringify`-ing: integers beyond 2^53, which `JSON.parse`
+ * rounds, and every string stay exact. (The RECORD scanners of both shims keep their own copies
+ * of the walkers, which measured faster in their hot loops: see airbyte/recordScanner.ts.)
  *
  * The walkers follow JSON's structure exactly (keys, strings with escapes, nesting to any depth)
  * and check what they skip: brackets must match, strings must end, and nothing but JSON's literal
@@ -97,30 +97,40 @@ export function skipComposite(b: Uint8Array, i: number, meta: MetaFlag | null = 
         }
         continue;
       }
+      // Opening and closing are written out per bracket: this loop is the record path's hottest.
       case 3:
-      case 4: {
-        const kind = TOKEN[b[i]!] === 3 ? 1 : 0;
-        if (depth < BIT_DEPTH) stack = (stack << 1) | kind;
-        else (deep ??= []).push(kind);
+        if (depth < BIT_DEPTH) stack = (stack << 1) | 1;
+        else (deep ??= []).push(1);
         depth++;
         i++;
         continue;
-      }
+      case 4:
+        if (depth < BIT_DEPTH) stack = stack << 1;
+        else (deep ??= []).push(0);
+        depth++;
+        i++;
+        continue;
       case 5:
-      case 6: {
-        if (depth === 0) return -1;
-        const want = TOKEN[b[i]!] === 5 ? 1 : 0;
-        let kind: number;
-        if (depth > BIT_DEPTH) kind = deep!.pop()!;
-        else {
-          kind = stack & 1;
+        if (depth > BIT_DEPTH) {
+          if (deep!.pop() !== 1) return -1;
+        } else {
+          if ((stack & 1) !== 1) return -1;
           stack >>>= 1;
         }
-        if (kind !== want) return -1;
         i++;
         if (--depth === 0) return i;
         continue;
-      }
+      case 6:
+        if (depth === 0) return -1;
+        if (depth > BIT_DEPTH) {
+          if (deep!.pop() !== 0) return -1;
+        } else {
+          if ((stack & 1) !== 0) return -1;
+          stack >>>= 1;
+        }
+        i++;
+        if (--depth === 0) return i;
+        continue;
       default:
         return -1;
     }
