@@ -6,7 +6,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
-import { spawnConnector } from "../helpers/child.js";
+import { sampleRss, spawnConnector } from "../helpers/child.js";
 import { haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
 
 type Json = Record<string, unknown>;
@@ -194,16 +194,11 @@ describe("flowcap airbyte: capture", () => {
     const run = start({ spec: SPEC, read: { counter: { total: null, every: 1000, padding: 1000, progress: 1000 } } }, { readStdout: false });
     const written = () => Math.max(0, ...run.logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
     run.send(openRequest({}, [airbyteBinding("a")]));
-    await new Promise((r) => setTimeout(r, 1500));
-    const samples: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      samples.push(run.rssBytes());
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const rss = await sampleRss(run, { settleMs: 1500 });
     // The source writes ~1 KB records as fast as Python can (tens of MB/s): unbounded, the shim
     // would grow by that much every second. Stalled, it holds one state's worth of records.
-    expect(Math.max(...samples)).toBeLessThan(160 * 1024 * 1024);
-    expect(samples.at(-1)! - samples[0]!).toBeLessThan(16 * 1024 * 1024);
+    expect(rss.max).toBeLessThan(160 * 1024 * 1024);
+    expect(rss.growth).toBeLessThan(16 * 1024 * 1024);
     // And the source is blocked: the shim stopped reading it, so its writes stopped.
     const stalledAt = written();
     await new Promise((r) => setTimeout(r, 500));
