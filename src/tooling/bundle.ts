@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 import { FlowcapError } from "../util/errors.js";
 import { humanBytes } from "../util/format.js";
 
@@ -38,6 +38,39 @@ const BANNER = [
   "const __filename = __flowcapPath(import.meta.url);",
   "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
 ].join("\n");
+
+/**
+ * Some packages read their own package.json at load time
+ * (`fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'))`, faros-airbyte-cdk among them);
+ * in a one-file bundle there is no such file. This esbuild plugin finds those reads in
+ * node_modules and replaces them with the package.json's text, inlined.
+ */
+const SELF_READ = /\b[\w$]+(?:\.default)?\.readFileSync\(\s*[\w$]+(?:\.default)?\.(?:join|resolve)\(\s*[\w$.]+\s*,\s*(['"])package\.json\1\s*\)\s*(?:,\s*(?:(['"])utf-?8\2|\{\s*encoding:\s*(['"])utf-?8\3\s*\})\s*)?\)/g;
+
+async function packageJsonAbove(file: string): Promise<string | undefined> {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const text = await readFile(path.join(dir, "package.json"), "utf8").catch(() => undefined);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+const inlinePackageJsonReads: Plugin = {
+  name: "flowcap-inline-package-json",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("package.json") || !text.includes("readFileSync")) return undefined;
+      SELF_READ.lastIndex = 0;
+      if (!SELF_READ.test(text)) return undefined;
+      const pkg = await packageJsonAbove(args.path);
+      if (pkg === undefined) return undefined;
+      const withEncoding = (match: string) => /utf-?8/.test(match.slice(match.indexOf("package.json")));
+      const contents = text.replace(SELF_READ, (match) => (withEncoding(match) ? JSON.stringify(pkg) : `Buffer.from(${JSON.stringify(pkg)})`));
+      return { contents, loader: "js", resolveDir: path.dirname(args.path) };
+    });
+  },
+};
 
 /**
  * Bundles a connector into one self-contained ES module that runs with plain `node` and no
@@ -81,6 +114,7 @@ export async function bundleConnector(options: BundleOptions): Promise<BundleRep
       logLevel: "silent",
       // Optional native speed-ups some packages try to load; they fall back without them.
       external: ["bufferutil", "utf-8-validate", "fsevents"],
+      plugins: [inlinePackageJsonReads],
     });
   } catch (error) {
     const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];

@@ -6,6 +6,14 @@ import { SCAFFOLD_TEMPLATES } from "../../src/tooling/index.js";
 import { repoRoot } from "../helpers/fixtures.js";
 import { runFlowcap, tempTree } from "../helpers/cli.js";
 
+/** What each template has besides package.json, README.md, test.flow.yaml and main.ts. */
+const FILES: Record<string, string[]> = {
+  native: ["src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts"],
+  "http-oauth": ["src/oauth.ts", "src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts", "mock/server.mjs"],
+  airbyte: ["runtime/source.py"],
+  singer: ["src/models.ts", "src/resources.ts", "src/index.ts", "runtime/tap.py"],
+};
+
 const available = SCAFFOLD_TEMPLATES.filter((t) => existsSync(path.join(repoRoot, "templates", t)));
 
 function sh(command: string, cwd: string, timeoutMs = 240_000) {
@@ -20,7 +28,7 @@ describe("flowcap scaffold", () => {
       const dir = path.join(tempTree(), `source-${template}-demo`);
       const created = await runFlowcap(["scaffold", `source-${template}-demo`, "--template", template, "--dir", dir, "--flowcap", `file:${repoRoot}`]);
       expect(created.code, created.stderr).toBe(0);
-      for (const file of ["package.json", "README.md", "test.flow.yaml", "main.ts", "src/models.ts", "src/resources.ts", "src/index.ts"]) {
+      for (const file of ["package.json", "README.md", "test.flow.yaml", "main.ts", ...(FILES[template] ?? [])]) {
         expect(existsSync(path.join(dir, file)), file).toBe(true);
       }
       const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { scripts: Record<string, string> };

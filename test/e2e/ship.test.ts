@@ -142,3 +142,20 @@ describe("Dockerfile", () => {
     await exercise(argv, path.join(root, "connector"));
   });
 });
+
+describe("flowcap bundle of a package that reads its own package.json at load (faros-airbyte-cdk)", () => {
+  it("inlines that package.json, so the faros example runs from one file in an empty directory", async () => {
+    const out = path.join(tempTree(), "faros.mjs");
+    const run = await runFlowcap(["bundle", "connectors/source-faros-example/main.ts", "-o", out]);
+    expect(run.code, run.stderr).toBe(0);
+    const alone = tempTree();
+    copyFileSync(out, path.join(alone, "faros.mjs"));
+    const child = spawnConnector([process.execPath, "faros.mjs"], { cwd: alone });
+    child.send(INTERNAL_SPEC);
+    child.send({ discover: { config: { api_url: "http://127.0.0.1:9" } } });
+    child.end();
+    expect((await child.exit).code).toBe(1);
+    expect(child.stdout.json[0]).toMatchObject({ spec: { protocol: 3032023, configSchema: { title: "Tickets API" } } });
+    expect(child.logs().at(-1)!.message).toBe("endpoint config: token: is required");
+  });
+});

@@ -63,3 +63,17 @@ export async function exchange(argv: string[], cwd: string, ...requests: object[
   run.end();
   return { code, out: run.stdout.json, last: run.logs().at(-1) };
 }
+
+/**
+ * Samples a process's RSS `count` times, `intervalMs` apart, after waiting `settleMs`: for tests
+ * that a stalled reader leaves a connector's memory bounded and flat.
+ */
+export async function sampleRss(run: Pick<ChildRun, "rssBytes">, { settleMs = 1000, count = 8, intervalMs = 250 } = {}): Promise<{ max: number; growth: number }> {
+  await new Promise((r) => setTimeout(r, settleMs));
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    samples.push(run.rssBytes());
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return { max: Math.max(...samples), growth: samples.at(-1)! - samples[0]! };
+}

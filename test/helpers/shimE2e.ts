@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { reduceSession } from "./airbyte.js";
-import type { ChildRun } from "./child.js";
+import { sampleRss, type ChildRun } from "./child.js";
 
 /**
  * What the shims' end-to-end tests check alike (`flowcap airbyte`, `flowcap singer`): a wrapped
@@ -45,16 +45,11 @@ export function alive(pid: number): boolean {
  */
 export async function expectBoundedWhileStalled(run: ChildRun & { resumeStdout(): void }): Promise<void> {
   const written = () => Math.max(0, ...run.logs().map((l) => Number(/^wrote (\d+)$/.exec(l.message)?.[1] ?? 0)));
-  await new Promise((r) => setTimeout(r, 1500));
-  const samples: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    samples.push(run.rssBytes());
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const rss = await sampleRss(run, { settleMs: 1500 });
   // Python writes ~1 KB records at tens of MB/s: unbounded, the shim would grow by that much
   // every second. Stalled, it holds one state's worth of records.
-  expect(Math.max(...samples)).toBeLessThan(160 * 1024 * 1024);
-  expect(samples.at(-1)! - samples[0]!).toBeLessThan(16 * 1024 * 1024);
+  expect(rss.max).toBeLessThan(160 * 1024 * 1024);
+  expect(rss.growth).toBeLessThan(16 * 1024 * 1024);
   // And the program is blocked: the shim stopped reading it, so its writes stopped.
   const stalledAt = written();
   await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,5 @@
+collections:
+  acmeCo/<% resource %>:
+    schema: <% resource %>.schema.yaml
+    key:
+      - /id

@@ -1,0 +1,23 @@
+{
+  "name": "<% name %>",
+  "version": "0.1.0",
+  "private": true,
+  "type": "module",
+  "description": "<% title %>: an Airbyte source run as a Flow capture connector by flowcap",
+  "engines": { "node": ">=20.18.1" },
+  "scripts": {
+    "build": "tsc -p tsconfig.json",
+    "test": "npm run build && vitest run",
+    "start": "npm run build && flowcap preview --source test.flow.yaml",
+    "check": "npm run build && flowcap check --source test.flow.yaml",
+    "bundle": "flowcap bundle main.ts -o dist/<% name %>.mjs"
+  },
+  "dependencies": {
+    "flowcap": "<% flowcap %>"
+  },
+  "devDependencies": {
+    "@types/node": "^20.19.0",
+    "typescript": "~5.9.3",
+    "vitest": "^4.1.12"
+  }
+}

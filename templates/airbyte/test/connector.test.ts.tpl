@@ -1,0 +1,24 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { loadCatalog, runChecks, runPreview, selectCapture } from "flowcap/host";
+
+const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
+
+describe("<% name %>", () => {
+  it("passes flowcap's conformance suite", async () => {
+    const catalog = await loadCatalog(source);
+    const results = await runChecks(catalog, selectCapture(catalog), { stopGraceMs: 5_000 });
+    expect(results.filter((r) => r.status === "fail")).toEqual([]);
+  });
+
+  it("captures every record once, resuming from the source's own state", async () => {
+    const catalog = await loadCatalog(source);
+    const ids: number[] = [];
+    // Two transactions (two pages), then a session that reads the rest and ends with the source.
+    await runPreview(catalog, selectCapture(catalog), {
+      sessions: [2, -1],
+      reporter: { document: (_collection, doc) => void ids.push(doc.id as number) },
+    });
+    expect(ids).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+  });
+});
