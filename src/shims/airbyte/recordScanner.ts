@@ -13,44 +13,16 @@
  * recognize as a plain RECORD (another message type, a `data` that is not an object, escaped key
  * names) returns false, and the caller parses the line.
  *
- * The walkers below are also in `../jsonBytes.ts` (for the shims' other uses) and in the Singer
- * scanner, on purpose: a scanner whose hot loop calls walkers shared with other code, imported
- * or in a common module, measured 8 to 10% slower end to end (bench/airbyte.mjs, Node 20).
+ * The byte walkers are `../jsonBytes.ts`'s, shared with the Singer scanner (see newMetaFlag
+ * there for what keeps them fast).
  */
-import { TokenCache } from "../jsonBytes.js";
-
-export { spliceMeta } from "../jsonBytes.js";
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-/** Levels tracked in one integer's bits; deeper levels go to an array. */
-const BIT_DEPTH = 31;
-
-/**
- * What a byte is outside strings: 0 not allowed (every byte from 0x80 up, too: JSON allows
- * non-ASCII only inside strings), 1 whitespace, `,`, `:` or a character of a number or of
- * true/false/null, 2 a quote, 3 `{`, 4 `[`, 5 `}`, 6 `]`.
- */
-const TOKEN = new Uint8Array(256);
-for (const ch of " \t\r\n,:0123456789+-.eEtrufalsn") TOKEN[ch.charCodeAt(0)] = 1;
-TOKEN[QUOTE] = 2;
-TOKEN[LBRACE] = 3;
-TOKEN[LBRACKET] = 4;
-TOKEN[RBRACE] = 5;
-TOKEN[RBRACKET] = 6;
-
-/** The bytes of a scalar: a number, or true/false/null. */
-const SCALAR = new Uint8Array(256);
-for (const ch of "0123456789+-.eEtrufalsn") SCALAR[ch.charCodeAt(0)] = 1;
+import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, startsWith, stringValue } from "../jsonBytes.js";
 
 const RECORD_VALUE = Buffer.from('"RECORD"');
+const META = newMetaFlag();
 const NULL = Buffer.from("null");
+
+export { spliceMeta } from "../jsonBytes.js";
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
 export class RecordSpan {
@@ -70,127 +42,6 @@ export class RecordSpan {
   streamOf(b: Buffer, start: number, end: number): string {
     return this.names.decode(b, start, end);
   }
-}
-
-function skipWs(b: Uint8Array, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) i++;
-    else return i;
-  }
-}
-
-/** `b[i]` is a quote; returns the offset past the closing quote, or -1. */
-function skipString(b: Uint8Array, i: number): number {
-  const n = b.length;
-  for (i++; i < n; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
-  }
-  return -1;
-}
-
-/**
- * `b[i]` opens an object or an array; returns the offset past its end, or -1. With `meta`, also
- * notes in `meta.hasMeta` whether one of its top-level strings is `"_meta"` (for the record's
- * `data`: a key the shim must merge into rather than add).
- */
-function skipComposite(b: Uint8Array, i: number, meta: RecordSpan | null = null): number {
-  const n = b.length;
-  let stack = 0; // one bit per level up to BIT_DEPTH: 1 for an object, 0 for an array
-  let deep: number[] | undefined; // the kinds of the levels beyond
-  let depth = 0;
-  while (i < n) {
-    switch (TOKEN[b[i]!]) {
-      case 1:
-        i++;
-        continue;
-      case 2: {
-        const start = i;
-        for (i++; i < n; i++) {
-          const c = b[i];
-          if (c === QUOTE) break;
-          if (c === BACKSLASH) i++;
-        }
-        i++;
-        // "_meta": 7 bytes, quotes included.
-        if (meta !== null && depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
-          meta.hasMeta = true;
-        }
-        continue;
-      }
-      // Opening and closing are written out per bracket: this loop is the record path's hottest.
-      case 3:
-        if (depth < BIT_DEPTH) stack = (stack << 1) | 1;
-        else (deep ??= []).push(1);
-        depth++;
-        i++;
-        continue;
-      case 4:
-        if (depth < BIT_DEPTH) stack = stack << 1;
-        else (deep ??= []).push(0);
-        depth++;
-        i++;
-        continue;
-      case 5:
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 1) return -1;
-        } else {
-          if ((stack & 1) !== 1) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      case 6:
-        if (depth === 0) return -1;
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 0) return -1;
-        } else {
-          if ((stack & 1) !== 0) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      default:
-        return -1;
-    }
-  }
-  return -1;
-}
-
-/** Skips any JSON value at `b[i]`; returns the offset past it, or -1. */
-function skipValue(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c === QUOTE) return skipString(b, i);
-  if (c === LBRACE || c === LBRACKET) return skipComposite(b, i);
-  const start = i;
-  while (i < b.length && SCALAR[b[i]!] === 1) i++;
-  return i > start ? i : -1;
-}
-
-/** The value of the string token `b[start, end)`, quotes included. */
-function stringValue(b: Buffer, start: number, end: number): string {
-  for (let i = start + 1; i < end - 1; i++) {
-    if (b[i] === BACKSLASH) return JSON.parse(b.toString("utf8", start, end)) as string;
-  }
-  return b.toString("utf8", start + 1, end - 1);
-}
-
-/** True when `b[at...]` starts with `bytes`. */
-function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > b.length) return false;
-  for (let i = 0; i < bytes.length; i++) if (b[at + i] !== bytes[i]) return false;
-  return true;
-}
-
-/** True when the key token at `b[keyStart]` (its opening quote), `keyLen` bytes long, is the ASCII `name`. */
-function keyIs(b: Uint8Array, keyStart: number, keyLen: number, name: string): boolean {
-  if (keyLen !== name.length) return false;
-  for (let i = 0; i < keyLen; i++) if (b[keyStart + 1 + i] !== name.charCodeAt(i)) return false;
-  return true;
 }
 
 /** Reads the `record` object at `b[i]` into `out`; returns the offset past it, or -1. */
@@ -213,8 +64,9 @@ function scanRecordObject(b: Buffer, i: number, out: RecordSpan): number {
     const valueStart = i;
     const isData = keyIs(b, keyStart, keyLen, "data");
     if (isData && b[valueStart] !== LBRACE) return -1;
-    if (isData) out.hasMeta = false;
-    i = isData ? skipComposite(b, i, out) : skipValue(b, i);
+    if (isData) META.hasMeta = false;
+    i = isData ? skipComposite(b, i, META) : skipValue(b, i);
+    if (isData) out.hasMeta = META.hasMeta;
     if (i < 0) return -1;
     if (isData) {
       out.dataStart = valueStart;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from "../../protocol/index.js";
 import { FlowcapError } from "../../util/errors.js";
-import { LBRACE, skipComposite, skipWs } from "../jsonBytes.js";
+import { LBRACE, newMetaFlag, skipComposite, skipWs } from "../jsonBytes.js";
 
 export interface BatchReadOptions {
   /** Where relative paths are resolved; default the current directory. */
@@ -66,7 +66,7 @@ export async function readBatch(
   const input = gzip ? raw.pipe(createGunzip()) : raw;
   raw.on("error", (error) => input.destroy(error));
   const splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-  const meta = { hasMeta: false };
+  const meta = newMetaFlag();
   let lineNo = 0;
   let count = 0;
   const take = (line: Buffer) => {

@@ -6,181 +6,9 @@
  * order, nesting at any depth, keys written with escapes included. A line that is not a
  * well-formed RECORD returns false, and the caller reads it the slow way.
  *
- * Like the Airbyte scanner, this module keeps its own copy of the byte walkers of
- * `../jsonBytes.ts`: with the walkers shared, the record path measured 5 to 10% slower
- * (bench/singer.mjs and bench/airbyte.mjs, Node 20).
+ * The byte walkers are `../jsonBytes.ts`'s, shared with the Airbyte scanner.
  */
-import { TokenCache } from "../jsonBytes.js";
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const LBRACE = 0x7b;
-const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-
-/** Levels tracked in one integer's bits; deeper levels go to an array. */
-const BIT_DEPTH = 31;
-
-/**
- * What a byte is outside strings: 0 not allowed (every byte from 0x80 up, too: JSON allows
- * non-ASCII only inside strings), 1 whitespace, `,`, `:` or a character of a number or of
- * true/false/null, 2 a quote, 3 `{`, 4 `[`, 5 `}`, 6 `]`.
- */
-const TOKEN = new Uint8Array(256);
-for (const ch of " \t\r\n,:0123456789+-.eEtrufalsn") TOKEN[ch.charCodeAt(0)] = 1;
-TOKEN[QUOTE] = 2;
-TOKEN[LBRACE] = 3;
-TOKEN[LBRACKET] = 4;
-TOKEN[RBRACE] = 5;
-TOKEN[RBRACKET] = 6;
-
-/** The bytes of a scalar: a number, or true/false/null. */
-const SCALAR = new Uint8Array(256);
-for (const ch of "0123456789+-.eEtrufalsn") SCALAR[ch.charCodeAt(0)] = 1;
-
-/** Set by `skipComposite` when one of the object's own keys (or top-level strings) is `"_meta"`. */
-interface MetaFlag {
-  hasMeta: boolean;
-}
-
-/** The offset of the first byte at or after `i` that is not JSON whitespace. */
-function skipWs(b: Uint8Array, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) i++;
-    else return i;
-  }
-}
-
-/** `b[i]` is a quote; returns the offset past the closing quote, or -1. */
-function skipString(b: Uint8Array, i: number): number {
-  const n = b.length;
-  for (i++; i < n; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
-  }
-  return -1;
-}
-
-/**
- * `b[i]` opens an object or an array; returns the offset past its end, or -1. With `meta`, also
- * notes in `meta.hasMeta` whether one of its top-level strings is `"_meta"` (for a record: a key
- * the shim must merge into rather than add).
- */
-function skipComposite(b: Uint8Array, i: number, meta: MetaFlag | null = null): number {
-  const n = b.length;
-  let stack = 0; // one bit per level up to BIT_DEPTH: 1 for an object, 0 for an array
-  let deep: number[] | undefined; // the kinds of the levels beyond
-  let depth = 0;
-  while (i < n) {
-    switch (TOKEN[b[i]!]) {
-      case 1:
-        i++;
-        continue;
-      case 2: {
-        const start = i;
-        for (i++; i < n; i++) {
-          const c = b[i];
-          if (c === QUOTE) break;
-          if (c === BACKSLASH) i++;
-        }
-        i++;
-        // "_meta": 7 bytes, quotes included.
-        if (meta !== null && depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
-          meta.hasMeta = true;
-        }
-        continue;
-      }
-      // Opening and closing are written out per bracket: this loop is the record path's hottest.
-      case 3:
-        if (depth < BIT_DEPTH) stack = (stack << 1) | 1;
-        else (deep ??= []).push(1);
-        depth++;
-        i++;
-        continue;
-      case 4:
-        if (depth < BIT_DEPTH) stack = stack << 1;
-        else (deep ??= []).push(0);
-        depth++;
-        i++;
-        continue;
-      case 5:
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 1) return -1;
-        } else {
-          if ((stack & 1) !== 1) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      case 6:
-        if (depth === 0) return -1;
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 0) return -1;
-        } else {
-          if ((stack & 1) !== 0) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      default:
-        return -1;
-    }
-  }
-  return -1;
-}
-
-/** Skips any JSON value at `b[i]`; returns the offset past it, or -1. */
-function skipValue(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c === QUOTE) return skipString(b, i);
-  if (c === LBRACE || c === LBRACKET) return skipComposite(b, i);
-  const start = i;
-  while (i < b.length && SCALAR[b[i]!] === 1) i++;
-  return i > start ? i : -1;
-}
-
-/** The value of the string token `b[start, end)`, quotes included. */
-function stringValue(b: Buffer, start: number, end: number): string {
-  for (let i = start + 1; i < end - 1; i++) {
-    if (b[i] === BACKSLASH) return JSON.parse(b.toString("utf8", start, end)) as string;
-  }
-  return b.toString("utf8", start + 1, end - 1);
-}
-
-/** True when the key token at `b[keyStart]` (its opening quote), `keyLen` bytes long without quotes, is the ASCII `name`. */
-function keyIs(b: Uint8Array, keyStart: number, keyLen: number, name: string): boolean {
-  if (keyLen !== name.length) return false;
-  for (let i = 0; i < keyLen; i++) if (b[keyStart + 1 + i] !== name.charCodeAt(i)) return false;
-  return true;
-}
-
-/**
- * True when the string token `b[start, end)` (quotes included) is the ASCII `upper` in any case:
- * `"record"`, `"RECORD"` and `"Record"` all match `RECORD`. Escaped tokens do not match.
- */
-function tokenIsCaseless(b: Uint8Array, start: number, end: number, upper: string): boolean {
-  if (end - start - 2 !== upper.length) return false;
-  for (let i = 0; i < upper.length; i++) {
-    const c = b[start + 1 + i]!;
-    if ((c >= 0x61 && c <= 0x7a ? c - 0x20 : c) !== upper.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
-/** True when the string token `b[start, end)` holds an escape. */
-function hasEscape(b: Uint8Array, start: number, end: number): boolean {
-  for (let i = start + 1; i < end - 1; i++) if (b[i] === BACKSLASH) return true;
-  return false;
-}
-
-
+import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, hasEscape, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, stringValue, tokenIsCaseless } from "../jsonBytes.js";
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
 export class SingerRecordSpan {
@@ -213,6 +41,8 @@ export class SingerRecordSpan {
     return value;
   }
 }
+
+const META = newMetaFlag();
 
 const NAMES = ["type", "stream", "record", "version"] as const;
 type Name = (typeof NAMES)[number] | undefined;
@@ -259,9 +89,10 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan): boolean {
     const key = envelopeKey(line, keyStart, keyEnd);
     if (key === "record") {
       if (line[valueStart] !== LBRACE) return false;
-      out.hasMeta = false;
-      i = skipComposite(line, valueStart, out);
+      META.hasMeta = false;
+      i = skipComposite(line, valueStart, META);
       if (i < 0) return false;
+      out.hasMeta = META.hasMeta;
       out.recordStart = valueStart;
       out.recordEnd = i;
     } else {
