@@ -86,6 +86,18 @@ describe("createOAuth2TokenSource", () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("lets one caller give up on a shared refresh without cancelling it for the others", async () => {
+    respond = (_f, _n, _r, res) => setTimeout(() => json(res, 200, { access_token: "shared", expires_in: 3600 }), 100);
+    const source = createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast });
+    const impatient = new AbortController();
+    const first = source.getToken({ signal: impatient.signal });
+    const second = source.getToken({ signal: new AbortController().signal });
+    setTimeout(() => impatient.abort(), 20);
+    await expect(first).rejects.toMatchObject({ code: "STOPPED" });
+    expect((await second).accessToken).toBe("shared");
+    expect(seen).toHaveLength(1);
+  });
+
   it("retries a dropped connection and a 503", async () => {
     respond = (_f, n, req, res) => (n === 1 ? req.socket.destroy() : n === 2 ? res.writeHead(503).end() : json(res, 200, { access_token: "ok", expires_in: 60 }));
     expect((await createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast }).getToken()).accessToken).toBe("ok");

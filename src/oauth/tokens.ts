@@ -3,7 +3,7 @@ import type { Logger } from "../runtime/index.js";
 // oauth sits above sdk in the layering (util ← protocol ← runtime ← sdk ← oauth): the token
 // source implements sdk/http's TokenSource and uses its HTTP client and config-update event.
 import { createHttpClient, emitConfigUpdate, normalizeTokenType, type AccessToken, type HttpClientOptions, type HttpResponse, type TokenSource } from "../sdk/index.js";
-import { FlowcapError } from "../util/errors.js";
+import { FlowcapError, StoppedError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
 import { renderHeaders, renderTemplate } from "./render.js";
@@ -144,12 +144,14 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     return { method: "POST", headers, body: form.toString() };
   };
 
-  const fetchToken = async (signal?: AbortSignal): Promise<AccessToken> => {
+  // Runs under the HTTP client's own signal (the source's stopping signal) only, never a caller's:
+  // it is shared by every caller waiting for it.
+  const fetchToken = async (): Promise<AccessToken> => {
     const url = tokenUrl();
     const { method, headers, body } = request();
     let response: HttpResponse;
     try {
-      response = await http.request(url, { method, headers, body, signal, acceptStatus: (s) => s < 500 && s !== 429 });
+      response = await http.request(url, { method, headers, body, acceptStatus: (s) => s < 500 && s !== 429 });
     } catch (error) {
       if (error instanceof FlowcapError && error.code !== "STOPPED") {
         throw new OAuthError("OAUTH_TOKEN", `could not get an access token from the token endpoint: ${error.message}`, { cause: error });
@@ -193,11 +195,12 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     return token;
   };
 
+  /** One refresh shared by all callers; each stops waiting when its own signal fires. */
   const refresh = (signal?: AbortSignal): Promise<AccessToken> => {
-    inflight ??= fetchToken(signal).finally(() => {
+    inflight ??= fetchToken().finally(() => {
       inflight = undefined;
     });
-    return inflight;
+    return untilAborted(inflight, signal);
   };
 
   return {
@@ -210,6 +213,7 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
       try {
         return await refresh(signal);
       } catch (error) {
+        if (signal?.aborted) throw error;
         // A transient failure while the current token still works: keep using it for a while.
         const current = held;
         if (current && !(error instanceof OAuthError && error.code === "OAUTH_REAUTHORIZE") && now() < current.expiresAtMs - 30_000) {
@@ -225,6 +229,18 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     },
     refresh: ({ signal } = {}) => refresh(signal),
   };
+}
+
+/** `promise`, or a StoppedError as soon as `signal` fires (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  const stopped = () => new StoppedError("getting an OAuth access token cancelled");
+  if (signal.aborted) return Promise.reject(stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** An access token stored in the credentials that is still good for a while. */
