@@ -68,4 +68,5 @@ export {
   type OAuth2Credentials,
   type TokenGrant,
 } from "./tokens.js";
+export { DEFAULT_ROTATION_SAVE_ATTEMPTS, DEFAULT_ROTATION_SAVE_BASE_DELAY_MS, DEFAULT_ROTATION_SAVE_MAX_DELAY_MS, type RotationSaveOptions } from "./rotation.js";
 export { OAuthError, type OAuthErrorCode } from "./errors.js";

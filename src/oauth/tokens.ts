@@ -7,11 +7,14 @@ import { FlowcapError, StoppedError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
 import { renderHeaders, renderTemplate } from "./render.js";
+import { createRotationSaver, type RotationSaveOptions } from "./rotation.js";
 
 /** Refresh once this fraction of a token's lifetime has passed (Estuary's CDK uses 75 %). */
 export const DEFAULT_REFRESH_AT_LIFETIME_FRACTION = 0.75;
 /** The lifetime assumed when a token response has no `expires_in` (RFC 6749 §5.1 makes it optional). */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+/** A token this close to its expiry is no longer handed out as a fallback. */
+const EXPIRY_MARGIN_MS = 30_000;
 /** A stored access token closer than this to its expiry is refreshed at start-up. */
 export const STORED_TOKEN_MIN_REMAINING_MS = 5 * 60_000;
 
@@ -55,9 +58,13 @@ export interface OAuth2TokenSourceOptions {
   /**
    * Persists rotated credentials. Called, and awaited, before the new access token is handed out,
    * so a crash cannot lose a refresh token the provider has already replaced (RFC 6749 §6).
-   * See `persistWithConfigUpdate` for Flow's way.
+   * When it fails, the new credentials are kept in memory (and used for refreshes) and saving is
+   * tried again, with backoff, on later requests for a token; the task fails only after
+   * `rotationSave.attempts` failures. See `persistWithConfigUpdate` for Flow's way.
    */
   onRotate?(credentials: OAuth2Credentials): Promise<void>;
+  /** How often, and how far apart, a failed `onRotate` is retried. */
+  rotationSave?: RotationSaveOptions;
   /** Token values are registered here for redaction; refreshes and retries are logged (never tokens). */
   log?: Logger;
   /** HTTP settings for the token requests (timeouts, attempts, a dispatcher, the stopping signal). */
@@ -110,7 +117,10 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
   log?.redactor.add([credentials.client_secret, credentials.refresh_token, credentials.access_token].filter((v): v is string => typeof v === "string"));
 
   let held: Held | undefined = storedToken(credentials, now());
+  /** A new token whose rotated refresh token is not saved yet: not handed out until it is. */
+  let withheld: Held | undefined;
   let inflight: Promise<AccessToken> | undefined;
+  const saver = options.onRotate ? createRotationSaver(options.onRotate, { ...options.rotationSave, now, signal: options.http?.signal }) : undefined;
 
   const tokenUrl = (): string => {
     if (options.tokenUrl) return options.tokenUrl;
@@ -172,32 +182,55 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     if (rotated) next.refresh_token = payload.refresh_token as string;
     if ("access_token" in credentials) next.access_token = token.accessToken;
     if ("access_token_expires_at" in credentials) next.access_token_expires_at = token.expiresAt!.toISOString();
-    if (rotated) {
-      log?.redactor.add([next.refresh_token!]);
-      if (options.onRotate) {
-        try {
-          await options.onRotate(next);
-        } catch (error) {
-          throw new OAuthError(
-            "OAUTH_TOKEN",
-            `the provider rotated the refresh token but saving the new one failed (${(error as Error).message}); the old refresh token no longer works, so if this persists, re-authorize the capture`,
-            { cause: error },
-          );
-        }
-        log?.info("saved the rotated OAuth refresh token to the endpoint config");
-      } else {
-        log?.warn("the provider rotated the refresh token but nothing persists it (no onRotate): the next session will start with the old one");
-      }
-    }
+    // In use at once, saved or not: a provider that rotates has already retired the old refresh token.
     credentials = next;
-    held = { token, refreshAtMs: issuedAt + lifetimeMs * fraction, expiresAtMs: issuedAt + lifetimeMs };
+    const fresh: Held = { token, refreshAtMs: issuedAt + lifetimeMs * fraction, expiresAtMs: issuedAt + lifetimeMs };
     log?.debug("got an OAuth access token", { grant, expiresAt: token.expiresAt!.toISOString(), rotated });
+    if (rotated) log?.redactor.add([next.refresh_token!]);
+    if (rotated && saver) {
+      withheld = fresh;
+      return saveRotation();
+    }
+    if (rotated) log?.warn("the provider rotated the refresh token but nothing persists it (no onRotate): the next session will start with the old one");
+    held = fresh;
     return token;
   };
 
+  /**
+   * Saves the rotated credentials, then hands out the access token held back for them. Retries
+   * (after the saver's backoff) while nothing else can be handed out; while the current token is
+   * still good the failure goes to getToken, which keeps using it and tries again later.
+   */
+  const saveRotation = async (): Promise<AccessToken> => {
+    for (;;) {
+      try {
+        await saver!.attempt({ ...credentials });
+        break;
+      } catch (error) {
+        if (!(error instanceof OAuthError) || saver!.gaveUp || stillUsable(held)) throw error;
+        log?.warn(error.message);
+      }
+    }
+    log?.info("saved the rotated OAuth refresh token to the endpoint config");
+    held = withheld!;
+    withheld = undefined;
+    return held.token;
+  };
+
+  /** A held-back token once saved (unless it expired meanwhile), else a new one. */
+  const obtain = async (): Promise<AccessToken> => {
+    if (withheld) {
+      const token = await saveRotation();
+      if (now() < held!.expiresAtMs) return token;
+    }
+    return fetchToken();
+  };
+
+  const stillUsable = (h: Held | undefined): h is Held => h !== undefined && now() < h.expiresAtMs - EXPIRY_MARGIN_MS;
+
   /** One refresh shared by all callers; each stops waiting when its own signal fires. */
   const refresh = (signal?: AbortSignal): Promise<AccessToken> => {
-    inflight ??= fetchToken().finally(() => {
+    inflight ??= obtain().finally(() => {
       inflight = undefined;
     });
     return untilAborted(inflight, signal);
@@ -216,9 +249,9 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
         if (signal?.aborted) throw error;
         // A transient failure while the current token still works: keep using it for a while.
         const current = held;
-        if (current && !(error instanceof OAuthError && error.code === "OAUTH_REAUTHORIZE") && now() < current.expiresAtMs - 30_000) {
+        if (stillUsable(current) && !(error instanceof OAuthError && error.code === "OAUTH_REAUTHORIZE")) {
           log?.warn(`refreshing the OAuth access token failed; using the current one until it is closer to expiry: ${(error as Error).message}`);
-          current.refreshAtMs = Math.min(current.expiresAtMs - 30_000, now() + 30_000);
+          current.refreshAtMs = Math.min(current.expiresAtMs - EXPIRY_MARGIN_MS, now() + 30_000);
           return current.token;
         }
         throw error;
