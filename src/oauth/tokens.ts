@@ -6,7 +6,7 @@ import { createHttpClient, emitConfigUpdate, normalizeTokenType, type AccessToke
 import { FlowcapError, StoppedError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
-import { renderHeaders, renderTemplate } from "./render.js";
+import { refreshRequestViews, renderHeaders, renderTemplate } from "./render.js";
 import { createRotationSaver, type RotationSaveOptions } from "./rotation.js";
 
 /** Refresh once this fraction of a token's lifetime has passed (Estuary's CDK uses 75 %). */
@@ -122,18 +122,20 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
   let inflight: Promise<AccessToken> | undefined;
   const saver = options.onRotate ? createRotationSaver(options.onRotate, { ...options.rotationSave, now, signal: options.http?.signal }) : undefined;
 
+  // The URL's view has no secret: a secret must never be rendered into a URL.
+  const views = () => refreshRequestViews({ clientId: credentials.client_id, clientSecret: credentials.client_secret, refreshToken: credentials.refresh_token, config: options.config });
+
   const tokenUrl = (): string => {
     if (options.tokenUrl) return options.tokenUrl;
     const template = options.oauth2?.refreshTokenUrlTemplate || options.oauth2?.accessTokenUrlTemplate;
     if (!template) throw new FlowcapError("INTERNAL", "createOAuth2TokenSource needs `tokenUrl` or the connector's `oauth2` block");
-    // The view has no client_secret: a secret must never be rendered into a URL.
-    return renderTemplate(template, { client_id: credentials.client_id, config: options.config ?? {} }, { label: "token URL" });
+    return renderTemplate(template, views().url, { label: "token URL" });
   };
 
   const request = (): { method: string; headers: Record<string, string>; body: string } => {
     const spec = options.oauth2;
     if (grant === "refresh_token" && spec?.refreshTokenBody) {
-      const view = { client_id: credentials.client_id, client_secret: credentials.client_secret, refresh_token: credentials.refresh_token, config: options.config ?? {} };
+      const view = views().body;
       const rendered = renderHeaders(spec.refreshTokenHeaders, view, { label: "oauth2.refreshTokenHeaders" });
       const headers: Record<string, string> = { accept: "application/json" };
       for (const [k, v] of Object.entries(rendered)) headers[k.toLowerCase()] = String(v);
