@@ -186,6 +186,12 @@ describe("previewFlow (--dry-run)", () => {
     });
   });
 
+  it("refuses a code verifier RFC 7636 does not allow", () => {
+    for (const codeVerifier of ["v".repeat(42), "v".repeat(129), "v".repeat(42) + "+"]) {
+      expect(() => previewFlow(spec(), { clientId: "c", clientSecret: "s", codeVerifier })).toThrow(/^the code verifier must be 43 to 128 characters of \[A-Za-z0-9-._~\] \(RFC 7636 §4\.1\)$/);
+    }
+  });
+
   it("draws random state, code and verifier when not given", () => {
     const a = previewFlow(spec(), { clientId: "c", clientSecret: "s" });
     const b = previewFlow(spec(), { clientId: "c", clientSecret: "s" });

@@ -13,6 +13,7 @@ import { applyResponseMap, FLOWCTL_REDIRECT_URI, renderAuthUrl, renderTokenReque
 export const DEFAULT_LOCAL_PORT = 16963;
 /** How long the local flow waits for the browser to come back: 5 minutes (flowctl waits 90 s). */
 export const DEFAULT_LOCAL_FLOW_TIMEOUT_MS = 300_000;
+const INVALID_VERIFIER = "the code verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)";
 /** How long the token request may take. */
 export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -59,6 +60,7 @@ export interface FlowPreview {
  * authors see exactly what the host will send.
  */
 export function previewFlow(oauth2: OAuth2, options: FlowPreviewOptions): FlowPreview {
+  if (options.codeVerifier !== undefined && !isValidCodeVerifier(options.codeVerifier)) throw new OAuthError("OAUTH_FLOW", INVALID_VERIFIER);
   const requests = flowRequests(oauth2, options, {
     state: options.state ?? createState(),
     codeVerifier: options.codeVerifier ?? createPkce().codeVerifier,
@@ -120,7 +122,7 @@ export interface LocalFlowResult {
 export async function runLocalFlow(options: LocalFlowOptions): Promise<LocalFlowResult> {
   const state = options.state ?? createState();
   const codeVerifier = options.codeVerifier ?? createPkce().codeVerifier;
-  if (!isValidCodeVerifier(codeVerifier)) throw new OAuthError("OAUTH_FLOW", "the code verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
+  if (!isValidCodeVerifier(codeVerifier)) throw new OAuthError("OAUTH_FLOW", INVALID_VERIFIER);
   const port = options.port ?? DEFAULT_LOCAL_PORT;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCAL_FLOW_TIMEOUT_MS;
 

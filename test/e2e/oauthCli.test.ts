@@ -112,6 +112,15 @@ describe("flowcap oauth (CLI)", () => {
     expect(run.stdout + run.stderr).not.toContain("do-not-show");
   });
 
+  it("--dry-run refuses a code verifier RFC 7636 does not allow, with a usage error", async () => {
+    const short = await finished(flowcap(["oauth", "--source", "flow.yaml", "--dry-run", "--code-verifier", "v".repeat(42)]));
+    expect(short).toMatchObject({ code: 2, stdout: "" });
+    expect(short.stderr).toMatch(/^flowcap oauth: --code-verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", "\.", "_" and "~" \(RFC 7636 §4\.1\); it is 42 characters long/);
+    const badChars = await finished(flowcap(["oauth", "--source", "flow.yaml", "--dry-run", "--code-verifier", "v".repeat(43) + "+/"]));
+    expect(badChars.code).toBe(2);
+    expect(badChars.stderr).toMatch(/^flowcap oauth: --code-verifier must be .*; it contains "\+", "\/"/);
+  });
+
   it("signs in, exchanges the code, prints masked credentials, and --write merges them into the config file", async () => {
     writeFileSync(path.join(dir, "config.yaml"), CONFIG_YAML);
     const run = flowcap(["oauth", "--source", "flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0", "--write"], { FLOWCAP_CLIENT_SECRET: CLIENTS.post.client_secret });
