@@ -258,8 +258,9 @@ async function clientSecretFromEnvOrPrompt(): Promise<string> {
 
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the prompt shows: what is typed (or pasted) right after it must not be echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding("utf8");
   return new Promise((resolve, reject) => {
