@@ -14,6 +14,7 @@ export {
   mustacheHelpers,
   authUrlView,
   tokenRequestViews,
+  refreshRequestViews,
   HOST_DEFAULT_REDIRECT_URI,
   FLOWCTL_REDIRECT_URI,
   CODE_CHALLENGE_METHOD,
@@ -22,10 +23,11 @@ export {
   type AuthUrlVariables,
   type TokenRequestVariables,
   type TokenRequest,
+  type RefreshRequestVariables,
   type TemplateReference,
   type HelperName,
 } from "./render.js";
-export { lintOAuth, AUTH_URL_VARIABLES, TOKEN_REQUEST_VARIABLES, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions } from "./lint.js";
+export { lintOAuth, AUTH_URL_VARIABLES, TOKEN_REQUEST_VARIABLES, REFRESH_URL_VARIABLES, REFRESH_REQUEST_VARIABLES, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions } from "./lint.js";
 export {
   defineOAuth2,
   oauth2Spec,
@@ -68,4 +70,5 @@ export {
   type OAuth2Credentials,
   type TokenGrant,
 } from "./tokens.js";
+export { DEFAULT_ROTATION_SAVE_ATTEMPTS, DEFAULT_ROTATION_SAVE_BASE_DELAY_MS, DEFAULT_ROTATION_SAVE_MAX_DELAY_MS, type RotationSaveOptions } from "./rotation.js";
 export { OAuthError, type OAuthErrorCode } from "./errors.js";

@@ -191,6 +191,80 @@ describe("lintOAuth", () => {
     expect(lintOAuth(whole)[0]!.message).toMatch(/only allows that for providers it allow-lists \(salesforce\), not "acme"/);
   });
 
+  it("lints the refresh templates with the variables flowcap's token source passes them", () => {
+    const s = good();
+    s.oauth2.refreshTokenUrlTemplate = "https://{{{ config.subdomain }}}.acme.example/oauth/refresh?client_id={{#urlencode}}{{{ client_id }}}{{/urlencode}}";
+    s.oauth2.refreshTokenBody = "grant_type=refresh_token&refresh_token={{#urlencode}}{{{ refresh_token }}}{{/urlencode}}";
+    s.oauth2.refreshTokenHeaders = { authorization: "Basic {{#basicauth}}{{{ client_id }}}:{{{ client_secret }}}{{/basicauth}}" };
+    expect(lintOAuth(s)).toEqual([]);
+    // The host's token-request variables are not among them.
+    s.oauth2.refreshTokenUrlTemplate += "&code={{#urlencode}}{{{ code }}}{{/urlencode}}";
+    s.oauth2.refreshTokenBody += "&redirect_uri={{#urlencode}}{{{ redirect_uri }}}{{/urlencode}}";
+    expect(lintOAuth(s).map((f) => [f.severity, f.rule, f.path, f.message])).toEqual([
+      ["error", "unknown-variable", "oauth2.refreshTokenUrlTemplate", `{{code}}: flowcap's token source does not pass "code" to this template, so it renders empty (it has: client_id, config)`],
+      [
+        "error",
+        "unknown-variable",
+        "oauth2.refreshTokenBody",
+        `{{redirect_uri}}: flowcap's token source does not pass "redirect_uri" to this template, so it renders empty (it has: client_id, client_secret, refresh_token, config)`,
+      ],
+    ]);
+    // Nor are the injected values the host passes to the token templates.
+    expect(rules(lintOAuth(s, { extraTokenVariables: ["code", "redirect_uri"] }))).toEqual(["error unknown-variable oauth2.refreshTokenUrlTemplate", "error unknown-variable oauth2.refreshTokenBody"]);
+  });
+
+  it("flags a client secret or refresh token in the refresh URL", () => {
+    const s = good();
+    s.oauth2.refreshTokenUrlTemplate = "https://acme.example/oauth/refresh?client_secret={{#urlencode}}{{{ client_secret }}}{{/urlencode}}&refresh_token={{ refresh_token }}";
+    expect(lintOAuth(s)).toEqual([
+      {
+        severity: "error",
+        rule: "secret-in-url",
+        path: "oauth2.refreshTokenUrlTemplate",
+        message:
+          "client_secret in the refresh URL would end up in server and proxy logs (RFC 6749 §2.3.1: MUST NOT), and flowcap's token source never renders it there (it renders empty); send it in refreshTokenBody or a Basic authorization header in refreshTokenHeaders",
+      },
+      {
+        severity: "error",
+        rule: "secret-in-url",
+        path: "oauth2.refreshTokenUrlTemplate",
+        message: "the refresh token in the refresh URL would end up in server and proxy logs, and flowcap's token source never renders it there (it renders empty); send it in refreshTokenBody, as RFC 6749 §6 does",
+      },
+    ]);
+  });
+
+  it("flags escaping and encoding in the refresh templates, taking the body as a form unless the headers say JSON", () => {
+    const s = good();
+    s.oauth2.refreshTokenBody = "grant_type=refresh_token&refresh_token={{ refresh_token }}&client_id={{{ client_id }}}";
+    s.oauth2.refreshTokenHeaders = { authorization: "Bearer {{ client_secret }}" };
+    expect(lintOAuth(s).map((f) => `${f.severity} ${f.rule} ${f.path} ${f.message.split(" ")[0]}`)).toEqual([
+      "error escaped-variable oauth2.refreshTokenBody {{refresh_token}}",
+      "warning unencoded-variable oauth2.refreshTokenBody {{{client_id}}}",
+      "error escaped-variable oauth2.refreshTokenHeaders {{client_secret}}",
+    ]);
+    const json = good();
+    json.oauth2.refreshTokenBody = '{"grant_type": "refresh_token", "refresh_token": "{{{ refresh_token }}}", "client_id": "{{{ client_id }}}"}';
+    json.oauth2.refreshTokenHeaders = { "Content-Type": "application/json" };
+    expect(lintOAuth(json)).toEqual([]);
+  });
+
+  it("flags a refresh URL that does not parse or render, and refresh fields the token source ignores", () => {
+    const s = good();
+    s.oauth2.refreshTokenUrlTemplate = "{{#urlencode}}{{{ config.subdomain }}}{{/urlencode}}/oauth/refresh";
+    s.oauth2.refreshTokenMethod = "PUT";
+    s.oauth2.refreshTokenHeaders = { "x-client": "{{{ client_id }}}" };
+    s.oauth2.refreshTokenResponseMap = { access_token: "/access_token" };
+    expect(rules(lintOAuth(s))).toEqual([
+      "warning refresh-ignored oauth2.refreshTokenHeaders",
+      "warning refresh-ignored oauth2.refreshTokenMethod",
+      "warning refresh-ignored oauth2.refreshTokenResponseMap",
+      "error template-syntax oauth2.refreshTokenUrlTemplate",
+    ]);
+    const broken = good();
+    broken.oauth2.refreshTokenBody = "refresh_token={{#urlencode}}{{{ refresh_token }}}";
+    expect(rules(lintOAuth(broken))).toEqual(["error template-syntax oauth2.refreshTokenBody"]);
+  });
+
   it("reports a template that does not parse, once", () => {
     const s = good();
     s.oauth2.authUrlTemplate += "{{#urlencode}}";

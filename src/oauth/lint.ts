@@ -2,7 +2,7 @@ import type { OAuth2 } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
 import { alternatives, isSecret, isSensitiveName, oauthBranches, resolve, type Located, type Schema } from "./schema.js";
-import { CODE_CHALLENGE_METHOD, HELPER_NAMES, renderAuthUrl, renderTemplate, templateReferences, type TemplateReference } from "./render.js";
+import { CODE_CHALLENGE_METHOD, HELPER_NAMES, refreshRequestViews, renderAuthUrl, renderTemplate, templateReferences, type TemplateReference } from "./render.js";
 
 /**
  * Checks a connector's `oauth2` block and its `credentials` config schema for the mistakes that
@@ -53,6 +53,8 @@ export type OAuthLintRule =
   | "refresh-token-dropped"
   /** `accessTokenMethod` other than POST: the host always POSTs. */
   | "method-ignored"
+  /** A refresh field flowcap's token source does not use (headers or method without a body, a response map). */
+  | "refresh-ignored"
   /** A token URL whose host the Flow host's URL validation refuses. */
   | "token-url-host";
 
@@ -75,6 +77,7 @@ export interface OAuthLintOptions {
   /**
    * Variables the host will also pass to the token templates: `oauth2_injected_values` kept for
    * the connector, or extra redirect parameters a provider sends (such as Shopify's `shop`).
+   * Not the refresh templates: flowcap's token source renders those, with its own variables.
    */
   extraTokenVariables?: readonly string[];
 }
@@ -82,16 +85,25 @@ export interface OAuthLintOptions {
 /** The variables the host passes to each template (flow-protocol.md §11.2). */
 export const AUTH_URL_VARIABLES = ["state", "redirect_uri", "client_id", "config", "code_challenge", "code_challenge_method"] as const;
 export const TOKEN_REQUEST_VARIABLES = ["redirect_uri", "client_id", "client_secret", "config", "code_verifier", "code"] as const;
+/**
+ * The variables flowcap's token source passes to the refresh templates, which the host never
+ * renders (flow-protocol.md §11.1): the URL gets no secret; the body and headers get the client
+ * secret and the refresh token too. (The proto comments also promise `redirect_uri`; no renderer
+ * passes it to a refresh.)
+ */
+export const REFRESH_URL_VARIABLES: readonly string[] = Object.keys(refreshRequestViews({ clientId: "", clientSecret: "" }).url);
+export const REFRESH_REQUEST_VARIABLES: readonly string[] = Object.keys(refreshRequestViews({ clientId: "", clientSecret: "" }).body);
 
 /** Values whose characters HTML escaping never changes: the host's state, PKCE values and method. */
 const ESCAPE_SAFE = new Set(["state", "code_challenge", "code_challenge_method", "code_verifier"]);
 /** Values that certainly contain characters `{{x}}` mangles, or come from outside and may. */
-const ESCAPE_FATAL = new Set(["redirect_uri", "client_id", "client_secret", "code"]);
+const ESCAPE_FATAL = new Set(["redirect_uri", "client_id", "client_secret", "code", "refresh_token"]);
 
 
 /**
  * Lints a spec's OAuth: the `oauth2` templates (syntax, secrets in URLs, escaping and encoding,
- * variables the host provides, state, PKCE, redirect URI, response map) and the `credentials`
+ * variables the host provides, state, PKCE, redirect URI, response map), the refresh templates
+ * flowcap's token source renders (the same rules, its variables), and the `credentials`
  * schema they fill (present and required, `x-oauth2-provider`, discriminator, secrets marked,
  * refresh token kept). Returns no findings for a spec without `oauth2`, unless its schema asks for
  * OAuth. `flowcap oauth lint` prints these; `flowcap check` includes them.
@@ -128,9 +140,12 @@ export function lintOAuth(spec: OAuthLintTarget, options: OAuthLintOptions = {})
 }
 
 type Add = (rule: OAuthLintRule, severity: OAuthLintSeverity, path: string, message: string) => void;
+type Parse = (template: string | undefined, path: string) => TemplateReference[] | undefined;
+/** Checks one template's references: the variables `known` to its renderer, escaping, encoding for its `kind`. */
+type Check = (refs: TemplateReference[] | undefined, path: string, known: Set<string>, kind: "url" | "form" | "json" | "header" | "other", renderer?: string) => void;
 
 function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions, add: Add): void {
-  const parse = (template: string | undefined, path: string): TemplateReference[] | undefined => {
+  const parse: Parse = (template, path) => {
     if (template === undefined || template === "") return [];
     try {
       return templateReferences(template, path);
@@ -147,10 +162,9 @@ function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions
   const tokenUrl = parse(oauth2.accessTokenUrlTemplate, "oauth2.accessTokenUrlTemplate");
   const body = parse(oauth2.accessTokenBody, "oauth2.accessTokenBody");
   const headers = parse(headersText, "oauth2.accessTokenHeaders");
-  const refreshUrl = parse(oauth2.refreshTokenUrlTemplate, "oauth2.refreshTokenUrlTemplate");
 
   const tokenVariables = new Set<string>([...TOKEN_REQUEST_VARIABLES, ...(options.extraTokenVariables ?? [])]);
-  const check = (refs: TemplateReference[] | undefined, path: string, known: Set<string>, kind: "url" | "form" | "json" | "header" | "other") => {
+  const check: Check = (refs, path, known, kind, renderer = "the host") => {
     if (!refs) return;
     for (const ref of refs) {
       const head = ref.name.split(".")[0]!;
@@ -158,7 +172,7 @@ function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions
       if (ref.kind === "section" && (HELPER_NAMES as readonly string[]).includes(ref.name)) continue;
       const insideOtherSection = ref.sections.some((s) => !(HELPER_NAMES as readonly string[]).includes(s));
       if (ref.name !== "." && !known.has(head) && !insideOtherSection) {
-        add("unknown-variable", "error", path, `{{${ref.name}}}: the host does not pass "${head}" to this template, so it renders empty (it has: ${[...known].join(", ")})`);
+        add("unknown-variable", "error", path, `{{${ref.name}}}: ${renderer} does not pass "${head}" to this template, so it renders empty (it has: ${[...known].join(", ")})`);
       }
       if (head === "config" && ref.name !== "config" && !configPathExists(schema, ref.name.split(".").slice(1))) {
         add("unknown-config-property", "warning", path, `{{${ref.name}}}: the endpoint config schema has no ${ref.name.slice("config.".length)}, so this renders empty`);
@@ -182,13 +196,8 @@ function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions
   const names = (refs: TemplateReference[] | undefined) => new Set((refs ?? []).map((r) => r.name.split(".")[0]!));
   if (names(auth).has("client_secret")) add("secret-in-url", "error", "oauth2.authUrlTemplate", "client_secret in the authorize URL would show it to the user's browser (and the host does not even pass it there)");
   if (names(auth).has("code_verifier")) add("secret-in-url", "error", "oauth2.authUrlTemplate", "the PKCE code_verifier must go only to the token endpoint (RFC 7636 §4.5); send code_challenge in the authorize URL");
-  for (const [refs, path] of [
-    [tokenUrl, "oauth2.accessTokenUrlTemplate"],
-    [refreshUrl, "oauth2.refreshTokenUrlTemplate"],
-  ] as const) {
-    if (names(refs).has("client_secret")) {
-      add("secret-in-url", "error", path, "client_secret in the token URL ends up in server and proxy logs (RFC 6749 §2.3.1: MUST NOT); send it in the body or a Basic authorization header");
-    }
+  if (names(tokenUrl).has("client_secret")) {
+    add("secret-in-url", "error", "oauth2.accessTokenUrlTemplate", "client_secret in the token URL ends up in server and proxy logs (RFC 6749 §2.3.1: MUST NOT); send it in the body or a Basic authorization header");
   }
 
   // state (RFC 6749 §10.12).
@@ -224,11 +233,15 @@ function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions
     add("method-ignored", "warning", "oauth2.accessTokenMethod", `the host always POSTs the token request; ${JSON.stringify(oauth2.accessTokenMethod)} is ignored`);
   }
 
+  lintRefreshTemplates(oauth2, parse, check, add);
+
   // The rendered URLs must parse.
   for (const [template, path] of [
     [oauth2.authUrlTemplate, "oauth2.authUrlTemplate"],
     [oauth2.accessTokenUrlTemplate, "oauth2.accessTokenUrlTemplate"],
+    [oauth2.refreshTokenUrlTemplate, "oauth2.refreshTokenUrlTemplate"],
   ] as const) {
+    if (template === undefined || template === "") continue;
     try {
       new URL(renderTemplate(template, sampleView(schema), { label: path }));
     } catch (error) {
@@ -240,12 +253,57 @@ function lintTemplates(oauth2: OAuth2, schema: Schema, options: OAuthLintOptions
 }
 
 /**
+ * The refresh templates: flowcap's token source renders them, not the host, with its own
+ * variables (REFRESH_URL_VARIABLES, REFRESH_REQUEST_VARIABLES) and a form body unless
+ * `refreshTokenHeaders` says otherwise. Neither secret may be in the URL.
+ */
+function lintRefreshTemplates(oauth2: OAuth2, parse: Parse, check: Check, add: Add): void {
+  const renderer = "flowcap's token source";
+  const urlPath = "oauth2.refreshTokenUrlTemplate";
+  const url = parse(oauth2.refreshTokenUrlTemplate, urlPath);
+  const body = parse(oauth2.refreshTokenBody, "oauth2.refreshTokenBody");
+  const headers = parse(oauth2.refreshTokenHeaders ? JSON.stringify(oauth2.refreshTokenHeaders) : "", "oauth2.refreshTokenHeaders");
+  const contentType = Object.entries(oauth2.refreshTokenHeaders ?? {}).find(([k]) => k.toLowerCase() === "content-type")?.[1];
+  const bodyKind = contentType === undefined || /x-www-form-urlencoded/i.test(String(contentType)) ? "form" : /json/i.test(String(contentType)) ? "json" : "other";
+
+  // A secret in the URL is reported below as secret-in-url, not as a variable the URL lacks.
+  const secret = (r: TemplateReference) => ["client_secret", "refresh_token"].includes(r.name.split(".")[0]!);
+  check(url?.filter((r) => !secret(r)), urlPath, new Set(REFRESH_URL_VARIABLES), "url", renderer);
+  check(body, "oauth2.refreshTokenBody", new Set(REFRESH_REQUEST_VARIABLES), bodyKind, renderer);
+  check(headers, "oauth2.refreshTokenHeaders", new Set(REFRESH_REQUEST_VARIABLES), "header", renderer);
+
+  const inUrl = new Set((url ?? []).map((r) => r.name.split(".")[0]!));
+  if (inUrl.has("client_secret")) {
+    add("secret-in-url", "error", urlPath, "client_secret in the refresh URL would end up in server and proxy logs (RFC 6749 §2.3.1: MUST NOT), and flowcap's token source never renders it there (it renders empty); send it in refreshTokenBody or a Basic authorization header in refreshTokenHeaders");
+  }
+  if (inUrl.has("refresh_token")) {
+    add("secret-in-url", "error", urlPath, "the refresh token in the refresh URL would end up in server and proxy logs, and flowcap's token source never renders it there (it renders empty); send it in refreshTokenBody, as RFC 6749 §6 does");
+  }
+
+  if (!oauth2.refreshTokenBody) {
+    for (const field of ["refreshTokenHeaders", "refreshTokenMethod"] as const) {
+      if (oauth2[field] !== undefined && oauth2[field] !== "") {
+        add("refresh-ignored", "warning", `oauth2.${field}`, `flowcap's token source uses ${field} only with a refreshTokenBody; without one it sends the standard refresh request (RFC 6749 §6)`);
+      }
+    }
+  }
+  if (oauth2.refreshTokenResponseMap && Object.keys(oauth2.refreshTokenResponseMap).length > 0) {
+    add("refresh-ignored", "warning", "oauth2.refreshTokenResponseMap", "flowcap's token source reads access_token, refresh_token and expires_in from the refresh response itself (RFC 6749 §5.1); refreshTokenResponseMap is not applied");
+  }
+}
+
+/**
  * True when a reference sits in the host part of a URL template, where URL-encoding would break
  * it (the token-url-host check covers what may go there). Mustache tags are skipped while looking
  * for the end of the host, since closing tags contain "/".
  */
 function isInHost(ref: TemplateReference, path: string, oauth2: OAuth2): boolean {
-  const template = path === "oauth2.authUrlTemplate" ? oauth2.authUrlTemplate : path === "oauth2.accessTokenUrlTemplate" ? oauth2.accessTokenUrlTemplate : undefined;
+  const urls: Record<string, string | undefined> = {
+    "oauth2.authUrlTemplate": oauth2.authUrlTemplate,
+    "oauth2.accessTokenUrlTemplate": oauth2.accessTokenUrlTemplate,
+    "oauth2.refreshTokenUrlTemplate": oauth2.refreshTokenUrlTemplate,
+  };
+  const template = urls[path];
   if (template === undefined) return false;
   const schemeEnd = template.indexOf("://");
   if (schemeEnd < 0 || ref.offset < schemeEnd) return false;

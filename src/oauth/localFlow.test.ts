@@ -106,6 +106,29 @@ describe("runLocalFlow", () => {
     }
   });
 
+  it("says so when the token endpoint does not answer in time, or cannot be reached", async () => {
+    // Accepts connections, never answers.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/token`;
+    try {
+      const hanging = defineOAuth2({ provider: "acme", authorizeUrl: "https://auth.acme.example/authorize", tokenUrl: silentUrl }).oauth2;
+      await expect(runLocalFlow({ oauth2: hanging, clientId: "cid", clientSecret: "sec", port: 0, tokenTimeoutMs: 200, onAuthorizeUrl: browser().onAuthorizeUrl })).rejects.toThrow(
+        `the token request to ${silentUrl} failed: the token endpoint did not answer within 0.2 s; the authorization code was not exchanged. Check the token URL (oauth2.accessTokenUrlTemplate) and your network, then start again.`,
+      );
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+    // The same port, now closed.
+    const closed = defineOAuth2({ provider: "acme", authorizeUrl: "https://auth.acme.example/authorize", tokenUrl: silentUrl }).oauth2;
+    await expect(runLocalFlow({ oauth2: closed, clientId: "cid", clientSecret: "sec", port: 0, onAuthorizeUrl: browser().onAuthorizeUrl })).rejects.toMatchObject({
+      code: "OAUTH_FLOW",
+      userFacing: true,
+      message: `the token request to ${silentUrl} failed: nothing accepts connections there (connection refused); the authorization code was not exchanged. Check the token URL (oauth2.accessTokenUrlTemplate) and your network, then start again.`,
+    });
+  });
+
   it("times out with a message that names the redirect URI", async () => {
     await expect(runLocalFlow({ oauth2: spec(), clientId: "cid", clientSecret: "sec", port: 0, timeoutMs: 100, onAuthorizeUrl: () => {} })).rejects.toThrow(
       /^no redirect came back within 0 s\. Did you finish signing in\? The provider must redirect to http:\/\/127\.0\.0\.1:\d+\/ \(register it with your OAuth app\); use --timeout to wait longer\.$/,
@@ -184,6 +207,12 @@ describe("previewFlow (--dry-run)", () => {
       headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
       body: `grant_type=authorization_code&code=C&redirect_uri=http%3A%2F%2Flocalhost%3A16963%2F&client_id=cid&client_secret=%3Cclient-secret%3E&code_verifier=${"v".repeat(43)}`,
     });
+  });
+
+  it("refuses a code verifier RFC 7636 does not allow", () => {
+    for (const codeVerifier of ["v".repeat(42), "v".repeat(129), "v".repeat(42) + "+"]) {
+      expect(() => previewFlow(spec(), { clientId: "c", clientSecret: "s", codeVerifier })).toThrow(/^the code verifier must be 43 to 128 characters of \[A-Za-z0-9-._~\] \(RFC 7636 §4\.1\)$/);
+    }
   });
 
   it("draws random state, code and verifier when not given", () => {

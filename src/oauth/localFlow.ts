@@ -13,6 +13,7 @@ import { applyResponseMap, FLOWCTL_REDIRECT_URI, renderAuthUrl, renderTokenReque
 export const DEFAULT_LOCAL_PORT = 16963;
 /** How long the local flow waits for the browser to come back: 5 minutes (flowctl waits 90 s). */
 export const DEFAULT_LOCAL_FLOW_TIMEOUT_MS = 300_000;
+const INVALID_VERIFIER = "the code verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)";
 /** How long the token request may take. */
 export const TOKEN_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -59,6 +60,7 @@ export interface FlowPreview {
  * authors see exactly what the host will send.
  */
 export function previewFlow(oauth2: OAuth2, options: FlowPreviewOptions): FlowPreview {
+  if (options.codeVerifier !== undefined && !isValidCodeVerifier(options.codeVerifier)) throw new OAuthError("OAUTH_FLOW", INVALID_VERIFIER);
   const requests = flowRequests(oauth2, options, {
     state: options.state ?? createState(),
     codeVerifier: options.codeVerifier ?? createPkce().codeVerifier,
@@ -93,6 +95,8 @@ export interface LocalFlowOptions extends FlowClientOptions {
   /** Called when the redirect arrived and the code is being exchanged. */
   onRedirect?(params: Record<string, string>): void;
   signal?: AbortSignal;
+  /** How long the token endpoint may take to answer: TOKEN_REQUEST_TIMEOUT_MS unless given. */
+  tokenTimeoutMs?: number;
   /** For the token request (tests, proxies). */
   dispatcher?: Dispatcher;
   /** Fixed instead of random (tests). */
@@ -120,7 +124,7 @@ export interface LocalFlowResult {
 export async function runLocalFlow(options: LocalFlowOptions): Promise<LocalFlowResult> {
   const state = options.state ?? createState();
   const codeVerifier = options.codeVerifier ?? createPkce().codeVerifier;
-  if (!isValidCodeVerifier(codeVerifier)) throw new OAuthError("OAUTH_FLOW", "the code verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
+  if (!isValidCodeVerifier(codeVerifier)) throw new OAuthError("OAUTH_FLOW", INVALID_VERIFIER);
   const port = options.port ?? DEFAULT_LOCAL_PORT;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCAL_FLOW_TIMEOUT_MS;
 
@@ -275,6 +279,15 @@ function waitForRedirect(
   return { promise, cancel: () => cancel() };
 }
 
+/** Why the token endpoint could not be reached, in words (undici's own are "Headers Timeout Error"). */
+function unreachableReason(error: unknown, timeoutMs: number): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return `the token endpoint did not answer within ${timeoutMs / 1000} s`;
+  if (code === "ECONNREFUSED") return "nothing accepts connections there (connection refused)";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "its host name does not resolve";
+  return (error as Error).message;
+}
+
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -292,8 +305,9 @@ function page(res: ServerResponse, status: number, title: string, text: string):
  * and returns the parsed JSON response; a refusal becomes an OAuthError with the provider's
  * error fields and a hint, never the request's secrets.
  */
-async function exchange(request: TokenRequest, options: Pick<LocalFlowOptions, "dispatcher" | "signal">): Promise<unknown> {
+async function exchange(request: TokenRequest, options: Pick<LocalFlowOptions, "dispatcher" | "signal" | "tokenTimeoutMs">): Promise<unknown> {
   const shown = redactUrl(request.url);
+  const timeoutMs = options.tokenTimeoutMs ?? TOKEN_REQUEST_TIMEOUT_MS;
   let status: number;
   let text: string;
   let type: string;
@@ -302,8 +316,8 @@ async function exchange(request: TokenRequest, options: Pick<LocalFlowOptions, "
       method: request.method,
       headers: request.headers,
       body: request.body ?? undefined,
-      headersTimeout: TOKEN_REQUEST_TIMEOUT_MS,
-      bodyTimeout: TOKEN_REQUEST_TIMEOUT_MS,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
       dispatcher: options.dispatcher,
       signal: options.signal,
     });
@@ -311,7 +325,11 @@ async function exchange(request: TokenRequest, options: Pick<LocalFlowOptions, "
     type = String(response.headers["content-type"] ?? "");
     text = await response.body.text();
   } catch (error) {
-    throw new OAuthError("OAUTH_FLOW", `the token request to ${shown} failed: ${(error as Error).message}`, { cause: error });
+    throw new OAuthError(
+      "OAUTH_FLOW",
+      `the token request to ${shown} failed: ${unreachableReason(error, timeoutMs)}; the authorization code was not exchanged. Check the token URL (oauth2.accessTokenUrlTemplate) and your network, then start again.`,
+      { cause: error },
+    );
   }
   let body: unknown;
   try {

@@ -155,6 +155,28 @@ export function tokenRequestViews(vars: TokenRequestVariables): { url: Record<st
   };
 }
 
+/** The variables of a refresh request: rendered by flowcap's token source, never by the host (flow-protocol.md §11.1). */
+export interface RefreshRequestVariables {
+  clientId: string;
+  clientSecret: string;
+  refreshToken?: string;
+  config?: Record<string, unknown>;
+}
+
+/**
+ * The views flowcap's token source renders the refresh templates with. The URL
+ * (`refreshTokenUrlTemplate`, else `accessTokenUrlTemplate`) gets no secret, so none can end up in
+ * a URL (RFC 6749 §2.3.1); `refreshTokenBody` and `refreshTokenHeaders` also get the client secret
+ * and the refresh token.
+ */
+export function refreshRequestViews(vars: RefreshRequestVariables): { url: Record<string, unknown>; body: Record<string, unknown> } {
+  const config = vars.config ?? {};
+  return {
+    url: { client_id: vars.clientId, config },
+    body: { client_id: vars.clientId, client_secret: vars.clientSecret, refresh_token: vars.refreshToken, config },
+  };
+}
+
 /**
  * Renders the token request the host makes after the redirect: the URL, the body (if any) and
  * the headers (the headers object is JSON-stringified, rendered as one template and parsed back,

@@ -86,6 +86,18 @@ describe("createOAuth2TokenSource", () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("lets one caller give up on a shared refresh without cancelling it for the others", async () => {
+    respond = (_f, _n, _r, res) => setTimeout(() => json(res, 200, { access_token: "shared", expires_in: 3600 }), 100);
+    const source = createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast });
+    const impatient = new AbortController();
+    const first = source.getToken({ signal: impatient.signal });
+    const second = source.getToken({ signal: new AbortController().signal });
+    setTimeout(() => impatient.abort(), 20);
+    await expect(first).rejects.toMatchObject({ code: "STOPPED" });
+    expect((await second).accessToken).toBe("shared");
+    expect(seen).toHaveLength(1);
+  });
+
   it("retries a dropped connection and a 503", async () => {
     respond = (_f, n, req, res) => (n === 1 ? req.socket.destroy() : n === 2 ? res.writeHead(503).end() : json(res, 200, { access_token: "ok", expires_in: 60 }));
     expect((await createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast }).getToken()).accessToken).toBe("ok");
@@ -143,10 +155,88 @@ describe("createOAuth2TokenSource", () => {
     expect(source.credentials).toEqual({ client_id: "cid", client_secret: "csecret-123", refresh_token: "rt-3", credentials_title: "OAuth Credentials" });
   });
 
-  it("fails, saying what to do, when the rotated token cannot be saved", async () => {
-    respond = (_f, _n, _r, res) => json(res, 200, { access_token: "at", refresh_token: "rt-new" });
-    const source = createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast, onRotate: () => Promise.reject(new Error("encryption service down")) });
-    await expect(source.getToken()).rejects.toThrow(/rotated the refresh token but saving the new one failed \(encryption service down\); the old refresh token no longer works/);
+  it("keeps a rotated refresh token it cannot save yet, and hands out the new access token only once it is saved", async () => {
+    respond = (_f, n, _r, res) => json(res, 200, { access_token: `at-${n}`, refresh_token: `rt-${n + 1}`, expires_in: 3600 });
+    const saves: { at: number; refreshToken: string | undefined }[] = [];
+    const { log, lines } = logSink();
+    const source = createOAuth2TokenSource({
+      credentials: creds(),
+      tokenUrl: `${base}/token`,
+      http: fast,
+      log,
+      rotationSave: { retryBaseDelayMs: 20 },
+      onRotate: async (c) => {
+        saves.push({ at: Date.now(), refreshToken: c.refresh_token });
+        if (saves.length < 3) throw new Error("encryption service down");
+      },
+    });
+    // No other token to hand out: the caller waits while saving is retried with backoff.
+    expect((await source.getToken()).accessToken).toBe("at-1");
+    expect(saves.map((s) => s.refreshToken)).toEqual(["rt-2", "rt-2", "rt-2"]);
+    expect(saves[1]!.at - saves[0]!.at).toBeGreaterThanOrEqual(9);
+    expect(seen).toHaveLength(1);
+    expect(lines.json.map((l) => String(l.message)).filter((m) => m.includes("saving the new one failed"))).toEqual([
+      expect.stringMatching(/^the provider rotated the OAuth refresh token but saving the new one failed \(attempt 1 of 5: encryption service down\); it is kept for refreshes, and the new access token is held back until it is saved \(next try in \d+ ms\)$/),
+      expect.stringMatching(/^the provider rotated the OAuth refresh token but saving the new one failed \(attempt 2 of 5: encryption service down\)/),
+    ]);
+    // The next refresh uses the rotated token.
+    await source.refresh();
+    expect(seen.map((s) => s.form.refresh_token)).toEqual(["rt-1", "rt-2"]);
+  });
+
+  it("keeps using the current token while a rotated one is unsaved, and retries the save on a later getToken", async () => {
+    let clock = Date.parse("2024-06-01T00:00:00Z");
+    let saveWorks = false;
+    respond = (_f, n, _r, res) => json(res, 200, { access_token: `at-${n}`, refresh_token: `rt-${n + 1}`, expires_in: 3600 });
+    const saved: (string | undefined)[] = [];
+    const source = createOAuth2TokenSource({
+      credentials: creds({ access_token: "at-0", access_token_expires_at: "2024-06-01T00:10:00Z" }),
+      tokenUrl: `${base}/token`,
+      http: fast,
+      now: () => clock,
+      rotationSave: { retryBaseDelayMs: 1000 },
+      onRotate: async (c) => {
+        if (!saveWorks) throw new Error("encryption service down");
+        saved.push(c.refresh_token);
+      },
+    });
+    clock += 6 * 60_000; // past the stored token's refresh point, 4 minutes before it expires
+    expect((await source.getToken()).accessToken).toBe("at-0");
+    expect(source.credentials.refresh_token).toBe("rt-2");
+    expect((await source.getToken()).accessToken).toBe("at-0");
+    saveWorks = true;
+    clock += 31_000;
+    expect((await source.getToken()).accessToken).toBe("at-1");
+    expect(saved).toEqual(["rt-2"]);
+    // Saving was retried; the token endpoint was not asked again (rt-1 is spent).
+    expect(seen.map((s) => s.form.refresh_token)).toEqual(["rt-1"]);
+  });
+
+  it("fails with what to do only after the last save attempt, and still keeps the rotated token", async () => {
+    respond = (_f, n, _r, res) => json(res, 200, { access_token: `at-${n}`, refresh_token: `rt-${n + 1}`, expires_in: 3600 });
+    let fail = true;
+    let attempts = 0;
+    const source = createOAuth2TokenSource({
+      credentials: creds(),
+      tokenUrl: `${base}/token`,
+      http: fast,
+      rotationSave: { attempts: 3, retryBaseDelayMs: 2 },
+      onRotate: async () => {
+        attempts++;
+        if (fail) throw new Error("encryption service down");
+      },
+    });
+    const error = (await source.getToken().catch((e: unknown) => e)) as { code: string; userFacing: boolean; message: string };
+    expect(attempts).toBe(3);
+    expect(error).toMatchObject({ code: "OAUTH_REAUTHORIZE", userFacing: true });
+    expect(error.message).toBe(
+      "The provider rotated the OAuth refresh token, but saving the new one to the endpoint config failed 3 times (last: encryption service down). The old refresh token no longer works, so once this task restarts the capture must be re-authorized: sign in again from its OAuth button in Flow (or run `flowcap oauth --write` locally).",
+    );
+    expect(source.credentials.refresh_token).toBe("rt-2");
+    // While the process lives, a later getToken tries again.
+    fail = false;
+    expect((await source.getToken()).accessToken).toBe("at-1");
+    expect(seen).toHaveLength(1);
   });
 
   it("emits Flow's configUpdate with the encrypted config, and never logs a token", async () => {

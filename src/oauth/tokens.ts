@@ -3,15 +3,18 @@ import type { Logger } from "../runtime/index.js";
 // oauth sits above sdk in the layering (util ← protocol ← runtime ← sdk ← oauth): the token
 // source implements sdk/http's TokenSource and uses its HTTP client and config-update event.
 import { createHttpClient, emitConfigUpdate, normalizeTokenType, type AccessToken, type HttpClientOptions, type HttpResponse, type TokenSource } from "../sdk/index.js";
-import { FlowcapError } from "../util/errors.js";
+import { FlowcapError, StoppedError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
-import { renderHeaders, renderTemplate } from "./render.js";
+import { refreshRequestViews, renderHeaders, renderTemplate } from "./render.js";
+import { createRotationSaver, type RotationSaveOptions } from "./rotation.js";
 
 /** Refresh once this fraction of a token's lifetime has passed (Estuary's CDK uses 75 %). */
 export const DEFAULT_REFRESH_AT_LIFETIME_FRACTION = 0.75;
 /** The lifetime assumed when a token response has no `expires_in` (RFC 6749 §5.1 makes it optional). */
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 3600;
+/** A token this close to its expiry is no longer handed out as a fallback. */
+const EXPIRY_MARGIN_MS = 30_000;
 /** A stored access token closer than this to its expiry is refreshed at start-up. */
 export const STORED_TOKEN_MIN_REMAINING_MS = 5 * 60_000;
 
@@ -55,9 +58,13 @@ export interface OAuth2TokenSourceOptions {
   /**
    * Persists rotated credentials. Called, and awaited, before the new access token is handed out,
    * so a crash cannot lose a refresh token the provider has already replaced (RFC 6749 §6).
-   * See `persistWithConfigUpdate` for Flow's way.
+   * When it fails, the new credentials are kept in memory (and used for refreshes) and saving is
+   * tried again, with backoff, on later requests for a token; the task fails only after
+   * `rotationSave.attempts` failures. See `persistWithConfigUpdate` for Flow's way.
    */
   onRotate?(credentials: OAuth2Credentials): Promise<void>;
+  /** How often, and how far apart, a failed `onRotate` is retried. */
+  rotationSave?: RotationSaveOptions;
   /** Token values are registered here for redaction; refreshes and retries are logged (never tokens). */
   log?: Logger;
   /** HTTP settings for the token requests (timeouts, attempts, a dispatcher, the stopping signal). */
@@ -110,20 +117,25 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
   log?.redactor.add([credentials.client_secret, credentials.refresh_token, credentials.access_token].filter((v): v is string => typeof v === "string"));
 
   let held: Held | undefined = storedToken(credentials, now());
+  /** A new token whose rotated refresh token is not saved yet: not handed out until it is. */
+  let withheld: Held | undefined;
   let inflight: Promise<AccessToken> | undefined;
+  const saver = options.onRotate ? createRotationSaver(options.onRotate, { ...options.rotationSave, now, signal: options.http?.signal }) : undefined;
+
+  // The URL's view has no secret: a secret must never be rendered into a URL.
+  const views = () => refreshRequestViews({ clientId: credentials.client_id, clientSecret: credentials.client_secret, refreshToken: credentials.refresh_token, config: options.config });
 
   const tokenUrl = (): string => {
     if (options.tokenUrl) return options.tokenUrl;
     const template = options.oauth2?.refreshTokenUrlTemplate || options.oauth2?.accessTokenUrlTemplate;
     if (!template) throw new FlowcapError("INTERNAL", "createOAuth2TokenSource needs `tokenUrl` or the connector's `oauth2` block");
-    // The view has no client_secret: a secret must never be rendered into a URL.
-    return renderTemplate(template, { client_id: credentials.client_id, config: options.config ?? {} }, { label: "token URL" });
+    return renderTemplate(template, views().url, { label: "token URL" });
   };
 
   const request = (): { method: string; headers: Record<string, string>; body: string } => {
     const spec = options.oauth2;
     if (grant === "refresh_token" && spec?.refreshTokenBody) {
-      const view = { client_id: credentials.client_id, client_secret: credentials.client_secret, refresh_token: credentials.refresh_token, config: options.config ?? {} };
+      const view = views().body;
       const rendered = renderHeaders(spec.refreshTokenHeaders, view, { label: "oauth2.refreshTokenHeaders" });
       const headers: Record<string, string> = { accept: "application/json" };
       for (const [k, v] of Object.entries(rendered)) headers[k.toLowerCase()] = String(v);
@@ -144,12 +156,14 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     return { method: "POST", headers, body: form.toString() };
   };
 
-  const fetchToken = async (signal?: AbortSignal): Promise<AccessToken> => {
+  // Runs under the HTTP client's own signal (the source's stopping signal) only, never a caller's:
+  // it is shared by every caller waiting for it.
+  const fetchToken = async (): Promise<AccessToken> => {
     const url = tokenUrl();
     const { method, headers, body } = request();
     let response: HttpResponse;
     try {
-      response = await http.request(url, { method, headers, body, signal, acceptStatus: (s) => s < 500 && s !== 429 });
+      response = await http.request(url, { method, headers, body, acceptStatus: (s) => s < 500 && s !== 429 });
     } catch (error) {
       if (error instanceof FlowcapError && error.code !== "STOPPED") {
         throw new OAuthError("OAUTH_TOKEN", `could not get an access token from the token endpoint: ${error.message}`, { cause: error });
@@ -170,34 +184,58 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     if (rotated) next.refresh_token = payload.refresh_token as string;
     if ("access_token" in credentials) next.access_token = token.accessToken;
     if ("access_token_expires_at" in credentials) next.access_token_expires_at = token.expiresAt!.toISOString();
-    if (rotated) {
-      log?.redactor.add([next.refresh_token!]);
-      if (options.onRotate) {
-        try {
-          await options.onRotate(next);
-        } catch (error) {
-          throw new OAuthError(
-            "OAUTH_TOKEN",
-            `the provider rotated the refresh token but saving the new one failed (${(error as Error).message}); the old refresh token no longer works, so if this persists, re-authorize the capture`,
-            { cause: error },
-          );
-        }
-        log?.info("saved the rotated OAuth refresh token to the endpoint config");
-      } else {
-        log?.warn("the provider rotated the refresh token but nothing persists it (no onRotate): the next session will start with the old one");
-      }
-    }
+    // In use at once, saved or not: a provider that rotates has already retired the old refresh token.
     credentials = next;
-    held = { token, refreshAtMs: issuedAt + lifetimeMs * fraction, expiresAtMs: issuedAt + lifetimeMs };
+    const fresh: Held = { token, refreshAtMs: issuedAt + lifetimeMs * fraction, expiresAtMs: issuedAt + lifetimeMs };
     log?.debug("got an OAuth access token", { grant, expiresAt: token.expiresAt!.toISOString(), rotated });
+    if (rotated) log?.redactor.add([next.refresh_token!]);
+    if (rotated && saver) {
+      withheld = fresh;
+      return saveRotation();
+    }
+    if (rotated) log?.warn("the provider rotated the refresh token but nothing persists it (no onRotate): the next session will start with the old one");
+    held = fresh;
     return token;
   };
 
+  /**
+   * Saves the rotated credentials, then hands out the access token held back for them. Retries
+   * (after the saver's backoff) while nothing else can be handed out; while the current token is
+   * still good the failure goes to getToken, which keeps using it and tries again later.
+   */
+  const saveRotation = async (): Promise<AccessToken> => {
+    for (;;) {
+      try {
+        await saver!.attempt({ ...credentials });
+        break;
+      } catch (error) {
+        if (!(error instanceof OAuthError) || saver!.gaveUp || stillUsable(held)) throw error;
+        log?.warn(error.message);
+      }
+    }
+    log?.info("saved the rotated OAuth refresh token to the endpoint config");
+    held = withheld!;
+    withheld = undefined;
+    return held.token;
+  };
+
+  /** A held-back token once saved (unless it expired meanwhile), else a new one. */
+  const obtain = async (): Promise<AccessToken> => {
+    if (withheld) {
+      const token = await saveRotation();
+      if (now() < held!.expiresAtMs) return token;
+    }
+    return fetchToken();
+  };
+
+  const stillUsable = (h: Held | undefined): h is Held => h !== undefined && now() < h.expiresAtMs - EXPIRY_MARGIN_MS;
+
+  /** One refresh shared by all callers; each stops waiting when its own signal fires. */
   const refresh = (signal?: AbortSignal): Promise<AccessToken> => {
-    inflight ??= fetchToken(signal).finally(() => {
+    inflight ??= obtain().finally(() => {
       inflight = undefined;
     });
-    return inflight;
+    return untilAborted(inflight, signal);
   };
 
   return {
@@ -210,11 +248,12 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
       try {
         return await refresh(signal);
       } catch (error) {
+        if (signal?.aborted) throw error;
         // A transient failure while the current token still works: keep using it for a while.
         const current = held;
-        if (current && !(error instanceof OAuthError && error.code === "OAUTH_REAUTHORIZE") && now() < current.expiresAtMs - 30_000) {
+        if (stillUsable(current) && !(error instanceof OAuthError && error.code === "OAUTH_REAUTHORIZE")) {
           log?.warn(`refreshing the OAuth access token failed; using the current one until it is closer to expiry: ${(error as Error).message}`);
-          current.refreshAtMs = Math.min(current.expiresAtMs - 30_000, now() + 30_000);
+          current.refreshAtMs = Math.min(current.expiresAtMs - EXPIRY_MARGIN_MS, now() + 30_000);
           return current.token;
         }
         throw error;
@@ -225,6 +264,18 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     },
     refresh: ({ signal } = {}) => refresh(signal),
   };
+}
+
+/** `promise`, or a StoppedError as soon as `signal` fires (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  const stopped = () => new StoppedError("getting an OAuth access token cancelled");
+  if (signal.aborted) return Promise.reject(stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** An access token stored in the credentials that is still good for a while. */

@@ -41,7 +41,7 @@ const issuer = process.env.ISSUER;
 const auth = defineOAuth2({
   provider: "flowcap-test",
   authorizeUrl: issuer + "/auth",
-  tokenUrl: issuer + "/token",
+  tokenUrl: process.env.TOKEN_URL ?? issuer + "/token",
   scopes: ["openid", "offline_access"],
   authorizeParams: { prompt: "consent" },
   credentials: "rotating",
@@ -110,6 +110,15 @@ describe("flowcap oauth (CLI)", () => {
       body: `grant_type=authorization_code&code=C%2F1&redirect_uri=http%3A%2F%2Flocalhost%3A16963%2F&client_id=my%20client&client_secret=%3Cclient_secret%3E&code_verifier=${"v".repeat(43)}`,
     });
     expect(run.stdout + run.stderr).not.toContain("do-not-show");
+  });
+
+  it("--dry-run refuses a code verifier RFC 7636 does not allow, with a usage error", async () => {
+    const short = await finished(flowcap(["oauth", "--source", "flow.yaml", "--dry-run", "--code-verifier", "v".repeat(42)]));
+    expect(short).toMatchObject({ code: 2, stdout: "" });
+    expect(short.stderr).toMatch(/^flowcap oauth: --code-verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", "\.", "_" and "~" \(RFC 7636 §4\.1\); it is 42 characters long/);
+    const badChars = await finished(flowcap(["oauth", "--source", "flow.yaml", "--dry-run", "--code-verifier", "v".repeat(43) + "+/"]));
+    expect(badChars.code).toBe(2);
+    expect(badChars.stderr).toMatch(/^flowcap oauth: --code-verifier must be .*; it contains "\+", "\/"/);
   });
 
   it("signs in, exchanges the code, prints masked credentials, and --write merges them into the config file", async () => {
@@ -231,6 +240,31 @@ describe("flowcap oauth (CLI)", () => {
     expect(result.stderr.split("\n").at(-1)).toBe(
       "flowcap: the redirect's state does not match the one this flow sent: it belongs to another (possibly forged) authorization request, so nothing was exchanged (RFC 6749 §10.12). Start again.",
     );
+  });
+
+  it("fails clearly, exit 1, when the token endpoint cannot be reached", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const tokenUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/token`;
+    await new Promise<void>((r) => probe.close(() => r()));
+    writeFileSync(
+      path.join(dir, "unreachable.flow.yaml"),
+      `captures:\n  acmeCo/source-oauth-unreachable:\n    endpoint:\n      local:\n        command: [node, connector.mjs]\n        config: config.yaml\n        env: { ISSUER: "${server.issuer}", TOKEN_URL: "${tokenUrl}" }\n    bindings: []\n`,
+    );
+    const run = flowcap(["oauth", "--source", "unreachable.flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0"], { FLOWCAP_CLIENT_SECRET: CLIENTS.post.client_secret });
+    // Play the provider's redirect: the flow's state and a code.
+    const authorize = new URL(await authorizeUrl(run));
+    const redirect = new URL(authorize.searchParams.get("redirect_uri")!);
+    redirect.searchParams.set("state", authorize.searchParams.get("state")!);
+    redirect.searchParams.set("code", "a-code");
+    expect((await fetch(redirect)).status).toBe(200);
+    const result = await finished(run);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.split("\n").at(-1)).toBe(
+      `flowcap: the token request to ${tokenUrl} failed: nothing accepts connections there (connection refused); the authorization code was not exchanged. Check the token URL (oauth2.accessTokenUrlTemplate) and your network, then start again.`,
+    );
+    expect(result.stderr).not.toContain(CLIENTS.post.client_secret);
   });
 
   it("shows the provider's error when the user declines", async () => {

@@ -6,6 +6,7 @@ import {
   buildCredentials,
   DEFAULT_LOCAL_FLOW_TIMEOUT_MS,
   DEFAULT_LOCAL_PORT,
+  isValidCodeVerifier,
   lintOAuth,
   maskCredentials,
   oauthCredentialsBranch,
@@ -60,6 +61,8 @@ const flow = defineCommand(
     },
   },
   async ({ values }) => {
+    // Before the connector runs: a bad verifier would otherwise only show as a refused code.
+    if (values["dry-run"]) checkCodeVerifier(values["code-verifier"]);
     const { capture } = await loadSelectedCapture(values);
     const spec = await connectorSpec(capture, values["log-level"] as string | undefined);
     const oauth2 = spec.oauth2;
@@ -212,6 +215,14 @@ async function readSpecFile(file: string): Promise<SpecResponse> {
   return found as unknown as SpecResponse;
 }
 
+/** RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~]. */
+function checkCodeVerifier(value: unknown): void {
+  if (typeof value !== "string" || isValidCodeVerifier(value)) return;
+  const bad = [...new Set(value.replace(/[A-Za-z0-9\-._~]/g, ""))];
+  const found = bad.length > 0 ? `it contains ${bad.map((c) => JSON.stringify(c)).join(", ")}` : `it is ${value.length} characters long`;
+  throw new UsageError(`--code-verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~" (RFC 7636 §4.1); ${found}`);
+}
+
 function portOf(redirectUri: string): number {
   try {
     const url = new URL(redirectUri);
@@ -247,8 +258,9 @@ async function clientSecretFromEnvOrPrompt(): Promise<string> {
 
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the prompt shows: what is typed (or pasted) right after it must not be echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.resume();
   stdin.setEncoding("utf8");
   return new Promise((resolve, reject) => {
