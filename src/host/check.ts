@@ -157,6 +157,8 @@ async function readSession(proc: ConnectorProcess, spec: CaptureSpec, timeoutMs:
         state = reduceState(state, event.response.checkpoint!.state);
         keys.push(...pending);
         pending = [];
+        // Each checkpoint is a committed transaction here; acknowledge it as Flow's runtime would.
+        if (opened?.explicitAcknowledgements === true) await proc.acknowledge(1);
         if (until(checkpoints)) break;
       }
     }
@@ -393,7 +395,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
             if (event.variant === "checkpoint") {
               checkpoints++;
               // Acknowledge each checkpoint, as the runtime does once it commits.
-              await proc.send({ acknowledge: { checkpoints: 1 } });
+              await proc.acknowledge(1);
               if (checkpoints >= 3) break;
             }
           }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog, runChecks, selectCapture } from "../../src/host/index.js";
-import { pythonCatalog, runFlowcap } from "../helpers/cli.js";
+import { pythonCatalog, runFlowcap, sdkAcksCatalog } from "../helpers/cli.js";
 
 async function check(broken: string | undefined, only: string[]) {
   const catalog = await loadCatalog(pythonCatalog(broken));
@@ -25,6 +25,18 @@ describe("flowcap check", () => {
     const results = run.json as { id: string; status: string }[];
     expect(results.filter((r) => r.status === "fail")).toEqual([]);
     expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toContain("resume");
+  });
+
+  it("passes an SDK connector that asks for acknowledgements, acknowledging every session's checkpoints", async () => {
+    const run = await runFlowcap(["check", "--source", sdkAcksCatalog(), "--json", "--session-timeout", "5"]);
+    const results = run.json as { id: string; status: string; detail: string }[];
+    expect(results.filter((r) => r.status === "fail" || r.status === "warn")).toEqual([]);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    expect(byId.get("acknowledgements")).toMatchObject({ status: "pass", detail: "3 checkpoint(s), each acknowledged" });
+    // Each checkpoint waits for its acknowledge: two in the first session means the check sent one.
+    expect(byId.get("session")!.detail).toMatch(/^2 checkpoint\(s\), 2 document\(s\), exit 0 at stdin EOF/);
+    expect(byId.get("resume")!.status).toBe("pass");
+    expect(run.code).toBe(0);
   });
 
   it("fails a connector whose oauth2 block puts the client secret in a URL (the oauth lint, as part of check)", async () => {

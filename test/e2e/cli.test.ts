@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.js";
-import { pythonCatalog, runFlowcap, tempTree } from "../helpers/cli.js";
+import { pythonCatalog, runFlowcap, sdkAcksCatalog, tempTree } from "../helpers/cli.js";
 
 const HELLO_MAIN = path.join(repoRoot, "dist/connectors/source-hello-world/main.js");
 type Doc = { count: number; _meta: { uuid: string } };
@@ -138,6 +138,29 @@ describe("flowcap CLI", () => {
     expect(run.code, run.stderr).toBe(0);
     const ns = (run.json as [string, { n: number }][]).filter(([k]) => k === "acmeCo/counter").map(([, d]) => d.n);
     expect(ns).toEqual([1, 2, 3, 4]);
+  });
+
+  it("preview acknowledges each committed transaction, so an SDK connector with explicitAcknowledgements captures across sessions", async () => {
+    // Unacknowledged, its ctx.checkpoint() would wait for ever after the first document.
+    const run = await runFlowcap(["preview", "--source", sdkAcksCatalog(), "--sessions", "2,2"], { timeoutMs: 20_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const ns = (run.json as [string, { n: number }][]).filter(([k]) => k === "acmeCo/ticks").map(([, d]) => d.n);
+    expect(ns).toEqual([1, 2, 3, 4]);
+  });
+
+  it("preview acknowledges as many checkpoints as each transaction folded", async () => {
+    // The connector writes at most 3 checkpoints ahead of their acknowledgements (and fails an
+    // acknowledge of more than are waiting). The first transaction commits its first checkpoint at
+    // once; each later one, 300 ms on, folds the 3 written meanwhile.
+    const source = pythonCatalog(undefined, { greeting: "hi", interval_ms: 10 }, { ACK_WINDOW: "3" });
+    const run = await runFlowcap(["preview", "--source", source, "--sessions", "3", "--delay", "300ms", "--output-state"], { timeoutMs: 20_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const sizes: number[] = [0];
+    for (const [k] of run.json as [string, unknown][]) {
+      if (k === "acmeCo/counter") sizes[sizes.length - 1]!++;
+      else sizes.push(0);
+    }
+    expect(sizes.slice(0, -2)).toEqual([1, 3, 3]); // then the final state, after nothing
   });
 
   it("fails a preview whose documents break their collection's schema, naming the document", async () => {
