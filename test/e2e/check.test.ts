@@ -46,6 +46,12 @@ describe("flowcap check", () => {
     expect(run.stdout).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
   });
 
+  it("lets the resources of collections named as snapshots repeat their documents when resuming", async () => {
+    const catalog = await loadCatalog(pythonCatalog("ignores-state"));
+    const results = await runChecks(catalog, selectCapture(catalog), { only: ["spec", "validate", "session", "resume"], snapshotCollections: ["acmeCo/counter"], stopGraceMs: 1500, sessionTimeoutMs: 5000 });
+    expect(results.find((r) => r.id === "resume")).toMatchObject({ status: "pass", detail: expect.stringMatching(/1 repeated from the first session$/) });
+  });
+
   // Each deliberate breakage of the Python connector must fail the right check, for the right rule.
   it.each([
     ["json-line", "session", /protocol violation \[json-line\]: stdout line \d+: not JSON/],
@@ -71,8 +77,9 @@ describe("flowcap check", () => {
     ["unreadable-error", "invalid-config", /the connector's error is a stack trace, not a readable message \(it ends: "KeyError: 'greeting'"\)/],
     ["accepts-unknown-resource", "unknown-resource", /validated the resource \{"name":"flowcap-no-such-resource"\}, which does not exist; it must refuse it/],
     ["crash", "session", /connector exited with status 1: the counter service went away/],
+    ["ignores-state", "resume", /its first document \(acmeCo\/counter key \[1\]\) is one the first session already committed: it ignores the state it is handed/],
   ])("BROKEN=%s fails the %s check", async (broken, id, message) => {
-    const needs = ["spec", "validate", id];
+    const needs = ["spec", "validate", ...(id === "resume" ? ["session"] : []), id];
     const results = await check(broken, [...new Set(needs)]);
     const result = results.find((r) => r.id === id)!;
     expect(result.status, result.detail).toBe("fail");
