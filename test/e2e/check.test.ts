@@ -77,6 +77,12 @@ describe("flowcap check", () => {
     ["unreadable-error", "invalid-config", /the connector's error is a stack trace, not a readable message \(it ends: "KeyError: 'greeting'"\)/],
     ["accepts-unknown-resource", "unknown-resource", /validated the resource \{"name":"flowcap-no-such-resource"\}, which does not exist; it must refuse it/],
     ["crash", "session", /connector exited with status 1: the counter service went away/],
+    ["spec-varies", "spec", /the spec for config \{\} \(the runtime's internal spec\) differs from the spec for the capture's config/],
+    ["refuses-unknown-keys", "tolerance", /connector exited with status 1: request line 1 has unknown fields: \$internal/],
+    ["key-not-pointer", "discover", /bindings\[0\] \(counter\): key must be a non-empty list of JSON pointers/],
+    ["resource-schema-refuses-meta", "discover", /bindings\[0\] \(counter\): spec.resourceConfigSchema refuses the _meta that Flow's control plane stores in resource configs/],
+    ["accepts-malformed-request", "malformed-request", /a malformed request line: the connector exited 0; it must fail/],
+    ["missing-key", "session", /stdout line 3, binding 0 \(acmeCo\/counter\): document has no value at key \/n of acmeCo\/counter/],
     ["ignores-state", "resume", /its first document \(acmeCo\/counter key \[1\]\) is one the first session already committed: it ignores the state it is handed/],
   ])("BROKEN=%s fails the %s check", async (broken, id, message) => {
     const needs = ["spec", "validate", ...(id === "resume" ? ["session"] : []), id];

@@ -169,6 +169,13 @@ describe("flowcap CLI", () => {
     expect(run.stderr).toMatch(/flowcap: session 1, stdout line 3, binding 0 \(acmeCo\/counter\): document does not match the schema of acmeCo\/counter: \/n must be integer/);
   });
 
+  it("fails a preview whose document lacks its collection key, naming the document and the key", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog("missing-key"), "--sessions", "1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowcap: session 1, stdout line 3, binding 0 \(acmeCo\/counter\): document has no value at key \/n of acmeCo\/counter/);
+    expect(run.json).toEqual([]); // nothing of the failed transaction was printed
+  });
+
   it("fails a preview at the first protocol violation, with the rule, the line and a hint", async () => {
     const run = await runFlowcap(["preview", "--source", pythonCatalog("binding-index"), "--sessions", "1"]);
     expect(run.code).toBe(1);
