@@ -72,6 +72,10 @@ export class ConnectorProcess {
       env: { ...process.env, ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" },
       stdio: ["pipe", "pipe", "pipe"],
       shell: false,
+      // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
+      // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
+      // of SIGINT mid-transaction. Were flowcap to die, the connector still sees its stdin close.
+      detached: true,
     });
     this.exited = new Promise((resolve) => {
       this.child.on("close", (code, signal) => {

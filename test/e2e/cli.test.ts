@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.js";
-import { pythonCatalog, runFlowcap, sdkAcksCatalog, tempTree } from "../helpers/cli.js";
+import { FLOWCAP, pythonCatalog, runFlowcap, sdkAcksCatalog, tempTree } from "../helpers/cli.js";
 
 const HELLO_MAIN = path.join(repoRoot, "dist/connectors/source-hello-world/main.js");
 type Doc = { count: number; _meta: { uuid: string } };
@@ -131,6 +132,36 @@ describe("flowcap CLI", () => {
     expect(Date.now() - started).toBeLessThan(8000);
     expect(run.stderr).toMatch(/stopped after --timeout 1500ms/);
     expect(run.json.length).toBeGreaterThan(0);
+  });
+
+  it("preview stopped by Ctrl-C exits 0, having printed only whole transactions and the final state", async () => {
+    const source = helloCatalog(200, "    bindings: [{resource: {name: greetings}, target: acmeCo/greetings}]\ncollections:\n  acmeCo/greetings: {schema: {type: object}, key: [/count]}");
+    // In its own process group, signalled as a terminal signals its foreground group: the
+    // connector's process group is its own, so SIGINT reaches flowcap alone.
+    const child = spawn(process.execPath, [FLOWCAP, "preview", "--source", source, "--output-state"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c;
+        if ((stdout.match(/\["connectorState"/g) ?? []).length >= 3) resolve();
+      });
+    });
+    process.kill(-child.pid!, "SIGINT");
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toMatch(/flowcap: stopping the capture/);
+    expect(stdout.endsWith("\n")).toBe(true);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as [string, { count?: number; updated?: { bindingStateV1?: { greetings?: { count: number } } } }]);
+    // Every document is followed by the state of its transaction; the last line is the final state.
+    let count = 0;
+    for (const [kind, value] of lines) {
+      if (kind === "acmeCo/greetings") expect(value.count).toBe(++count);
+      else expect(value.updated?.bindingStateV1?.greetings?.count).toBe(count);
+    }
+    expect(lines.at(-1)).toEqual(["connectorState", { updated: { bindingStateV1: { greetings: { count } } } }]);
+    expect(count).toBeGreaterThan(0);
   });
 
   it("previews a connector written in Python without flowcap", async () => {
