@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.js";
@@ -76,6 +76,62 @@ describe("flowcap CLI", () => {
     const preview = await runFlowcap(["preview", "--source", source, "--sessions", "1"]);
     expect(preview.code, preview.stderr).toBe(0);
     expect(preview.json[0]).toEqual(["acmeCo/greetings", expect.objectContaining({ count: 1 })]);
+  });
+
+  it("discover rewrites a bound collection's schema file, keeping the rest of what the user wrote", async () => {
+    const source = helloCatalog(50, ["    bindings:", "      - resource: {name: greetings}", "        target: acmeCo/greetings # kept", "import: [acmeCo/flow.yaml]"].join("\n"));
+    const dir = path.dirname(source);
+    mkdirSync(path.join(dir, "acmeCo"));
+    const collections = [
+      "# collections, written by hand",
+      "collections:",
+      "  acmeCo/greetings:",
+      "    schema: greetings.schema.yaml # the discovered schema goes here",
+      "    key: [/count]",
+      "    projections:",
+      "      when: /ts",
+      "  acmeCo/notes:",
+      "    schema: {type: object}",
+      "    key: [/id]",
+      "",
+    ].join("\n");
+    writeFileSync(path.join(dir, "acmeCo/flow.yaml"), collections);
+    writeFileSync(path.join(dir, "acmeCo/greetings.schema.yaml"), "type: object\ntitle: An old greeting\n");
+
+    const run = await runFlowcap(["discover", "--source", source]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/0 added, 1 already bound/);
+    expect(run.stderr).toMatch(/~ schema of acmeCo\/greetings/);
+    const schema = readFileSync(path.join(dir, "acmeCo/greetings.schema.yaml"), "utf8");
+    expect(schema).toMatch(/^title: Greeting$/m);
+    expect(schema).not.toMatch(/An old greeting/);
+    expect(schema).toMatch(/required:\n\s+- count/);
+    // The collections file, projections and other collection included, is as the user wrote it.
+    expect(readFileSync(path.join(dir, "acmeCo/flow.yaml"), "utf8")).toBe(collections);
+    expect(readFileSync(source, "utf8")).toMatch(/^# my capture: keep this comment/);
+    expect(readFileSync(source, "utf8")).toMatch(/target: acmeCo\/greetings # kept/);
+  });
+
+  it("--capture selects one capture of a catalog that has several", async () => {
+    const counter = (greeting: string) => ({
+      endpoint: { local: { command: ["python3", path.join(repoRoot, "test/fixtures/connectors/python/counter.py")], config: { greeting, interval_ms: 20 } } },
+      bindings: [{ resource: { name: "counter" }, target: "acmeCo/counter" }],
+    });
+    const dir = tempTree({
+      "flow.yaml": JSON.stringify({
+        captures: { "acmeCo/first": counter("first"), "acmeCo/second": counter("second") },
+        collections: { "acmeCo/counter": { schema: { type: "object" }, key: ["/n"] } },
+      }),
+    });
+    const unchosen = await runFlowcap(["preview", "--source", "flow.yaml", "--sessions", "1"], { cwd: dir });
+    expect(unchosen.code).toBe(1);
+    expect(unchosen.stderr).toMatch(/flow.yaml declares 2 captures \(acmeCo\/first, acmeCo\/second\): choose one with --capture/);
+    const second = await runFlowcap(["preview", "--source", "flow.yaml", "--capture", "acmeCo/second", "--sessions", "1"], { cwd: dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json).toEqual([["acmeCo/counter", expect.objectContaining({ n: 1, greeting: "second #1" })]]);
+    const unknown = await runFlowcap(["spec", "--source", "flow.yaml", "--capture", "acmeCo/third"], { cwd: dir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no capture named acmeCo\/third in flow.yaml \(it has: acmeCo\/first, acmeCo\/second\)/);
   });
 
   it("validate and apply print the connector's answers", async () => {
