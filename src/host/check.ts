@@ -371,7 +371,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         if (judged && first.ids.has(documentId(judged))) {
           throw new FlowcapError(
             "PROTOCOL_VIOLATION",
-            `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is one the first session already committed: it ignores the state it is handed (a resource that re-captures everything each session can be named with --snapshot-collections)`,
+            `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is one the first session already committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`,
           );
         }
         return `opened with the reduced state; ${session.committed.length} document(s), ${repeated} repeated from the first session`;
