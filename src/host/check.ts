@@ -36,12 +36,30 @@ export interface CheckContext {
   discovered?: DiscoveredResponse;
   resourcePaths?: string[][];
   /** State and committed document ids (see documentId) of the first session, for the resume check. */
-  firstSession?: { state: Record<string, unknown>; ids: Set<string> };
+  firstSession?: FirstSession;
   /**
    * Collections whose resources re-capture everything each session (snapshots): the resume
    * check does not judge their documents.
    */
   snapshotCollections: Set<string>;
+}
+
+/** What the resume check needs of the first session. */
+interface FirstSession {
+  state: Record<string, unknown>;
+  ids: Set<string>;
+  /** Per collection: the id of its first committed document, and how many it committed. */
+  starts: Map<string, { id: string; count: number }>;
+}
+
+function firstSessionOf(state: Record<string, unknown>, committed: CommittedDocument[]): FirstSession {
+  const starts = new Map<string, { id: string; count: number }>();
+  for (const d of committed) {
+    const start = starts.get(d.collection);
+    if (start) start.count++;
+    else starts.set(d.collection, { id: documentId(d), count: 1 });
+  }
+  return { state, ids: new Set(committed.map(documentId)), starts };
 }
 
 /** One conformance check. Throw (a ProtocolViolationError, say) to fail; return a detail to pass. */
@@ -336,7 +354,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       withSession(ctx, {}, async (proc, spec) => {
         const session = await readSession(proc, spec, ctx.sessionTimeoutMs, (n) => n >= 2);
         if (!session.opened) throw new ProtocolViolationError("opened-first", `no opened response within ${ctx.sessionTimeoutMs / 1000}s`);
-        ctx.firstSession = { state: session.state, ids: new Set(session.committed.map(documentId)) };
+        ctx.firstSession = firstSessionOf(session.state, session.committed);
         if (session.exited) {
           await proc.finish();
           return `${session.checkpoints} checkpoint(s), ${session.committed.length} document(s), then exited 0 by itself`;
@@ -365,14 +383,16 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         await draining;
         if (!status.signalled) await proc.finish();
         const repeated = session.committed.filter((d) => first.ids.has(documentId(d))).length;
-        // A capture that goes on from its state starts after what it committed; one that starts
-        // over (ignoring the state it was handed) first re-sends what the first session sent.
+        // A capture that goes on from its state starts after what it committed, or re-sends the
+        // last of it (an inclusive cursor: at-least-once, which Flow's reductions absorb). One
+        // that starts over, ignoring the state it was handed, re-sends the first session's first
+        // document: that is the failure. With only one document committed the two look alike.
         const judged = session.committed.find((d) => !ctx.snapshotCollections.has(d.collection));
-        if (judged && first.ids.has(documentId(judged))) {
-          throw new FlowcapError(
-            "PROTOCOL_VIOLATION",
-            `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is one the first session already committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`,
-          );
+        const start = judged && first.starts.get(judged.collection);
+        if (judged && start && start.id === documentId(judged)) {
+          const message = `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is the first one the first session committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`;
+          if (start.count > 1) throw new FlowcapError("PROTOCOL_VIOLATION", message);
+          throw new Warn(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
         }
         return `opened with the reduced state; ${session.committed.length} document(s), ${repeated} repeated from the first session`;
       });

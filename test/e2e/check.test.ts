@@ -52,6 +52,12 @@ describe("flowcap check", () => {
     expect(results.find((r) => r.id === "resume")).toMatchObject({ status: "pass", detail: expect.stringMatching(/1 repeated from the first session$/) });
   });
 
+  it("passes a connector whose cursor is inclusive: re-sending the last committed document on resume is at-least-once, not ignoring state", async () => {
+    const catalog = await loadCatalog(pythonCatalog("inclusive-cursor"));
+    const results = await runChecks(catalog, selectCapture(catalog), { only: ["spec", "validate", "session", "resume"], stopGraceMs: 1500, sessionTimeoutMs: 5000 });
+    expect(results.find((r) => r.id === "resume")).toMatchObject({ status: "pass", detail: expect.stringMatching(/1 repeated from the first session$/) });
+  });
+
   // Each deliberate breakage of the Python connector must fail the right check, for the right rule.
   it.each([
     ["json-line", "session", /protocol violation \[json-line\]: stdout line \d+: not JSON/],
@@ -83,7 +89,7 @@ describe("flowcap check", () => {
     ["resource-schema-refuses-meta", "discover", /bindings\[0\] \(counter\): spec.resourceConfigSchema refuses the _meta that Flow's control plane stores in resource configs/],
     ["accepts-malformed-request", "malformed-request", /a malformed request line: the connector exited 0; it must fail/],
     ["missing-key", "session", /stdout line 3, binding 0 \(acmeCo\/counter\): document has no value at key \/n of acmeCo\/counter/],
-    ["ignores-state", "resume", /its first document \(acmeCo\/counter key \[1\]\) is one the first session already committed: it ignores the state it is handed/],
+    ["ignores-state", "resume", /its first document \(acmeCo\/counter key \[1\]\) is the first one the first session committed: it ignores the state it is handed/],
   ])("BROKEN=%s fails the %s check", async (broken, id, message) => {
     const needs = ["spec", "validate", ...(id === "resume" ? ["session"] : []), id];
     const results = await check(broken, [...new Set(needs)]);
