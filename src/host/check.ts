@@ -35,8 +35,31 @@ export interface CheckContext {
   spec?: SpecResponse;
   discovered?: DiscoveredResponse;
   resourcePaths?: string[][];
-  /** State and committed document keys of the first session, for the resume check. */
-  firstSession?: { state: Record<string, unknown>; keys: Set<string> };
+  /** State and committed document ids (see documentId) of the first session, for the resume check. */
+  firstSession?: FirstSession;
+  /**
+   * Collections whose resources re-capture everything each session (snapshots): the resume
+   * check does not judge their documents.
+   */
+  snapshotCollections: Set<string>;
+}
+
+/** What the resume check needs of the first session. */
+interface FirstSession {
+  state: Record<string, unknown>;
+  ids: Set<string>;
+  /** Per collection: the id of its first committed document, and how many it committed. */
+  starts: Map<string, { id: string; count: number }>;
+}
+
+function firstSessionOf(state: Record<string, unknown>, committed: CommittedDocument[]): FirstSession {
+  const starts = new Map<string, { id: string; count: number }>();
+  for (const d of committed) {
+    const start = starts.get(d.collection);
+    if (start) start.count++;
+    else starts.set(d.collection, { id: documentId(d), count: 1 });
+  }
+  return { state, ids: new Set(committed.map(documentId)), starts };
 }
 
 /** One conformance check. Throw (a ProtocolViolationError, say) to fail; return a detail to pass. */
@@ -123,15 +146,27 @@ export function invalidConfig(schema: unknown, config: Record<string, unknown>):
   return undefined;
 }
 
+/** A document committed by a session: its collection, and its key values as written. */
+interface CommittedDocument {
+  collection: string;
+  key: string;
+}
+
+/** Identifies a document by its collection key, as Flow reduces documents. */
+function documentId(doc: CommittedDocument): string {
+  return `${doc.collection}\u0000${doc.key}`;
+}
+
 /**
  * Reads a session until `until` holds, the connector exits, or the timeout; returns what it
- * committed. Documents are checked against their collection's schema and key as they commit.
+ * committed, in order. Documents are checked against their collection's schema and key as they
+ * commit.
  */
 async function readSession(proc: ConnectorProcess, spec: CaptureSpec, timeoutMs: number, until: (checkpoints: number) => boolean) {
   const validator = new DocumentValidator();
   let state: Record<string, unknown> = {};
-  const keys: string[] = [];
-  let pending: string[] = [];
+  const committed: CommittedDocument[] = [];
+  let pending: CommittedDocument[] = [];
   let checkpoints = 0;
   let opened: Record<string, unknown> | undefined;
   let exited = false;
@@ -150,20 +185,22 @@ async function readSession(proc: ConnectorProcess, spec: CaptureSpec, timeoutMs:
         const { binding = 0, doc } = event.response.captured!;
         const collection = spec.bindings[binding]!.collection;
         validator.check(collection, doc as Record<string, unknown>, `stdout line ${event.lineNumber}, binding ${binding} (${collection.name})`);
-        pending.push(JSON.stringify(event.response.captured));
+        pending.push({ collection: collection.name, key: JSON.stringify(collection.key.map((ptr) => getPointer(doc, ptr))) });
       }
       if (event.variant === "checkpoint") {
         checkpoints++;
         state = reduceState(state, event.response.checkpoint!.state);
-        keys.push(...pending);
+        committed.push(...pending);
         pending = [];
+        // Each checkpoint is a committed transaction here; acknowledge it as Flow's runtime would.
+        if (opened?.explicitAcknowledgements === true) await proc.acknowledge(1);
         if (until(checkpoints)) break;
       }
     }
   } finally {
     clearTimeout(timer);
   }
-  return { state, keys, checkpoints, opened, exited };
+  return { state, committed, checkpoints, opened, exited };
 }
 
 /** Opens a capture session on a fresh process (internal spec, then open), runs `fn`, and kills what is left. */
@@ -317,10 +354,10 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       withSession(ctx, {}, async (proc, spec) => {
         const session = await readSession(proc, spec, ctx.sessionTimeoutMs, (n) => n >= 2);
         if (!session.opened) throw new ProtocolViolationError("opened-first", `no opened response within ${ctx.sessionTimeoutMs / 1000}s`);
-        ctx.firstSession = { state: session.state, keys: new Set(session.keys) };
+        ctx.firstSession = firstSessionOf(session.state, session.committed);
         if (session.exited) {
           await proc.finish();
-          return `${session.checkpoints} checkpoint(s), ${session.keys.length} document(s), then exited 0 by itself`;
+          return `${session.checkpoints} checkpoint(s), ${session.committed.length} document(s), then exited 0 by itself`;
         }
         if (session.checkpoints === 0) throw new Warn(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
         const draining = drain(proc);
@@ -328,7 +365,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         await draining;
         if (status.signalled) throw new ProtocolViolationError("stops-at-eof", `still running ${ctx.stopGraceMs / 1000}s after its stdin closed (it was sent ${status.signal ?? "SIGTERM"})`);
         await proc.finish();
-        return `${session.checkpoints} checkpoint(s), ${session.keys.length} document(s), exit 0 at stdin EOF`;
+        return `${session.checkpoints} checkpoint(s), ${session.committed.length} document(s), exit 0 at stdin EOF`;
       }),
   },
   {
@@ -345,11 +382,19 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         const status = session.exited ? { ...(await proc.exited), signalled: false } : await proc.stop(ctx.stopGraceMs);
         await draining;
         if (!status.signalled) await proc.finish();
-        const repeated = session.keys.filter((k) => first.keys.has(k)).length;
-        if (first.keys.size > 0 && repeated === first.keys.size) {
-          throw new Warn(`re-captured all ${repeated} document(s) of the first session: it may be ignoring its state (fine for a snapshot resource)`);
+        const repeated = session.committed.filter((d) => first.ids.has(documentId(d))).length;
+        // A capture that goes on from its state starts after what it committed, or re-sends the
+        // last of it (an inclusive cursor: at-least-once, which Flow's reductions absorb). One
+        // that starts over, ignoring the state it was handed, re-sends the first session's first
+        // document: that is the failure. With only one document committed the two look alike.
+        const judged = session.committed.find((d) => !ctx.snapshotCollections.has(d.collection));
+        const start = judged && first.starts.get(judged.collection);
+        if (judged && start && start.id === documentId(judged)) {
+          const message = `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is the first one the first session committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`;
+          if (start.count > 1) throw new FlowcapError("PROTOCOL_VIOLATION", message);
+          throw new Warn(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
         }
-        return `opened with the reduced state; ${session.keys.length} document(s), ${repeated} repeated from the first session`;
+        return `opened with the reduced state; ${session.committed.length} document(s), ${repeated} repeated from the first session`;
       });
     },
   },
@@ -393,7 +438,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
             if (event.variant === "checkpoint") {
               checkpoints++;
               // Acknowledge each checkpoint, as the runtime does once it commits.
-              await proc.send({ acknowledge: { checkpoints: 1 } });
+              await proc.acknowledge(1);
               if (checkpoints >= 3) break;
             }
           }
@@ -425,6 +470,11 @@ export interface CheckOptions {
   extraChecks?: ConformanceCheck[];
   /** Only these check ids. */
   only?: string[];
+  /**
+   * Collections whose resources re-capture everything each session (snapshots): the resume check
+   * does not fail them for repeating the first session's documents.
+   */
+  snapshotCollections?: string[];
   onResult?: (result: CheckResult) => void;
 }
 
@@ -440,6 +490,7 @@ export async function runChecks(catalog: Catalog, capture: CaptureDef, options: 
     run: options.run ?? {},
     sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
     stopGraceMs: options.stopGraceMs ?? 10_000,
+    snapshotCollections: new Set(options.snapshotCollections ?? []),
   };
   const results: CheckResult[] = [];
   for (const check of [...CONFORMANCE_CHECKS, ...(options.extraChecks ?? [])]) {

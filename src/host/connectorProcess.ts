@@ -36,6 +36,9 @@ export interface ConnectorProcessOptions {
 
 const STDERR_TAIL = 20;
 
+/** How long Flow's runtime waits for a connector to take an acknowledge from its stdin (flow-protocol.md §0). */
+export const ACKNOWLEDGE_TIMEOUT_MS = 10_000;
+
 /**
  * A connector run as a black box, the way Flow's runtime runs a local connector: its argv with no
  * shell, in the catalog's directory, with the endpoint's env and LOG_LEVEL. Requests go to its
@@ -69,6 +72,10 @@ export class ConnectorProcess {
       env: { ...process.env, ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" },
       stdio: ["pipe", "pipe", "pipe"],
       shell: false,
+      // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
+      // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
+      // of SIGINT mid-transaction. Were flowcap to die, the connector still sees its stdin close.
+      detached: true,
     });
     this.exited = new Promise((resolve) => {
       this.child.on("close", (code, signal) => {
@@ -119,6 +126,21 @@ export class ConnectorProcess {
   send(request: Record<string, unknown>): Promise<void> {
     this.checker.sent(request);
     return this.write(JSON.stringify(request) + "\n");
+  }
+
+  /**
+   * Tells the connector that its `checkpoints` oldest unacknowledged checkpoints are committed, as
+   * Flow's runtime does after each transaction of a session that asked for explicit
+   * acknowledgements. Like the runtime, gives up on a connector that leaves its input unread.
+   */
+  async acknowledge(checkpoints: number, timeoutMs = ACKNOWLEDGE_TIMEOUT_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const unread = new Promise<"unread">((r) => (timer = setTimeout(() => r("unread"), timeoutMs)));
+    const outcome = await Promise.race([this.send({ acknowledge: { checkpoints } }), unread]);
+    clearTimeout(timer);
+    if (outcome === "unread") {
+      throw new ProtocolViolationError("acknowledgements", `an acknowledge of ${checkpoints} checkpoint(s) was not taken from stdin within ${timeoutMs / 1000}s: the connector requested acknowledgements but is not processing its input`);
+    }
   }
 
   /** Writes raw text to the connector's stdin (for malformed-input checks). */

@@ -145,12 +145,12 @@ async function runSession(ctx: SessionContext): Promise<{ state: Record<string, 
   let transactions = 0;
   let sequence: PendingDocument[] = [];
   // Checkpointed but not yet committed (when transactions are delayed).
-  let ready: { docs: PendingDocument[]; after: Record<string, unknown>; replaced: boolean } | undefined;
+  let ready: { docs: PendingDocument[]; checkpoints: number; after: Record<string, unknown>; replaced: boolean } | undefined;
   let nextCommitAtMs = 0;
 
   const commit = async () => {
     if (!ready) return;
-    const { docs, after, replaced } = ready;
+    const { docs, checkpoints, after, replaced } = ready;
     ready = undefined;
     for (const d of docs) {
       const binding = spec.bindings[d.binding]!;
@@ -167,6 +167,9 @@ async function runSession(ctx: SessionContext): Promise<{ state: Record<string, 
     }
     if (options.outputState) await reporter.state?.(transactionState(state, after, replaced), false);
     state = after;
+    // Committed: a connector that asked for acknowledgements waits for this one (the SDK's
+    // ctx.checkpoint() does), and would stall after its first checkpoint without it.
+    if (proc.checker.explicitAcknowledgements) await proc.acknowledge(checkpoints);
     transactions++;
     stats.transactions++;
     nextCommitAtMs = Date.now() + delayMs;
@@ -213,7 +216,12 @@ async function runSession(ctx: SessionContext): Promise<{ state: Record<string, 
         stats.checkpoints++;
         const update = event.response.checkpoint!.state;
         const base = ready?.after ?? state;
-        ready = { docs: [...(ready?.docs ?? []), ...sequence], after: reduceState(base, update), replaced: (ready?.replaced ?? false) || !update.mergePatch };
+        ready = {
+          docs: [...(ready?.docs ?? []), ...sequence],
+          checkpoints: (ready?.checkpoints ?? 0) + 1,
+          after: reduceState(base, update),
+          replaced: (ready?.replaced ?? false) || !update.mergePatch,
+        };
         sequence = [];
         if (Date.now() >= nextCommitAtMs) {
           await commit();

@@ -30,6 +30,19 @@ describe("ResponseChecker", () => {
     expect(session({ captured: { doc: { a: 1 } } }, { captured: { binding: 1, doc: {} } }, { checkpoint: { state: { updated: {} } } })).toBe("ok");
   });
 
+  it("accepts proto field names, as Flow's decoder does, and passes the response on with JSON names", () => {
+    // What the Estuary Python CDK writes for a sourced schema, among others (flow-protocol.md §3.2).
+    const closed = { type: "object", properties: { n: { type: "integer" } }, additionalProperties: false };
+    expect(session({ sourcedSchema: { schema_json: closed } }, { captured: { doc_json: { n: 1 } } }, { checkpoint: { state: { updated_json: {}, merge_patch: true } } })).toBe("ok");
+    expect(judge([{ spec: {} }], [{ spec: { protocol: 3032023, config_schema_json: { type: "object" }, resource_config_schema_json: { type: "object" }, documentation_url: "https://x" } }], true)).toBe("ok");
+
+    const checker = new ResponseChecker();
+    checker.sent(OPEN);
+    checker.line('{"opened": {}}', 1);
+    expect(checker.line('{"captured": {"binding": 1, "doc_json": {"n": 1}}}', 2).response).toEqual({ captured: { binding: 1, doc: { n: 1 } } });
+    expect(checker.line('{"checkpoint": {"state": {"updated_json": {"a": 1}, "merge_patch": true}}}', 3).response).toEqual({ checkpoint: { state: { updated: { a: 1 }, mergePatch: true } } });
+  });
+
   it.each<[string, () => RuleId | "ok", RuleId]>([
     ["a line that is not JSON", () => judge([{ spec: {} }], ["hello"]), "json-line"],
     ["a JSON array", () => judge([{ spec: {} }], ["[1]"]), "json-line"],
@@ -37,6 +50,8 @@ describe("ResponseChecker", () => {
     ["two variants", () => judge([{ spec: {} }], [{ spec: SPEC, applied: {} }]), "one-variant"],
     ["an unknown top-level field", () => judge([{ spec: {} }], [{ spec: SPEC, extra: 1 }]), "known-fields"],
     ["an unknown nested field", () => judge([{ spec: {} }], [{ spec: { ...SPEC, oauth2: { provider: "p", authUrlTemplate: "a", accessTokenUrlTemplate: "b", colour: 1 } } }]), "known-fields"],
+    ["a field given under both its names", () => session({ captured: { doc: {}, doc_json: {} } }), "known-fields"],
+    ["an open sourced schema under its proto name", () => session({ sourcedSchema: { schema_json: { type: "object", properties: { n: {} } } } }), "sourced-schema-closed"],
     ["a null field", () => judge([{ spec: {} }], [{ spec: { ...SPEC, oauth2: null } }]), "no-nulls"],
     ["a field of the wrong type", () => judge([{ spec: {} }], [{ spec: { ...SPEC, documentationUrl: 7 } }]), "field-types"],
     ["another protocol version", () => judge([{ spec: {} }], [{ spec: { ...SPEC, protocol: 1 } }]), "protocol-version"],

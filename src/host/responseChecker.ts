@@ -75,7 +75,8 @@ export class ResponseChecker {
       throw violation("json-line", `not JSON (${(error as Error).message.replace(/, ".*"(\.\.\.)? is not valid JSON$/s, "")})`);
     }
     if (!isPlainObject(value)) throw violation("json-line", `a JSON ${Array.isArray(value) ? "array" : value === null ? "null" : typeof value}, not an object`);
-    const { variants, unknownKeys, issues } = inspectResponse(value);
+    // Checked and passed on with Flow's JSON names, whichever names the connector wrote.
+    const { variants, unknownKeys, issues, normalized } = inspectResponse(value);
     if (variants.length !== 1) {
       throw violation("one-variant", variants.length === 0 ? `no known response variant (keys: ${Object.keys(value).join(", ") || "none"})` : `${variants.length} variants in one line (${variants.join(", ")})`);
     }
@@ -85,7 +86,7 @@ export class ResponseChecker {
       if (issue.kind === "unknown-field") throw violation("known-fields", `${issue.path} ${issue.message}`);
       if (issue.kind === "null-field") throw violation("no-nulls", `${issue.path} is null`);
     }
-    const body = value[variant] as Record<string, unknown>;
+    const body = normalized[variant] as Record<string, unknown>;
 
     if (this.session) {
       this.checkSessionLine(variant, body, violation, issues);
@@ -114,7 +115,7 @@ export class ResponseChecker {
         this.session = { bindings: this.openRequested?.bindings ?? 0, explicitAcknowledgements: body.explicitAcknowledgements === true };
       }
     }
-    return { variant, response: value as Response, lineNumber, text };
+    return { variant, response: normalized as Response, lineNumber, text };
   }
 
   private checkSessionLine(variant: ResponseVariant, body: Record<string, unknown>, violation: (rule: RuleId, detail: string) => ProtocolViolationError, issues: { path: string; message: string }[]): void {

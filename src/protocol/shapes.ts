@@ -14,6 +14,11 @@ export type Shape =
 export interface FieldShape {
   /** The JSON name Flow writes. */
   name: string;
+  /**
+   * The proto field name, which Flow's decoder takes as well as the JSON name: the explicit one
+   * (`doc_json` for `doc`), else the JSON name in snake_case (`merge_patch` for `mergePatch`).
+   */
+  protoName: string;
   shape: Shape;
   /** An encode option that must be set for this field to be written (version-gated fields). */
   optIn?: string;
@@ -46,12 +51,13 @@ function build(node: SchemaNode): Shape {
     const fields: FieldShape[] = [];
     const byName = new Map<string, FieldShape>();
     for (const [name, sub] of Object.entries(node.properties as Record<string, SchemaNode>)) {
-      const field: FieldShape = { name, shape: build(sub) };
+      const explicitProtoName = typeof sub["x-proto-name"] === "string" ? sub["x-proto-name"] : undefined;
+      const field: FieldShape = { name, protoName: explicitProtoName ?? snakeCase(name), shape: build(sub) };
       if (typeof sub["x-opt-in"] === "string") field.optIn = sub["x-opt-in"];
       fields.push(field);
       byName.set(name, field);
       // Flow's decoder also takes the proto field name (`config_json` for `config`).
-      if (typeof sub["x-proto-name"] === "string") byName.set(sub["x-proto-name"], field);
+      if (explicitProtoName) byName.set(explicitProtoName, field);
     }
     return { kind: "object", fields, byName };
   }
@@ -60,4 +66,9 @@ function build(node: SchemaNode): Shape {
   }
   if (type === "object") return { kind: "raw" };
   return { kind: "scalar" };
+}
+
+/** `mergePatch` → `merge_patch`: a proto field name from its lowerCamelCase JSON name. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }

@@ -105,6 +105,24 @@ describe("serve: unary requests", () => {
     expect(all).toContain("[redacted]");
   });
 
+  it("never logs the secrets of a spec request's config either", async () => {
+    const run = serveInProcess(
+      connector(async () => {}, {
+        spec: (req, ctx) => {
+          ctx.log.info("asked for the spec", { config: req.config });
+          return SPEC;
+        },
+      }),
+    );
+    run.send({ spec: { connectorType: "LOCAL", config: { host: "db.internal", password: "s3cr3t-pw" } } });
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    const all = run.stderr.lines.join("\n");
+    expect(all).not.toContain("s3cr3t-pw");
+    expect(all).toContain("db.internal");
+    expect(all).toContain("[redacted]");
+  });
+
   it("honours LOG_LEVEL", async () => {
     const quiet = serveInProcess(connector(async () => {}, { discover: (_r, ctx) => (ctx.log.debug("detail"), ctx.log.warn("careful"), { bindings: [] }) }), {
       env: { LOG_LEVEL: "warn" },

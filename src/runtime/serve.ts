@@ -190,6 +190,9 @@ class RequestServer {
     const ctx = this.context();
     switch (request.variant) {
       case "spec": {
+        // A spec request may carry the capture's real config (flowctl raw spec does): its
+        // secrets are registered before the connector sees it, like every other request's.
+        await this.registerSecrets(request.spec.config);
         const spec = { ...(await this.connector.spec(request.spec, ctx)), protocol: PROTOCOL_VERSION };
         this.specCache ??= Promise.resolve(spec);
         await this.respond({ spec });

@@ -112,6 +112,60 @@ describe("defineConnector", () => {
     expect(ok.stdout.json[0]).toEqual({ validated: { bindings: [{ resourcePath: ["beta-3"] }] } });
   });
 
+  it("takes back at validate the resource configs it discovered, when resourceConfigSchema declares their fields", async () => {
+    const ticks = defineResource({ name: "ticks", key: ["/id"], schema: { type: "object" }, resourceConfig: { interval: "PT5M" }, async *capture() {} });
+    const withInterval = defineConnector({
+      documentationUrl: "https://example.com",
+      config: { type: "object" },
+      resourceConfigSchema: {
+        type: "object",
+        properties: { name: { type: "string" }, interval: { type: "string", format: "duration" } },
+        required: ["name"],
+        additionalProperties: false,
+      },
+      resources: [ticks],
+    });
+    const discover = serveInProcess(withInterval);
+    discover.send({ spec: { config: {} } });
+    discover.send({ discover: { config: {} } });
+    discover.end();
+    expect(await discover.exitCode).toBe(0);
+    const [spec, discovered] = discover.stdout.json as [{ spec: { resourceConfigSchema: { properties: object } } }, { discovered: { bindings: { resourceConfig: Record<string, unknown> }[] } }];
+    expect(Object.keys(spec.spec.resourceConfigSchema.properties)).toEqual(["name", "interval", "_meta"]);
+    const resourceConfig = discovered.discovered.bindings[0]!.resourceConfig;
+    expect(resourceConfig).toEqual({ interval: "PT5M", name: "ticks" });
+
+    const validate = serveInProcess(withInterval);
+    const binding = { resourceConfig: { ...resourceConfig, _meta: { path: ["ticks"] } }, collection: { name: "acmeCo/ticks", key: ["/id"] } };
+    validate.send({ validate: { name: "acmeCo/cap", config: {}, bindings: [binding] } });
+    validate.end();
+    expect(await validate.exitCode, validate.stderr.lines.join("\n")).toBe(0);
+    expect(validate.stdout.json[0]).toEqual({ validated: { bindings: [{ resourcePath: ["ticks"] }] } });
+
+    const open = serveInProcess(withInterval);
+    const request = openRequest({}, ["ticks"]);
+    request.open.capture.bindings[0]!.resourceConfig = resourceConfig as { name: string };
+    open.send(request);
+    expect(await open.exitCode, open.stderr.lines.join("\n")).toBe(0);
+  });
+
+  it("refuses at discover a resource config that its resourceConfigSchema does not declare, naming the field", async () => {
+    const undeclared = defineConnector({
+      documentationUrl: "https://example.com",
+      config: { type: "object" },
+      resources: [defineResource({ name: "ticks", key: ["/id"], schema: { type: "object" }, resourceConfig: { interval: "PT5M" }, async *capture() {} })],
+    });
+    const r = serveInProcess(undeclared);
+    r.send({ discover: { config: {} } });
+    r.end();
+    expect(await r.exitCode).toBe(1);
+    expect(r.logs().at(-1)!.message).toMatch(/resource ticks: resourceConfig.interval: is not a known property/);
+  });
+
+  it("refuses a resourceConfigSchema without a string name", () => {
+    expect(() => defineConnector({ documentationUrl: "https://x", config: { type: "object" }, resourceConfigSchema: { type: "object", properties: { stream: { type: "string" } } }, resources: [] })).toThrow(/must declare a string property "name"/);
+  });
+
   it("runs the connector's check at validate, with its ConfigError shown to the user", async () => {
     const checked = defineConnector({
       documentationUrl: "https://example.com",

@@ -10,7 +10,7 @@ import type {
 import { stateKey as computeStateKey } from "../protocol/index.js";
 import type { CaptureTask, Connector, RequestContext } from "../runtime/index.js";
 import { sleep } from "../util/abort.js";
-import { ConfigError, type ConfigProblem } from "../util/errors.js";
+import { ConfigError, FlowcapError, type ConfigProblem } from "../util/errors.js";
 import { applyMergePatch, diffMergePatch, isPlainObject } from "../util/mergePatch.js";
 import { checkWithSchema, parseWithSchema } from "./config.js";
 import { Checkpoint, type BindingContext, type Resource } from "./resource.js";
@@ -20,6 +20,9 @@ import type { FromSchema, JsonSchemaObject } from "./schema.js";
 export type AnyResource = Resource<unknown, object>;
 
 type MaybePromise<T> = T | Promise<T>;
+
+/** What Flow's control plane stores in a resource config after validation (`_meta.path`). */
+const META_PROPERTY = { type: "object", description: "Set by Flow; not part of the resource's configuration." } as const;
 
 /**
  * The resource config schema used when a connector declares none: `{ name }`, which is also the
@@ -31,17 +34,34 @@ export const DEFAULT_RESOURCE_CONFIG_SCHEMA = {
   type: "object",
   properties: {
     name: { type: "string", title: "Name", description: "Name of the resource to capture." },
-    _meta: { type: "object", description: "Set by Flow; not part of the resource's configuration." },
+    _meta: META_PROPERTY,
   },
   required: ["name"],
   additionalProperties: false,
 } as const satisfies JsonSchemaObject;
+
+/**
+ * A resource config schema as the connector's spec gives it: `_meta` is declared, so a schema
+ * with `additionalProperties: false` still takes the resource configs Flow stores.
+ */
+function allowingMeta(schema: JsonSchemaObject): JsonSchemaObject {
+  if (schema.properties?._meta !== undefined) return schema;
+  return { ...schema, properties: { ...schema.properties, _meta: META_PROPERTY } };
+}
 
 export interface ConnectorDefinition<C extends JsonSchemaObject> {
   /** Where users read about the connector (Flow requires a non-empty URL). */
   documentationUrl: string;
   /** JSON Schema of the endpoint config; the config's TypeScript type is inferred from it. */
   config: C;
+  /**
+   * JSON Schema of a binding's resource config, for connectors whose resources take settings
+   * beside their `name` (declare each field a resource's `resourceConfig` discovers). It must
+   * declare a string `name`: bindings are matched to resources by it, and it is the resource
+   * path. `_meta`, which Flow stores there, is always allowed. Default:
+   * DEFAULT_RESOURCE_CONFIG_SCHEMA (`{ name }` only).
+   */
+  resourceConfigSchema?: JsonSchemaObject;
   /**
    * The resources the connector offers: a list, or a function of the (validated) config for
    * connectors whose resources depend on the endpoint.
@@ -68,14 +88,21 @@ export interface DefinedConnector<C extends JsonSchemaObject> extends Connector 
 /**
  * Defines a native connector from its config schema and resources; hand the result to `serve()`.
  * Spec, discover, validate and open are derived from the resources: the resource config is
- * `{ name }`, each binding's state lives under `bindingStateV1[stateKey]`, and each resource's
- * checkpoints are merge patches of its own state only, so bindings never overwrite each other.
+ * `{ name }` (or `resourceConfigSchema`), each binding's state lives under
+ * `bindingStateV1[stateKey]`, and each resource's checkpoints are merge patches of its own state
+ * only, so bindings never overwrite each other.
  */
 export function defineConnector<const C extends JsonSchemaObject>(definition: ConnectorDefinition<C>): DefinedConnector<C> {
   type Config = FromSchema<C>;
   const parseConfig = (config: unknown) => parseWithSchema<Config>(definition.config, config, "endpoint config");
   const listResources = async (config: Config, ctx: RequestContext) =>
     typeof definition.resources === "function" ? await definition.resources(config, ctx) : definition.resources;
+  const resourceConfigSchema = allowingMeta(definition.resourceConfigSchema ?? DEFAULT_RESOURCE_CONFIG_SCHEMA);
+  const nameProperty = resourceConfigSchema.properties?.name;
+  const nameTypes = typeof nameProperty === "object" ? [nameProperty.type].flat() : [];
+  if (!nameTypes.includes("string")) {
+    throw new TypeError('defineConnector: resourceConfigSchema must declare a string property "name" (the resource path, which bindings are matched by)');
+  }
 
   /** Matches bindings to resources by name; collects every problem before failing. */
   const resolve = (resources: readonly AnyResource[], bindings: readonly { resourceConfig: Record<string, unknown> }[]) => {
@@ -83,7 +110,7 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
     const problems: ConfigProblem[] = [];
     const resolved = bindings.map((binding, i) => {
       const where = `bindings[${i}].resourceConfig`;
-      const configProblems = checkWithSchema(DEFAULT_RESOURCE_CONFIG_SCHEMA, binding.resourceConfig, where);
+      const configProblems = checkWithSchema(resourceConfigSchema, binding.resourceConfig, where);
       if (configProblems.length) {
         problems.push(...configProblems);
         return undefined;
@@ -106,7 +133,7 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
     spec() {
       return {
         configSchema: definition.config as Record<string, unknown>,
-        resourceConfigSchema: DEFAULT_RESOURCE_CONFIG_SCHEMA,
+        resourceConfigSchema: resourceConfigSchema as Record<string, unknown>,
         documentationUrl: definition.documentationUrl,
         ...(definition.oauth2 ? { oauth2: definition.oauth2 } : {}),
         resourcePathPointers: ["/name"],
@@ -124,6 +151,15 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
         disable: r.disable,
         resourcePath: [r.name],
       }));
+      // A discovered resource config that validate would refuse is the connector's bug: say so
+      // here, where the author can see which field to declare, not at the user's validate.
+      const misfits = bindings.flatMap((b) => checkWithSchema(resourceConfigSchema, b.resourceConfig, `resource ${b.recommendedName}: resourceConfig`));
+      if (misfits.length) {
+        throw new FlowcapError(
+          "INTERNAL",
+          `discovered resource configs that do not fit the connector's resourceConfigSchema (declare their fields in defineConnector's resourceConfigSchema): ${misfits.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+        );
+      }
       return { bindings };
     },
 

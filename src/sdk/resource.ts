@@ -57,7 +57,10 @@ export interface ResourceDefinition<S extends JsonSchemaObject, State extends ob
   initialState?: State;
   /** Discover the resource as disabled, for the user to enable. */
   disable?: boolean;
-  /** Extra properties of the discovered resource config (beside `name`). */
+  /**
+   * Extra properties of the discovered resource config (beside `name`); the connector's
+   * `resourceConfigSchema` must declare them, or validate would refuse them.
+   */
   resourceConfig?: Record<string, unknown>;
   capture: CaptureFn<FromSchema<S>, State>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog, runChecks, selectCapture } from "../../src/host/index.js";
-import { pythonCatalog, runFlowcap } from "../helpers/cli.js";
+import { pythonCatalog, runFlowcap, sdkAcksCatalog } from "../helpers/cli.js";
 
 async function check(broken: string | undefined, only: string[]) {
   const catalog = await loadCatalog(pythonCatalog(broken));
@@ -27,11 +27,35 @@ describe("flowcap check", () => {
     expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toContain("resume");
   });
 
+  it("passes an SDK connector that asks for acknowledgements, acknowledging every session's checkpoints", async () => {
+    const run = await runFlowcap(["check", "--source", sdkAcksCatalog(), "--json", "--session-timeout", "5"]);
+    const results = run.json as { id: string; status: string; detail: string }[];
+    expect(results.filter((r) => r.status === "fail" || r.status === "warn")).toEqual([]);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    expect(byId.get("acknowledgements")).toMatchObject({ status: "pass", detail: "3 checkpoint(s), each acknowledged" });
+    // Each checkpoint waits for its acknowledge: two in the first session means the check sent one.
+    expect(byId.get("session")!.detail).toMatch(/^2 checkpoint\(s\), 2 document\(s\), exit 0 at stdin EOF/);
+    expect(byId.get("resume")!.status).toBe("pass");
+    expect(run.code).toBe(0);
+  });
+
   it("fails a connector whose oauth2 block puts the client secret in a URL (the oauth lint, as part of check)", async () => {
     const run = await runFlowcap(["check", "--source", pythonCatalog("oauth-lint"), "--only", "spec,oauth"]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^oauth\s+FAIL\s+its oauth2 block and credentials schema lint clean: \d+ error\(s\):/m);
     expect(run.stdout).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
+  });
+
+  it("lets the resources of collections named as snapshots repeat their documents when resuming", async () => {
+    const catalog = await loadCatalog(pythonCatalog("ignores-state"));
+    const results = await runChecks(catalog, selectCapture(catalog), { only: ["spec", "validate", "session", "resume"], snapshotCollections: ["acmeCo/counter"], stopGraceMs: 1500, sessionTimeoutMs: 5000 });
+    expect(results.find((r) => r.id === "resume")).toMatchObject({ status: "pass", detail: expect.stringMatching(/1 repeated from the first session$/) });
+  });
+
+  it("passes a connector whose cursor is inclusive: re-sending the last committed document on resume is at-least-once, not ignoring state", async () => {
+    const catalog = await loadCatalog(pythonCatalog("inclusive-cursor"));
+    const results = await runChecks(catalog, selectCapture(catalog), { only: ["spec", "validate", "session", "resume"], stopGraceMs: 1500, sessionTimeoutMs: 5000 });
+    expect(results.find((r) => r.id === "resume")).toMatchObject({ status: "pass", detail: expect.stringMatching(/1 repeated from the first session$/) });
   });
 
   // Each deliberate breakage of the Python connector must fail the right check, for the right rule.
@@ -59,8 +83,15 @@ describe("flowcap check", () => {
     ["unreadable-error", "invalid-config", /the connector's error is a stack trace, not a readable message \(it ends: "KeyError: 'greeting'"\)/],
     ["accepts-unknown-resource", "unknown-resource", /validated the resource \{"name":"flowcap-no-such-resource"\}, which does not exist; it must refuse it/],
     ["crash", "session", /connector exited with status 1: the counter service went away/],
+    ["spec-varies", "spec", /the spec for config \{\} \(the runtime's internal spec\) differs from the spec for the capture's config/],
+    ["refuses-unknown-keys", "tolerance", /connector exited with status 1: request line 1 has unknown fields: \$internal/],
+    ["key-not-pointer", "discover", /bindings\[0\] \(counter\): key must be a non-empty list of JSON pointers/],
+    ["resource-schema-refuses-meta", "discover", /bindings\[0\] \(counter\): spec.resourceConfigSchema refuses the _meta that Flow's control plane stores in resource configs/],
+    ["accepts-malformed-request", "malformed-request", /a malformed request line: the connector exited 0; it must fail/],
+    ["missing-key", "session", /stdout line 3, binding 0 \(acmeCo\/counter\): document has no value at key \/n of acmeCo\/counter/],
+    ["ignores-state", "resume", /its first document \(acmeCo\/counter key \[1\]\) is the first one the first session committed: it ignores the state it is handed/],
   ])("BROKEN=%s fails the %s check", async (broken, id, message) => {
-    const needs = ["spec", "validate", id];
+    const needs = ["spec", "validate", ...(id === "resume" ? ["session"] : []), id];
     const results = await check(broken, [...new Set(needs)]);
     const result = results.find((r) => r.id === id)!;
     expect(result.status, result.detail).toBe("fail");

@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/fixtures.js";
-import { pythonCatalog, runFlowcap, tempTree } from "../helpers/cli.js";
+import { FLOWCAP, pythonCatalog, runFlowcap, sdkAcksCatalog, tempTree } from "../helpers/cli.js";
 
 const HELLO_MAIN = path.join(repoRoot, "dist/connectors/source-hello-world/main.js");
 type Doc = { count: number; _meta: { uuid: string } };
@@ -77,6 +78,62 @@ describe("flowcap CLI", () => {
     expect(preview.json[0]).toEqual(["acmeCo/greetings", expect.objectContaining({ count: 1 })]);
   });
 
+  it("discover rewrites a bound collection's schema file, keeping the rest of what the user wrote", async () => {
+    const source = helloCatalog(50, ["    bindings:", "      - resource: {name: greetings}", "        target: acmeCo/greetings # kept", "import: [acmeCo/flow.yaml]"].join("\n"));
+    const dir = path.dirname(source);
+    mkdirSync(path.join(dir, "acmeCo"));
+    const collections = [
+      "# collections, written by hand",
+      "collections:",
+      "  acmeCo/greetings:",
+      "    schema: greetings.schema.yaml # the discovered schema goes here",
+      "    key: [/count]",
+      "    projections:",
+      "      when: /ts",
+      "  acmeCo/notes:",
+      "    schema: {type: object}",
+      "    key: [/id]",
+      "",
+    ].join("\n");
+    writeFileSync(path.join(dir, "acmeCo/flow.yaml"), collections);
+    writeFileSync(path.join(dir, "acmeCo/greetings.schema.yaml"), "type: object\ntitle: An old greeting\n");
+
+    const run = await runFlowcap(["discover", "--source", source]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/0 added, 1 already bound/);
+    expect(run.stderr).toMatch(/~ schema of acmeCo\/greetings/);
+    const schema = readFileSync(path.join(dir, "acmeCo/greetings.schema.yaml"), "utf8");
+    expect(schema).toMatch(/^title: Greeting$/m);
+    expect(schema).not.toMatch(/An old greeting/);
+    expect(schema).toMatch(/required:\n\s+- count/);
+    // The collections file, projections and other collection included, is as the user wrote it.
+    expect(readFileSync(path.join(dir, "acmeCo/flow.yaml"), "utf8")).toBe(collections);
+    expect(readFileSync(source, "utf8")).toMatch(/^# my capture: keep this comment/);
+    expect(readFileSync(source, "utf8")).toMatch(/target: acmeCo\/greetings # kept/);
+  });
+
+  it("--capture selects one capture of a catalog that has several", async () => {
+    const counter = (greeting: string) => ({
+      endpoint: { local: { command: ["python3", path.join(repoRoot, "test/fixtures/connectors/python/counter.py")], config: { greeting, interval_ms: 20 } } },
+      bindings: [{ resource: { name: "counter" }, target: "acmeCo/counter" }],
+    });
+    const dir = tempTree({
+      "flow.yaml": JSON.stringify({
+        captures: { "acmeCo/first": counter("first"), "acmeCo/second": counter("second") },
+        collections: { "acmeCo/counter": { schema: { type: "object" }, key: ["/n"] } },
+      }),
+    });
+    const unchosen = await runFlowcap(["preview", "--source", "flow.yaml", "--sessions", "1"], { cwd: dir });
+    expect(unchosen.code).toBe(1);
+    expect(unchosen.stderr).toMatch(/flow.yaml declares 2 captures \(acmeCo\/first, acmeCo\/second\): choose one with --capture/);
+    const second = await runFlowcap(["preview", "--source", "flow.yaml", "--capture", "acmeCo/second", "--sessions", "1"], { cwd: dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json).toEqual([["acmeCo/counter", expect.objectContaining({ n: 1, greeting: "second #1" })]]);
+    const unknown = await runFlowcap(["spec", "--source", "flow.yaml", "--capture", "acmeCo/third"], { cwd: dir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no capture named acmeCo\/third in flow.yaml \(it has: acmeCo\/first, acmeCo\/second\)/);
+  });
+
   it("validate and apply print the connector's answers", async () => {
     const validate = await runFlowcap(["validate", "--source", "test.flow.yaml"]);
     expect(validate.code).toBe(0);
@@ -133,6 +190,36 @@ describe("flowcap CLI", () => {
     expect(run.json.length).toBeGreaterThan(0);
   });
 
+  it("preview stopped by Ctrl-C exits 0, having printed only whole transactions and the final state", async () => {
+    const source = helloCatalog(200, "    bindings: [{resource: {name: greetings}, target: acmeCo/greetings}]\ncollections:\n  acmeCo/greetings: {schema: {type: object}, key: [/count]}");
+    // In its own process group, signalled as a terminal signals its foreground group: the
+    // connector's process group is its own, so SIGINT reaches flowcap alone.
+    const child = spawn(process.execPath, [FLOWCAP, "preview", "--source", source, "--output-state"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c;
+        if ((stdout.match(/\["connectorState"/g) ?? []).length >= 3) resolve();
+      });
+    });
+    process.kill(-child.pid!, "SIGINT");
+    expect(await exited, stderr).toBe(0);
+    expect(stderr).toMatch(/flowcap: stopping the capture/);
+    expect(stdout.endsWith("\n")).toBe(true);
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l) as [string, { count?: number; updated?: { bindingStateV1?: { greetings?: { count: number } } } }]);
+    // Every document is followed by the state of its transaction; the last line is the final state.
+    let count = 0;
+    for (const [kind, value] of lines) {
+      if (kind === "acmeCo/greetings") expect(value.count).toBe(++count);
+      else expect(value.updated?.bindingStateV1?.greetings?.count).toBe(count);
+    }
+    expect(lines.at(-1)).toEqual(["connectorState", { updated: { bindingStateV1: { greetings: { count } } } }]);
+    expect(count).toBeGreaterThan(0);
+  });
+
   it("previews a connector written in Python without flowcap", async () => {
     const run = await runFlowcap(["preview", "--source", pythonCatalog(), "--sessions", "2,2", "--output-state"]);
     expect(run.code, run.stderr).toBe(0);
@@ -140,10 +227,40 @@ describe("flowcap CLI", () => {
     expect(ns).toEqual([1, 2, 3, 4]);
   });
 
+  it("preview acknowledges each committed transaction, so an SDK connector with explicitAcknowledgements captures across sessions", async () => {
+    // Unacknowledged, its ctx.checkpoint() would wait for ever after the first document.
+    const run = await runFlowcap(["preview", "--source", sdkAcksCatalog(), "--sessions", "2,2"], { timeoutMs: 20_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const ns = (run.json as [string, { n: number }][]).filter(([k]) => k === "acmeCo/ticks").map(([, d]) => d.n);
+    expect(ns).toEqual([1, 2, 3, 4]);
+  });
+
+  it("preview acknowledges as many checkpoints as each transaction folded", async () => {
+    // The connector writes at most 3 checkpoints ahead of their acknowledgements (and fails an
+    // acknowledge of more than are waiting). The first transaction commits its first checkpoint at
+    // once; each later one, 300 ms on, folds the 3 written meanwhile.
+    const source = pythonCatalog(undefined, { greeting: "hi", interval_ms: 10 }, { ACK_WINDOW: "3" });
+    const run = await runFlowcap(["preview", "--source", source, "--sessions", "3", "--delay", "300ms", "--output-state"], { timeoutMs: 20_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const sizes: number[] = [0];
+    for (const [k] of run.json as [string, unknown][]) {
+      if (k === "acmeCo/counter") sizes[sizes.length - 1]!++;
+      else sizes.push(0);
+    }
+    expect(sizes.slice(0, -2)).toEqual([1, 3, 3]); // then the final state, after nothing
+  });
+
   it("fails a preview whose documents break their collection's schema, naming the document", async () => {
     const run = await runFlowcap(["preview", "--source", pythonCatalog("doc-schema"), "--sessions", "1"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/flowcap: session 1, stdout line 3, binding 0 \(acmeCo\/counter\): document does not match the schema of acmeCo\/counter: \/n must be integer/);
+  });
+
+  it("fails a preview whose document lacks its collection key, naming the document and the key", async () => {
+    const run = await runFlowcap(["preview", "--source", pythonCatalog("missing-key"), "--sessions", "1"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/flowcap: session 1, stdout line 3, binding 0 \(acmeCo\/counter\): document has no value at key \/n of acmeCo\/counter/);
+    expect(run.json).toEqual([]); // nothing of the failed transaction was printed
   });
 
   it("fails a preview at the first protocol violation, with the rule, the line and a hint", async () => {

@@ -44,8 +44,11 @@ export function tempTree(files: Record<string, string> = {}): string {
 
 const PYTHON_DIR = path.join(repoRoot, "test/fixtures/connectors/python");
 
-/** A catalog capturing the Python counter connector, optionally broken on purpose (BROKEN=<mode>). */
-export function pythonCatalog(broken?: string, config: Record<string, unknown> = { greeting: "hi", interval_ms: 20 }): string {
+/**
+ * A catalog capturing the Python counter connector, optionally broken on purpose (BROKEN=<mode>),
+ * with more of its environment in `env` (ACK_WINDOW=<n>).
+ */
+export function pythonCatalog(broken?: string, config: Record<string, unknown> = { greeting: "hi", interval_ms: 20 }, env: Record<string, string> = {}): string {
   const dir = tempTree();
   const file = path.join(dir, "flow.yaml");
   writeFileSync(
@@ -53,7 +56,7 @@ export function pythonCatalog(broken?: string, config: Record<string, unknown> =
     JSON.stringify({
       captures: {
         "acmeCo/python-counter": {
-          endpoint: { local: { command: ["python3", path.join(PYTHON_DIR, "counter.py")], config, env: broken ? { BROKEN: broken } : {} } },
+          endpoint: { local: { command: ["python3", path.join(PYTHON_DIR, "counter.py")], config, env: { ...env, ...(broken ? { BROKEN: broken } : {}) } } },
           bindings: [{ resource: { name: "counter" }, target: "acmeCo/counter" }],
         },
       },
@@ -63,6 +66,25 @@ export function pythonCatalog(broken?: string, config: Record<string, unknown> =
           key: ["/n"],
         },
       },
+    }),
+  );
+  return file;
+}
+
+/** A catalog capturing the SDK-built fixture that asks for explicit acknowledgements (test/fixtures/connectors/sdk-acks). */
+export function sdkAcksCatalog(): string {
+  const dir = tempTree();
+  const file = path.join(dir, "flow.yaml");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      captures: {
+        "acmeCo/sdk-acks": {
+          endpoint: { local: { command: ["node", path.join(repoRoot, "test/fixtures/connectors/sdk-acks/main.mjs")], config: { interval_ms: 20 } } },
+          bindings: [{ resource: { name: "ticks" }, target: "acmeCo/ticks" }],
+        },
+      },
+      collections: { "acmeCo/ticks": { schema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] }, key: ["/n"] } },
     }),
   );
   return file;

@@ -43,12 +43,17 @@ const command = defineCommand(
   {
     name: "check",
     summary: "run the protocol conformance suite against a capture's connector (any language)",
-    usage: "flowcap check --source <flow.yaml> [--capture <name>] [--only id,id] [--json]",
+    usage: "flowcap check --source <flow.yaml> [--capture <name>] [--only id,id] [--snapshot-collections name,name] [--json]",
     options: {
       ...catalogOptions,
       only: { type: "string", value: "<ids>", description: "run only these checks (comma-separated ids)" },
       json: { type: "boolean", description: "print the results as one JSON line each" },
       "session-timeout": { type: "string", value: "<seconds>", description: "how long a session may take to checkpoint", default: "30" },
+      "snapshot-collections": {
+        type: "string",
+        value: "<names>",
+        description: "collections whose resources re-capture everything each session (comma-separated): the resume check lets them repeat documents",
+      },
     },
   },
   async ({ values }) => {
@@ -59,6 +64,7 @@ const command = defineCommand(
       sessionTimeoutMs: Number(values["session-timeout"]) * 1000,
       extraChecks: [oauthCheck],
       ...(typeof values.only === "string" ? { only: values.only.split(",").map((s) => s.trim()) } : {}),
+      ...(typeof values["snapshot-collections"] === "string" ? { snapshotCollections: values["snapshot-collections"].split(",").map((s) => s.trim()) } : {}),
       onResult: (r) => {
         if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
       },
