@@ -163,6 +163,51 @@ describe("open", () => {
     expect((four.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: {}, rows: 2 });
   });
 
+  describe("a row-id stream the read says nothing of", () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => record("items", { name: `item ${i}` }));
+    const status = (status: string) => ({ type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "items" }, status } } });
+    const items = airbyteBinding("items", { syncMode: "full_refresh", key: ["/_meta/row_id"] });
+    const users = airbyteBinding("users", { cursorField: ["id"] });
+
+    /** A first read of 3 items, then `second`; returns the second session and the state after the first. */
+    async function afterThreeRows(second: (string | object)[]) {
+      const { source } = fakeSource({ reads: [{ lines: rows(3) }, { lines: second }] });
+      const one = await session(source, [items, users]);
+      const two = await session(source, [items, users], one.reduced!.state);
+      return { one, two };
+    }
+
+    it("keeps its rows when the source sends nothing for it (it skipped the stream), and warns", async () => {
+      const { two } = await afterThreeRows([record("users", { id: 1 })]);
+      expect(two.code).toBe(0);
+      expect(two.reduced!.docs.filter((d) => d.binding === 0)).toEqual([]);
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
+      expect(two.logs).toContainEqual(
+        expect.objectContaining({ level: "warn", message: "stream items: the source sent no record and no status for it in this read: keeping the 3 row(s) of its last refresh instead of deleting them" }),
+      );
+    });
+
+    it("is emptied when the source says it started and completed it without a record", async () => {
+      const { two } = await afterThreeRows([status("STARTED"), status("COMPLETE")]);
+      expect(two.reduced!.docs.map((d) => d.doc)).toEqual([0, 1, 2].map((row_id) => ({ _meta: { op: "d", row_id } })));
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 0 });
+    });
+
+    it("is emptied when the source only says it started or is running it", async () => {
+      for (const said of ["STARTED", "RUNNING"]) {
+        const { two } = await afterThreeRows([status(said)]);
+        expect(two.reduced!.docs.map((d) => d.doc), said).toEqual([0, 1, 2].map((row_id) => ({ _meta: { op: "d", row_id } })));
+      }
+    });
+
+    it("keeps its rows when the source says it is INCOMPLETE, even after records", async () => {
+      const { two } = await afterThreeRows([status("STARTED"), ...rows(1), status("INCOMPLETE")]);
+      expect(two.code).toBe(0);
+      expect(two.reduced!.docs.map((d) => d.doc)).toEqual([{ name: "item 0", _meta: { op: "u", row_id: 0 } }]);
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
+    });
+  });
+
   it("fails with the source's TRACE error as the last log line, committing only up to the last state", async () => {
     const { source } = fakeSource({
       reads: [
