@@ -59,8 +59,8 @@ export interface ReadSessionOptions {
  * - Lines that are not JSON, or not Airbyte messages, are logged as the source's output.
  *
  * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
- * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), and a final
- * checkpoint commits the rest. A read that fails or stops never gets it, so
+ * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
+ * streams drop the source's state of them, and a final checkpoint commits the rest. A read that fails or stops never gets it, so
  * nothing after the source's last STATE is committed.
  */
 export class AirbyteReadSession implements AirbyteMessageSink {
@@ -135,6 +135,13 @@ export class AirbyteReadSession implements AirbyteMessageSink {
           `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
         );
       }
+    }
+    // Airbyte hands a full-refresh stream's state back only to the next attempt of a read that
+    // failed (resumable full refresh); a completed refresh starts over. Without this, the next
+    // read would get `{"__ab_full_refresh_sync_complete": true}` and capture nothing. A stream
+    // the source said is INCOMPLETE keeps its state: its refresh is not done.
+    for (const target of this.targets) {
+      if (target.binding.syncMode === "full_refresh" && !target.incomplete) this.keeper.forgetSourceState(target.binding.stateKey);
     }
     this.stageRows();
     const { updated, mergePatch } = this.keeper.commit();
