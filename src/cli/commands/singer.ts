@@ -29,7 +29,10 @@ Options:
   --documentation-url URL    the spec's documentationUrl
   --env NAME=VALUE           a variable for the tap's environment (repeatable)
   --pass-env NAME            pass this variable of flowcap's environment to the tap (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass
+                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
+                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
+                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
+                             TAP_*, SINGER_*; other variables (credentials) pass only when named
   --cwd DIR                  the tap's working directory
   --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
   -h, --help                 show this help
