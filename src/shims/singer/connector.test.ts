@@ -175,6 +175,26 @@ describe("ACTIVATE_VERSION: a keyed full-table stream", () => {
     expect(n2.lines.filter((l) => l.startsWith('{"captured"'))).toEqual(['{"captured":{"doc":{"n":{"k":12345678901234567890},"_meta":{"op":"d","row_id":1}}}}']);
   });
 
+  it("warns once, naming the stream and the remedy, when the tap sends records but never a version", async () => {
+    const warning =
+      "stream items is replicated in full (FULL_TABLE) but the tap never versions it (no ACTIVATE_VERSION, no record version): rows deleted at the source stay in the collection. " +
+      "Use a tap that sends ACTIVATE_VERSION for full-table streams, or capture the stream into a collection keyed by /_meta/row_id, which each sync replaces whole";
+    const warnings = (logs: { level: string; message: string }[]) => logs.filter((l) => l.level === "warn").map((l) => l.message);
+    const unversioned = [schema("items"), rec("items", { id: 1 }), state({}), rec("items", { id: 2 }), rec("items", { id: 3 })];
+    const { tap } = fakeTap({ catalog, syncs: [{ lines: unversioned }, { lines: [schema("items"), rec("items", { id: 1 }, 1), activate("items", 1)] }, { lines: [schema("items")] }] });
+    const first = await session(tap, [binding()]);
+    expect(warnings(first.logs)).toEqual([warning]);
+    // Versioned, and a sync without records: nothing to say.
+    const second = await session(tap, [binding()], first.reduced!.state);
+    const third = await session(tap, [binding()], second.reduced!.state);
+    expect(warnings([...second.logs, ...third.logs]).filter((m) => m === warning)).toEqual([]);
+    // Streams the tap replicates incrementally, or by a method it chooses, are not expected to be versioned.
+    for (const b of [singerBinding("items", { replication_method: "INCREMENTAL", replication_key: "id" }), singerBinding("items")]) {
+      const { tap: other } = fakeTap({ catalog, syncs: [{ lines: unversioned }] });
+      expect(warnings((await session(other, [b])).logs)).toEqual([]);
+    }
+  });
+
   it("stops tracking past --max-tracked-keys, and says so whenever an activation cannot delete", async () => {
     const { tap } = fakeTap({
       catalog,

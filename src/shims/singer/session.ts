@@ -141,6 +141,7 @@ export class SingerSyncSession {
     for (const target of this.targets) {
       if (target.pendingActivation !== undefined) this.flush(target);
       if (target.binding.mode === "rows" && target.appeared) this.finishRefresh(target);
+      this.warnIfNeverVersioned(target);
     }
     this.stageRows();
     const { updated, mergePatch } = this.keeper.commit();
@@ -374,6 +375,23 @@ export class SingerSyncSession {
     target.rowsBound = count;
     target.refreshing = true;
     target.dirty = true;
+  }
+
+  /**
+   * A keyed FULL_TABLE stream learns of deleted rows only from versions: a tap that never sends
+   * ACTIVATE_VERSION (nor versioned records) leaves rows deleted at the source in the collection
+   * for ever. Nothing in the stream says so, so the run that shows it warns. Streams whose method
+   * the tap decides are left alone: most of those are incremental, where no version is due.
+   */
+  private warnIfNeverVersioned(target: Target): void {
+    const b = target.binding;
+    if (b.mode !== "keys" || b.replication_method !== "FULL_TABLE" || target.records === 0 || target.keys || target.keysDropped) return;
+    this.warnOnce(
+      target,
+      "unversioned",
+      `stream ${b.stream} is replicated in full (FULL_TABLE) but the tap never versions it (no ACTIVATE_VERSION, no record version): rows deleted at the source stay in the collection. ` +
+        `Use a tap that sends ACTIVATE_VERSION for full-table streams, or capture the stream into a collection keyed by /_meta/row_id, which each sync replaces whole`,
+    );
   }
 
   // --- state, schema, batch ----------------------------------------------------------------
