@@ -24,7 +24,8 @@ Options:
   --no-about                 do not run the tap with --about
   --sourced-schema           write each bound stream's SCHEMA as a closed sourcedSchema
   --max-tracked-keys N       keys a keyed full-table stream tracks for ACTIVATE_VERSION
-                             deletions (default 1000000)
+                             deletions (default 500000); each costs its JSON plus ~15 bytes of
+                             Flow state (a UUID ~57), and Flow refuses a checkpoint over 64 MB
   --oauth2 FILE              Flow's oauth2 object for the spec (JSON)
   --documentation-url URL    the spec's documentationUrl
   --env NAME=VALUE           a variable for the tap's environment (repeatable)

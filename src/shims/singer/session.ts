@@ -11,8 +11,19 @@ import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
 import { modernSchema } from "./schema.js";
 import type { SingerStateKeeper, TrackedMap } from "./state.js";
 
-/** How many keys a `keys`-mode binding tracks before it stops (see VersionMode). */
-export const DEFAULT_MAX_TRACKED_KEYS = 1_000_000;
+/**
+ * How many keys a `keys`-mode binding tracks before it stops (see VersionMode). Each tracked
+ * key is an entry of Flow's connector state, `"<key JSON>":<version>`: its key's JSON text
+ * (escaped) plus ~15 bytes with a millisecond version, so 24 bytes for an integer id, 57 for a
+ * UUID, 72 for a key of two strings; in memory the map takes 55, 134 and 230 bytes a key.
+ * Why not more: the state comes whole in every `open`, and a tap that writes STATE only at its
+ * end checkpoints all its keys in one message, which Flow refuses past 64 MB. At 1,000,000 keys
+ * that message is 57 MB for UUIDs and 72 MB for composite keys (a task that fails at every run
+ * until the limit is lowered), and the map alone takes 134-230 MB of a 1 GB container. At 500,000,
+ * common keys stay near half the limit; past it a stream stops tracking (its deletions stop,
+ * with a warning at each activation), and --max-tracked-keys raises it where keys are short.
+ */
+export const DEFAULT_MAX_TRACKED_KEYS = 500_000;
 
 /** The version a key has between its record and the activation of the version it belongs to (records without a version). */
 const PENDING = -1;
@@ -22,7 +33,7 @@ export interface SyncSessionOptions {
   label: string;
   /** Emit each bound stream's SCHEMA as a closed `sourcedSchema` (default false). */
   sourcedSchemas?: boolean;
-  /** Keys a `keys`-mode binding tracks before it stops tracking them (default 1,000,000). */
+  /** Keys a `keys`-mode binding tracks before it stops tracking them (default DEFAULT_MAX_TRACKED_KEYS). */
   maxTrackedKeys?: number;
   /** Where BATCH file paths that are relative are resolved (the tap's working directory). */
   cwd?: string;
