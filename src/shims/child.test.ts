@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import { LineCollector } from "../../test/helpers/inProcess.js";
 import { LineTooLongError } from "../protocol/index.js";
 import { createLogger } from "../runtime/index.js";
+import { childSource } from "./airbyte/childSource.js";
 import { ChildProcessError, childEnv, relayLine, startChild, TempDir, withTempDir, type StartChildOptions } from "./child.js";
+import { childTap } from "./singer/tap.js";
 
 function logger() {
   const lines = new LineCollector();
@@ -37,6 +39,25 @@ describe("childEnv", () => {
     expect(env).toEqual({ PATH: "/custom", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", EXTRA: "e", API_BASE: "http://127.0.0.1" });
   });
 
+  it("passes what a source's own image sets up for its runtime, and names with the prefixes asked for", () => {
+    const runtime = {
+      PYTHONPATH: "/app/lib",
+      PYTHONHOME: "/usr/local",
+      VIRTUAL_ENV: "/app/.venv",
+      LD_LIBRARY_PATH: "/opt/lib",
+      JAVA_HOME: "/opt/java",
+      JAVA_OPTS: "-Xmx1g",
+      JAVA_TOOL_OPTIONS: "-XX:+UseContainerSupport",
+      NODE_PATH: "/app/node_modules",
+      NODE_OPTIONS: "--max-old-space-size=2048",
+      SSL_CERT_FILE: "/etc/ssl/ca.pem",
+      REQUESTS_CA_BUNDLE: "/etc/ssl/ca.pem",
+    };
+    const secrets = { ENCRYPTION_URL: "http://x", AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t", GOOGLE_APPLICATION_CREDENTIALS: "/k.json", AZURE_CLIENT_SECRET: "z" };
+    const env = childEnv({ parentEnv: { ...runtime, ...secrets, AIRBYTE_ENABLE_UNSAFE_CODE: "true", TAP_GITHUB_TOKEN: "t" }, inheritPrefixes: ["AIRBYTE_"] });
+    expect(env).toEqual({ ...runtime, AIRBYTE_ENABLE_UNSAFE_CODE: "true" });
+  });
+
   it("is what the child sees", async () => {
     const { lines } = await allLines({
       argv: node("process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))"),
@@ -47,6 +68,36 @@ describe("childEnv", () => {
     expect(keys).toContain("MINE");
     expect(keys).toContain("PATH");
     expect(keys).not.toContain("SECRET_TOKEN");
+  });
+});
+
+describe("what a shim's child inherits", () => {
+  /** Runs `probe` with these variables in this process's environment, restored afterwards. */
+  async function withParentEnv<T>(vars: Record<string, string>, probe: () => Promise<T>): Promise<T> {
+    const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
+    Object.assign(process.env, vars);
+    try {
+      return await probe();
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+  const parent = { AIRBYTE_ENABLE_UNSAFE_CODE: "true", TAP_GITHUB_AUTH_TOKEN: "t", SINGER_SDK_LOG_CONFIG: "/l.yaml", VIRTUAL_ENV: "/venv", FLOWCAP_TEST_SECRET: "s" };
+  const ours = (names: string[]) => names.filter((n) => n in parent).sort();
+  const ctx = () => ({ log: logger().log, signal: new AbortController().signal, onConfig: async () => {} });
+
+  it("an Airbyte source: the runtime's variables and AIRBYTE_*, not a tap's nor the parent's others", async () => {
+    const script = `console.log(JSON.stringify({ type: "SPEC", spec: { connectionSpecification: {}, env: Object.keys(process.env) } }))`;
+    const spec = await withParentEnv(parent, () => childSource({ argv: node(script) }).spec(ctx()));
+    expect(ours(spec.env as string[])).toEqual(["AIRBYTE_ENABLE_UNSAFE_CODE", "VIRTUAL_ENV"]);
+  });
+
+  it("a Singer tap: the runtime's variables, TAP_* and SINGER_*, not Airbyte's nor the parent's others", async () => {
+    const help = await withParentEnv(parent, () => childTap({ argv: [...node("console.log(Object.keys(process.env).join(' '))"), "--"] }).help(ctx()));
+    expect(ours(help!.split(" "))).toEqual(["SINGER_SDK_LOG_CONFIG", "TAP_GITHUB_AUTH_TOKEN", "VIRTUAL_ENV"]);
   });
 });
 

@@ -5,8 +5,9 @@
  *
  * What this module guarantees:
  * - The child is spawned without a shell, with only an allowlist of the parent's environment
- *   (`DEFAULT_INHERITED_ENV`) plus the connector's own variables, so the parent's secrets
- *   (`ENCRYPTION_URL` tokens, cloud credentials) do not leak into it.
+ *   (`DEFAULT_INHERITED_ENV`, and names with a shim's prefixes such as `AIRBYTE_`) plus the
+ *   connector's own variables, so the parent's secrets (`ENCRYPTION_URL` tokens, cloud
+ *   credentials) do not leak into it.
  * - Its stderr is relayed line by line as log lines, and the last lines are kept for the error
  *   that reports a failure.
  * - Its stdout is split by the core `LineSplitter` and handed out in batches, one per chunk
@@ -32,7 +33,10 @@ import { isPlainObject } from "../util/mergePatch.js";
 /**
  * Environment variables a child inherits from the parent (plus every `LC_*`): what programs need
  * to run (PATH, HOME, locale, temp dirs), reach the network through a proxy and trust its CAs,
- * and Flow's `LOG_LEVEL`. Everything else must be given explicitly.
+ * and Flow's `LOG_LEVEL`; and what a source's own image sets for its runtime (a Python
+ * virtualenv, a JVM, Node's module path and options, shared libraries), without which a
+ * source that runs on its own fails to start beside flowcap. None of these is a credential.
+ * Everything else must be given explicitly.
  */
 export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "PATH",
@@ -62,7 +66,23 @@ export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "REQUESTS_CA_BUNDLE",
   "CURL_CA_BUNDLE",
   "SYSTEMROOT",
+  // The source's runtime, as its image sets it up.
+  "PYTHONPATH",
+  "PYTHONHOME",
+  "PYTHONUNBUFFERED",
+  "PYTHONIOENCODING",
+  "PYTHONUTF8",
+  "VIRTUAL_ENV",
+  "LD_LIBRARY_PATH",
+  "JAVA_HOME",
+  "JAVA_OPTS",
+  "JAVA_TOOL_OPTIONS",
+  "NODE_PATH",
+  "NODE_OPTIONS",
 ];
+
+/** Prefixes of variables every child inherits: the locale's. */
+export const DEFAULT_INHERITED_ENV_PREFIXES: readonly string[] = ["LC_"];
 
 /** How long a child gets to exit after SIGTERM before it is killed. */
 export const DEFAULT_KILL_TIMEOUT_MS = 10_000;
@@ -77,15 +97,19 @@ const MAX_TAIL_LINE_CHARS = 2000;
 
 /**
  * The environment of a child: the allowlisted variables of `parentEnv` (default
- * `process.env`), the names in `inherit`, then `env` (the connector's own variables) on top.
+ * `process.env`), the names in `inherit` and those starting with one of `inheritPrefixes`, then
+ * `env` (the connector's own variables) on top.
  */
-export function childEnv(options: { env?: Record<string, string>; inherit?: readonly string[]; parentEnv?: Record<string, string | undefined> } = {}): Record<string, string> {
+export function childEnv(
+  options: { env?: Record<string, string>; inherit?: readonly string[]; inheritPrefixes?: readonly string[]; parentEnv?: Record<string, string | undefined> } = {},
+): Record<string, string> {
   const parent = options.parentEnv ?? process.env;
   const names = new Set([...DEFAULT_INHERITED_ENV, ...(options.inherit ?? [])]);
+  const prefixes = [...DEFAULT_INHERITED_ENV_PREFIXES, ...(options.inheritPrefixes ?? [])];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(parent)) {
     if (value === undefined) continue;
-    if (names.has(name) || name.startsWith("LC_")) out[name] = value;
+    if (names.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
   }
   return { ...out, ...options.env };
 }
@@ -138,6 +162,8 @@ export interface StartChildOptions {
   env?: Record<string, string>;
   /** Further variable names to pass through from the parent environment. */
   inheritEnv?: readonly string[];
+  /** Prefixes of further variable names to pass through (a protocol's own, `AIRBYTE_`). */
+  inheritEnvPrefixes?: readonly string[];
   /** The parent environment to take allowlisted variables from; default `process.env`. */
   parentEnv?: Record<string, string | undefined>;
   cwd?: string;
@@ -161,6 +187,8 @@ export interface ProgramOptions {
   env?: Record<string, string>;
   /** More variable names to pass through from this process's environment. */
   inheritEnv?: readonly string[];
+  /** Prefixes of more variable names to pass through; each shim has a default (`AIRBYTE_`, `TAP_`). */
+  inheritEnvPrefixes?: readonly string[];
   cwd?: string;
   /** How logs and errors name the program; default its argv. */
   label?: string;
@@ -185,6 +213,7 @@ export function startProgram(
     log: operation.log.child(operation.logFields),
     env: program.env,
     inheritEnv: program.inheritEnv,
+    inheritEnvPrefixes: program.inheritEnvPrefixes,
     cwd: program.cwd,
     signal: operation.signal,
     killTimeoutMs: program.killTimeoutMs,
@@ -242,7 +271,7 @@ export class ChildProcessHandle {
 
     this.proc = spawn(command, args, {
       cwd: options.cwd,
-      env: childEnv({ env: options.env, inherit: options.inheritEnv, parentEnv: options.parentEnv }),
+      env: childEnv({ env: options.env, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv }),
       stdio: ["pipe", "pipe", "pipe"],
       shell: false,
       windowsHide: true,

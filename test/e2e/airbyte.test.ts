@@ -3,6 +3,7 @@
 // re-open with the reduced state. The source is the Python replay source (airbyteReplay.py).
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
@@ -32,7 +33,7 @@ async function unaryCli(scenario: Json, request: object, flags: string[] = []) {
 }
 
 /** Runs a capture session until the process exits by itself (the read ended). */
-async function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, options: { env?: Record<string, string> } = {}) {
+async function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, options: { env?: Record<string, string>; flags?: string[] } = {}) {
   const run = start(scenario, options);
   run.send(openRequest({ token: "tok-1234567" }, bindings, state));
   const { code, signal } = await run.exit;
@@ -103,6 +104,41 @@ describe("flowcap airbyte: validate", () => {
   });
 });
 
+describe("flowcap airbyte: LEGACY state options", () => {
+  /** Runs a read that writes `state` as a LEGACY STATE, then one more; returns the kept state and the state file the second read got. */
+  async function twoReads(state: unknown, flags: string[] = []) {
+    const name = Math.random().toString(36).slice(2);
+    const stream = path.join(work, `legacy-${name}.jsonl`);
+    writeFileSync(stream, [JSON.stringify({ type: "RECORD", record: { stream: "a", data: { id: 1 }, emitted_at: 1 } }), JSON.stringify({ type: "STATE", state: { data: state } })].join("\n") + "\n");
+    const log = path.join(work, `legacy-${name}.log.jsonl`);
+    const first = await captureCli({ spec: SPEC, read: { file: stream } }, [airbyteBinding("a")], {}, { flags });
+    expect(first.code, JSON.stringify(first.last)).toBe(0);
+    const empty = path.join(work, "empty.jsonl");
+    writeFileSync(empty, "");
+    const second = await captureCli({ spec: SPEC, log, read: { file: empty } }, [airbyteBinding("a")], first.reduced.state, { flags });
+    expect(second.code, JSON.stringify(second.last)).toBe(0);
+    return { kept: first.reduced.state, handed: readJsonLines(log).find((e) => e.command === "read")!.state };
+  }
+
+  it("hands LEGACY state back as the blob itself, or with --legacy-state message as a list of one LEGACY message", async () => {
+    const blob = { a: { cursor: 1 }, version: 2 };
+    expect((await twoReads(blob)).handed).toEqual(blob);
+    expect((await twoReads(blob, ["--legacy-state", "message"])).handed).toEqual([{ type: "LEGACY", data: blob }]);
+  });
+
+  it("keeps Faros' gzip+base64 state decoded in Flow's state, or with --no-decode-state compressed as the source wrote it", async () => {
+    const plain = { a: { cursor: 7 } };
+    const compressed = { format: "base64/gzip", data: gzipSync(JSON.stringify(plain)).toString("base64") };
+    const decoded = await twoReads(compressed);
+    expect(decoded.kept).toMatchObject({ bindingStateV1: { a: { legacy: { cursor: 7 } } }, airbyte: { kind: "LEGACY" } });
+    expect(decoded.handed).toEqual(plain);
+    const kept = await twoReads(compressed, ["--no-decode-state"]);
+    expect(kept.kept).toMatchObject({ airbyte: { kind: "LEGACY", legacy: compressed } });
+    expect((kept.kept.bindingStateV1 as Record<string, Json>).a).not.toHaveProperty("legacy");
+    expect(kept.handed).toEqual(compressed);
+  });
+});
+
 describe("flowcap airbyte: capture", () => {
   it("runs read with the config unchanged and a catalog and state in private *.json files that are removed afterwards", async () => {
     const log = path.join(work, "files.log.jsonl");
@@ -114,8 +150,9 @@ describe("flowcap airbyte: capture", () => {
     const second = await captureCli(scenario, bindings, first.reduced.state);
     expect(second.code).toBe(0);
     expect(second.reduced.docs).toEqual([]); // nothing new: it resumed from the state
+    // Each session asks the source for its spec (to check the config) and reads: open runs no discover.
+    expect(readJsonLines(log).map((e) => e.command)).toEqual(["spec", "read", "spec", "read"]);
     const reads = readJsonLines(log).filter((e) => e.command === "read");
-    expect(reads).toHaveLength(2);
     expect(reads[0]!.config).toEqual({ token: "tok-1234567" });
     expect(reads[1]!.state).toEqual([
       { type: "STREAM", stream: { stream_descriptor: { name: "a" }, stream_state: { cursor: 20 } } },

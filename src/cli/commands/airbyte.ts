@@ -16,7 +16,10 @@ Options:
   --documentation-url URL    the spec's documentationUrl (default: the source's)
   --env NAME=VALUE           a variable for the source's environment (repeatable)
   --pass-env NAME            pass this variable of flowcap's environment to the source (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass
+                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
+                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
+                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
+                             AIRBYTE_*; other variables (credentials) pass only when named
   --cwd DIR                  the source's working directory
   --legacy-state FORM        how LEGACY state is handed back: blob (default) or message
   --no-decode-state          keep gzip+base64 (Faros) LEGACY state compressed in Flow's state

@@ -24,12 +24,16 @@ Options:
   --no-about                 do not run the tap with --about
   --sourced-schema           write each bound stream's SCHEMA as a closed sourcedSchema
   --max-tracked-keys N       keys a keyed full-table stream tracks for ACTIVATE_VERSION
-                             deletions (default 1000000)
+                             deletions (default 500000); each costs its JSON plus ~15 bytes of
+                             Flow state (a UUID ~57), and Flow refuses a checkpoint over 64 MB
   --oauth2 FILE              Flow's oauth2 object for the spec (JSON)
   --documentation-url URL    the spec's documentationUrl
   --env NAME=VALUE           a variable for the tap's environment (repeatable)
   --pass-env NAME            pass this variable of flowcap's environment to the tap (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass
+                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
+                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
+                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
+                             TAP_*, SINGER_*; other variables (credentials) pass only when named
   --cwd DIR                  the tap's working directory
   --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
   -h, --help                 show this help

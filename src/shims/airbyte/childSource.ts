@@ -11,6 +11,12 @@ import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecifica
 export type ChildSourceOptions = ProgramOptions;
 
 /**
+ * Variables a source inherits by prefix (default of `inheritEnvPrefixes`): the Airbyte CDK's
+ * own switches, such as `AIRBYTE_ENABLE_UNSAFE_CODE`, which a source's image sets for it.
+ */
+export const AIRBYTE_ENV_PREFIXES: readonly string[] = ["AIRBYTE_"];
+
+/**
  * An Airbyte source run as a child process with the Airbyte CLI convention: `spec`,
  * `check --config F`, `discover --config F`, `read --config F --catalog F [--state F]`. The
  * files are written to a private temporary directory as `*.json`, mode 0600, and removed when
@@ -18,7 +24,8 @@ export type ChildSourceOptions = ProgramOptions;
  */
 export function childSource(options: ChildSourceOptions): AirbyteSource {
   const label = options.label ?? options.argv.join(" ");
-  const start = (args: string[], ctx: AirbyteSourceContext): ChildProcessHandle => startProgram(options, args, { what: args[0]!, log: ctx.log, signal: ctx.signal, logFields: { source: label } });
+  const program = { ...options, inheritEnvPrefixes: options.inheritEnvPrefixes ?? AIRBYTE_ENV_PREFIXES };
+  const start = (args: string[], ctx: AirbyteSourceContext): ChildProcessHandle => startProgram(program, args, { what: args[0]!, log: ctx.log, signal: ctx.signal, logFields: { source: label } });
 
   /** Runs a command that answers with one message of type `want`. */
   async function unary<T>(args: string[], want: "SPEC" | "CONNECTION_STATUS" | "CATALOG", ctx: AirbyteSourceContext): Promise<T> {

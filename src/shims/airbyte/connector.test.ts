@@ -137,7 +137,7 @@ describe("open", () => {
     const items = airbyteBinding("items", { syncMode: "full_refresh", key: ["/_meta/row_id"] });
     const one = await session(source, [items]);
     expect(one.reduced!.docs.map((d) => d.doc._meta)).toEqual([0, 1, 2, 3, 4].map((row_id) => ({ op: "u", row_id })));
-    expect((one.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: { page: 1 }, rows: 5 });
+    expect((one.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 5 });
 
     const two = await session(source, [items], one.reduced!.state);
     // Its state is not handed back: each read of a row-id stream is a complete refresh.
@@ -149,7 +149,7 @@ describe("open", () => {
       { _meta: { op: "d", row_id: 3 } },
       { _meta: { op: "d", row_id: 4 } },
     ]);
-    expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: { page: 1 }, rows: 3 });
+    expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
 
     const three = await session(source, [items], two.reduced!.state);
     expect(three.code).toBe(1);
@@ -160,7 +160,98 @@ describe("open", () => {
 
     const four = await session(source, [items], committed.state);
     expect(four.reduced!.docs.map((d) => d.doc._meta)).toEqual([{ op: "u", row_id: 0 }, { op: "u", row_id: 1 }, { op: "d", row_id: 2 }]);
-    expect((four.reduced!.state.bindingStateV1 as Json).items).toEqual({ stream: {}, rows: 2 });
+    expect((four.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 2 });
+  });
+
+  describe("a row-id stream the read says nothing of", () => {
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => record("items", { name: `item ${i}` }));
+    const status = (status: string) => ({ type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "items" }, status } } });
+    const items = airbyteBinding("items", { syncMode: "full_refresh", key: ["/_meta/row_id"] });
+    const users = airbyteBinding("users", { cursorField: ["id"] });
+
+    /** A first read of 3 items, then `second`; returns the second session and the state after the first. */
+    async function afterThreeRows(second: (string | object)[]) {
+      const { source } = fakeSource({ reads: [{ lines: rows(3) }, { lines: second }] });
+      const one = await session(source, [items, users]);
+      const two = await session(source, [items, users], one.reduced!.state);
+      return { one, two };
+    }
+
+    it("keeps its rows when the source sends nothing for it (it skipped the stream), and warns", async () => {
+      const { two } = await afterThreeRows([record("users", { id: 1 })]);
+      expect(two.code).toBe(0);
+      expect(two.reduced!.docs.filter((d) => d.binding === 0)).toEqual([]);
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
+      expect(two.logs).toContainEqual(
+        expect.objectContaining({ level: "warn", message: "stream items: the source sent no record and no status for it in this read: keeping the 3 row(s) of its last refresh instead of deleting them" }),
+      );
+    });
+
+    it("is emptied when the source says it started and completed it without a record", async () => {
+      const { two } = await afterThreeRows([status("STARTED"), status("COMPLETE")]);
+      expect(two.reduced!.docs.map((d) => d.doc)).toEqual([0, 1, 2].map((row_id) => ({ _meta: { op: "d", row_id } })));
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 0 });
+    });
+
+    it("is emptied when the source only says it started or is running it", async () => {
+      for (const said of ["STARTED", "RUNNING"]) {
+        const { two } = await afterThreeRows([status(said)]);
+        expect(two.reduced!.docs.map((d) => d.doc), said).toEqual([0, 1, 2].map((row_id) => ({ _meta: { op: "d", row_id } })));
+      }
+    });
+
+    it("keeps its rows when the source says it is INCOMPLETE, even after records", async () => {
+      const { two } = await afterThreeRows([status("STARTED"), ...rows(1), status("INCOMPLETE")]);
+      expect(two.code).toBe(0);
+      expect(two.reduced!.docs.map((d) => d.doc)).toEqual([{ name: "item 0", _meta: { op: "u", row_id: 0 } }]);
+      expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
+    });
+  });
+
+  it("hands a full-refresh stream's state back only after a failed read, never after a completed one (as Airbyte resumes full refreshes)", async () => {
+    const tickets = airbyteBinding("tickets", { syncMode: "full_refresh" });
+    const users = airbyteBinding("users", { cursorField: ["id"] });
+    const { source, given } = fakeSource({
+      reads: [
+        {
+          lines: [
+            record("tickets", { id: 1 }),
+            streamState("tickets", { page: 2 }),
+            record("tickets", { id: 2 }),
+            streamState("tickets", { __ab_full_refresh_sync_complete: true }),
+            record("users", { id: 7 }),
+            streamState("users", { cursor: 7 }),
+          ],
+        },
+        { lines: [record("tickets", { id: 1 }), streamState("tickets", { page: 2 }), record("tickets", { id: 2 })], outcome: new Error("the API went away") },
+        { lines: [record("tickets", { id: 2 }), streamState("tickets", { __ab_full_refresh_sync_complete: true })] },
+      ],
+    });
+    const one = await session(source, [tickets, users]);
+    expect(one.code).toBe(0);
+    expect(one.reduced!.state.bindingStateV1).toEqual({ tickets: {}, users: { stream: { cursor: 7 }, rowId: 1 } });
+
+    // The completed refresh starts over: only the incremental stream's state is handed back.
+    const two = await session(source, [tickets, users], one.reduced!.state);
+    expect(given[1]!.state).toEqual({ kind: "STREAM", value: [streamState("users", { cursor: 7 }).state] });
+    expect(two.code).toBe(1);
+    const committed = reduceSession(two.messages, one.reduced!.state);
+    expect((committed.state.bindingStateV1 as Json).tickets).toEqual({ stream: { page: 2 } });
+
+    // The failed one resumes where it was.
+    const three = await session(source, [tickets, users], committed.state);
+    expect(given[2]!.state).toEqual({ kind: "STREAM", value: [streamState("tickets", { page: 2 }).state, streamState("users", { cursor: 7 }).state] });
+    expect(three.code).toBe(0);
+    expect((three.reduced!.state.bindingStateV1 as Json).tickets).toEqual({});
+  });
+
+  it("keeps the state of a full-refresh stream the source said is INCOMPLETE, so the next read resumes it", async () => {
+    const tickets = airbyteBinding("tickets", { syncMode: "full_refresh" });
+    const incomplete = { type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "tickets" }, status: "INCOMPLETE" } } };
+    const { source } = fakeSource({ reads: [{ lines: [record("tickets", { id: 1 }), streamState("tickets", { page: 2 }), incomplete] }] });
+    const { code, reduced } = await session(source, [tickets]);
+    expect(code).toBe(0);
+    expect((reduced!.state.bindingStateV1 as Json).tickets).toEqual({ stream: { page: 2 } });
   });
 
   it("fails with the source's TRACE error as the last log line, committing only up to the last state", async () => {

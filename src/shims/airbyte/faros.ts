@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { format } from "node:util";
 import type { Logger } from "../../runtime/index.js";
-import { FlowcapError, StoppedError } from "../../util/errors.js";
+import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { collectSecrets } from "../../util/redact.js";
 import { relayLine } from "../child.js";
@@ -89,7 +89,7 @@ export function farosSource(source: FarosSourceLike, options: FarosSourceOptions
 
     check(config, ctx) {
       return withConsole(ctx.log, undefined, async () => {
-        const message = await call(label, "check", () => s.check(config));
+        const message = await call(label, "check", ctx.log, () => s.check(config));
         const status = isPlainObject(message) && isPlainObject(message.connectionStatus) ? message.connectionStatus : message;
         return status as unknown as AirbyteConnectionStatus;
       });
@@ -97,7 +97,7 @@ export function farosSource(source: FarosSourceLike, options: FarosSourceOptions
 
     discover(config, ctx) {
       return withConsole(ctx.log, undefined, async () => {
-        const message = await call(label, "discover", () => s.discover(config));
+        const message = await call(label, "discover", ctx.log, () => s.discover(config));
         const catalog = isPlainObject(message) && isPlainObject(message.catalog) ? message.catalog : message;
         return catalog as unknown as AirbyteCatalog;
       });
@@ -107,9 +107,9 @@ export function farosSource(source: FarosSourceLike, options: FarosSourceOptions
       const airbyteSpec = await getSpec(ctx.log);
       return withConsole(ctx.log, sink, async () => {
         let cfg = config;
-        if (s.onBeforeRun) cfg = (await call(label, "onBeforeRun", () => s.onBeforeRun!(cfg))) as JsonObject;
+        if (s.onBeforeRun) cfg = (await call(label, "onBeforeRun", ctx.log, () => s.onBeforeRun!(cfg))) as JsonObject;
         let input: { config: JsonObject; catalog: unknown; state?: unknown } = { config: cfg, catalog, state: decodeCompressedState(state?.value) };
-        if (s.onBeforeRead) input = (await call(label, "onBeforeRead", () => s.onBeforeRead!(cfg, catalog, input.state))) as typeof input;
+        if (s.onBeforeRead) input = (await call(label, "onBeforeRead", ctx.log, () => s.onBeforeRead!(cfg, catalog, input.state))) as typeof input;
         const redacted = redactConfig(airbyteSpec.connectionSpecification, input.config);
         const messages = s.read(input.config, redacted, input.catalog, structuredClone(decodeCompressedState(input.state ?? {})))[Symbol.asyncIterator]();
         try {
@@ -124,28 +124,40 @@ export function farosSource(source: FarosSourceLike, options: FarosSourceOptions
             if (wait !== undefined) await wait;
           }
         } catch (error) {
-          if (error instanceof FlowcapError) throw error;
-          throw sourceError(label, "read", error);
+          throw sourceError(label, "read", error, ctx.log);
         }
-        if (s.onAfterRead) await call(label, "onAfterRead", () => s.onAfterRead!(cfg));
+        if (s.onAfterRead) await call(label, "onAfterRead", ctx.log, () => s.onAfterRead!(cfg));
         return "completed";
       });
     },
   };
 }
 
-async function call<T>(label: string, what: string, fn: () => Promise<T>): Promise<T> {
+async function call<T>(label: string, what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    throw sourceError(label, what, error);
+    throw sourceError(label, what, error, log);
   }
 }
 
-function sourceError(label: string, what: string, error: unknown): FlowcapError {
-  if (error instanceof StoppedError) return error;
+/** Errors JavaScript itself throws: a bug in the source's code, not something it reports. */
+const ENGINE_ERRORS = [TypeError, ReferenceError, SyntaxError, RangeError, EvalError, URIError];
+
+/**
+ * The error a source's failure ends the task with. What a source throws on purpose (a VError
+ * saying the config lacks a token, an API refusing its credentials, a stream it does not have)
+ * is for the user: user-facing, so Flow shows the source's message without a stack, as it does
+ * for a source run as a child process; the stack is logged at debug level. An engine error
+ * (TypeError, ...) is a bug in the source, reported with its stack. flowcap's own errors (a
+ * ConfigError from a source built on flowcap, a stop) pass through as they are.
+ */
+function sourceError(label: string, what: string, error: unknown, log: Logger): FlowcapError {
+  if (error instanceof FlowcapError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new FlowcapError("SOURCE_FAILED", `${label} failed in ${what}: ${message}`, { cause: error, data: { source: label } });
+  const bug = ENGINE_ERRORS.some((kind) => error instanceof kind);
+  if (!bug && error instanceof Error) log.debug(`${label} failed in ${what}`, { error: error.stack?.split("\n") ?? error.message });
+  return new FlowcapError("SOURCE_FAILED", `${label} failed in ${what}: ${message}`, { cause: error, userFacing: !bug, data: { source: label } });
 }
 
 let installedCdk: FarosCdkHelpers | undefined;

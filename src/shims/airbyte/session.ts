@@ -27,6 +27,12 @@ interface Target {
   finished: boolean;
   /** The source said the stream did not complete: no deletions for it. */
   incomplete: boolean;
+  /**
+   * The source read the stream in this run (a record, or a STARTED, RUNNING or COMPLETE status).
+   * A snapshot stream that did not appear keeps its rows: a source that skips a stream (an
+   * endpoint it may not read, a stream it decides is not due) must not empty its collection.
+   */
+  appeared: boolean;
   /** Captured documents since the last checkpoint. */
   dirty: boolean;
 }
@@ -53,7 +59,8 @@ export interface ReadSessionOptions {
  * - Lines that are not JSON, or not Airbyte messages, are logged as the source's output.
  *
  * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
- * not see, and a final checkpoint commits the rest. A read that fails or stops never gets it, so
+ * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
+ * streams drop the source's state of them, and a final checkpoint commits the rest. A read that fails or stops never gets it, so
  * nothing after the source's last STATE is committed.
  */
 export class AirbyteReadSession implements AirbyteMessageSink {
@@ -84,6 +91,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
         finished: false,
         incomplete: false,
+        appeared: false,
         dirty: false,
       };
     });
@@ -120,7 +128,20 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   /** The read succeeded: completes snapshot refreshes and writes the final checkpoint. */
   async complete(): Promise<void> {
     for (const target of this.targets) {
-      if (target.binding.snapshot && !target.finished && !target.incomplete) this.finishRefresh(target);
+      if (!target.binding.snapshot || target.finished || target.incomplete) continue;
+      if (target.appeared) this.finishRefresh(target);
+      else if (target.rowsBound > 0) {
+        this.task.log.warn(
+          `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
+        );
+      }
+    }
+    // Airbyte hands a full-refresh stream's state back only to the next attempt of a read that
+    // failed (resumable full refresh); a completed refresh starts over. Without this, the next
+    // read would get `{"__ab_full_refresh_sync_complete": true}` and capture nothing. A stream
+    // the source said is INCOMPLETE keeps its state: its refresh is not done.
+    for (const target of this.targets) {
+      if (target.binding.syncMode === "full_refresh" && !target.incomplete) this.keeper.forgetSourceState(target.binding.stateKey);
     }
     this.stageRows();
     const { updated, mergePatch } = this.keeper.commit();
@@ -181,6 +202,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
 
   private touch(target: Target): void {
     target.dirty = true;
+    target.appeared = true;
     if (target.finished) target.finished = false; // records after COMPLETE: the refresh goes on
   }
 
@@ -259,8 +281,19 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         if (!isPlainObject(d) || typeof d.name !== "string") return;
         const found = this.index.lookup(d.name, d.namespace);
         if (!found) return;
-        if (status?.status === "INCOMPLETE") found.target.incomplete = true;
-        else if (status?.status === "COMPLETE" && found.target.binding.snapshot && !found.target.incomplete) this.finishRefresh(found.target);
+        const target = found.target;
+        switch (status?.status) {
+          case "INCOMPLETE":
+            target.incomplete = true;
+            return;
+          case "COMPLETE":
+            target.appeared = true;
+            if (target.binding.snapshot && !target.incomplete) this.finishRefresh(target);
+            return;
+          case "STARTED":
+          case "RUNNING":
+            target.appeared = true;
+        }
         return;
       }
       default:

@@ -49,6 +49,22 @@ describe("AirbyteStateKeeper", () => {
     expect(keeper.commit()).toEqual({ updated: { bindingStateV1: { users: { stream: null } } }, mergePatch: true });
   });
 
+  it("forgets a binding's source state in every layout, keeping its row bookkeeping and the other bindings' state", () => {
+    const stored = {
+      bindingStateV1: {
+        users: { legacy: { cursor: 3 }, state: { stream: { stream_state: { cursor: 2 } } }, rows: 4 },
+        "shop%2Forders.v2": { stream: { since: "2024" } },
+      },
+      airbyte: { kind: "STREAM" },
+    };
+    const keeper = new AirbyteStateKeeper(stored, bindings, log);
+    keeper.forgetSourceState("users");
+    expect(keeper.commit()).toEqual({ updated: { bindingStateV1: { users: { legacy: null, state: null } } }, mergePatch: true });
+    keeper.forgetSourceState("users");
+    expect(keeper.commit()).toEqual({ updated: {}, mergePatch: true });
+    expect(keeper.whole().bindingStateV1).toEqual({ users: { rows: 4 }, "shop%2Forders.v2": { stream: { since: "2024" } } });
+  });
+
   it("replaces the whole state when a value holds nulls, which a merge patch would delete", () => {
     const keeper = new AirbyteStateKeeper({ other: 1, bindingStateV1: { users: { stream: { cursor: 1 } } }, airbyte: { kind: "STREAM" } }, bindings, log);
     keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: null, after: "x" } } });

@@ -246,6 +246,16 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
     return unknown;
   }
 
+  /**
+   * Stages the removal of the source's own state of a binding (its stream state, its share of a
+   * LEGACY blob, Estuary's shim layout), so the next read starts the stream afresh. The shim's
+   * row bookkeeping stays.
+   */
+  forgetSourceState(stateKey: string): void {
+    const slot = this.slot(stateKey);
+    if (slot.stream !== undefined || slot.legacy !== undefined || slot.state !== undefined) this.stage(stateKey, { stream: undefined, legacy: undefined, state: undefined });
+  }
+
   /** Stages fields of a binding's slot (`undefined` removes a field). */
   stage(stateKey: string, fields: Partial<BindingSlot>): void {
     this.state.stage(stateKey, fields);

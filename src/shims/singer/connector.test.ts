@@ -6,6 +6,7 @@ import { INTERNAL_SPEC, openRequest, reduceSession, tmpDir, unary } from "../../
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { catalogEntry, reduceCollection, singerBinding } from "../../../test/helpers/singer.js";
 import { createSingerConnector, type SingerConnectorOptions } from "./connector.js";
+import { DEFAULT_MAX_TRACKED_KEYS } from "./session.js";
 import type { CatalogArgument, SingerTap } from "./tap.js";
 import type { SingerAbout, SingerCatalog } from "./types.js";
 
@@ -175,6 +176,26 @@ describe("ACTIVATE_VERSION: a keyed full-table stream", () => {
     expect(n2.lines.filter((l) => l.startsWith('{"captured"'))).toEqual(['{"captured":{"doc":{"n":{"k":12345678901234567890},"_meta":{"op":"d","row_id":1}}}}']);
   });
 
+  it("warns once, naming the stream and the remedy, when the tap sends records but never a version", async () => {
+    const warning =
+      "stream items is replicated in full (FULL_TABLE) but the tap never versions it (no ACTIVATE_VERSION, no record version): rows deleted at the source stay in the collection. " +
+      "Use a tap that sends ACTIVATE_VERSION for full-table streams, or capture the stream into a collection keyed by /_meta/row_id, which each sync replaces whole";
+    const warnings = (logs: { level: string; message: string }[]) => logs.filter((l) => l.level === "warn").map((l) => l.message);
+    const unversioned = [schema("items"), rec("items", { id: 1 }), state({}), rec("items", { id: 2 }), rec("items", { id: 3 })];
+    const { tap } = fakeTap({ catalog, syncs: [{ lines: unversioned }, { lines: [schema("items"), rec("items", { id: 1 }, 1), activate("items", 1)] }, { lines: [schema("items")] }] });
+    const first = await session(tap, [binding()]);
+    expect(warnings(first.logs)).toEqual([warning]);
+    // Versioned, and a sync without records: nothing to say.
+    const second = await session(tap, [binding()], first.reduced!.state);
+    const third = await session(tap, [binding()], second.reduced!.state);
+    expect(warnings([...second.logs, ...third.logs]).filter((m) => m === warning)).toEqual([]);
+    // Streams the tap replicates incrementally, or by a method it chooses, are not expected to be versioned.
+    for (const b of [singerBinding("items", { replication_method: "INCREMENTAL", replication_key: "id" }), singerBinding("items")]) {
+      const { tap: other } = fakeTap({ catalog, syncs: [{ lines: unversioned }] });
+      expect(warnings((await session(other, [b])).logs)).toEqual([]);
+    }
+  });
+
   it("stops tracking past --max-tracked-keys, and says so whenever an activation cannot delete", async () => {
     const { tap } = fakeTap({
       catalog,
@@ -186,6 +207,33 @@ describe("ACTIVATE_VERSION: a keyed full-table stream", () => {
     const second = await session(tap, [binding()], first.reduced!.state, { maxTrackedKeys: 2 });
     expect(ops(second.docs)).toEqual(["u:1"]);
     expect(second.logs.some((l) => l.level === "warn" && /ACTIVATE_VERSION 2 cannot delete stale rows/.test(l.message))).toBe(true);
+  });
+});
+
+describe("ACTIVATE_VERSION: the state of tracked keys", () => {
+  /** The bytes of Flow state a tracked key costs, for `count` keys made by `key`, as a tap writing STATE only at its end leaves it. */
+  async function stateBytesPerKey(key: (i: number) => Json, keyPointers: string[]) {
+    const count = 2000;
+    const version = 1732358400000; // milliseconds, as taps make versions
+    const records = Array.from({ length: count }, (_, i) => rec("items", key(i), version));
+    const { tap } = fakeTap({ catalog: { streams: [catalogEntry("items", keyPointers.map((p) => p.slice(1)))] }, syncs: [{ lines: [activate("items", version), ...records] }] });
+    const { messages } = await session(tap, [singerBinding("items", { key: keyPointers, replication_method: "FULL_TABLE" })]);
+    const checkpoints = messages.filter((m) => "checkpoint" in m);
+    expect(checkpoints).toHaveLength(1); // every key in one message
+    const keys = ((((checkpoints[0]!.checkpoint as Json).state as Json).updated as Json).bindingStateV1 as Json).items as Json;
+    return JSON.stringify((keys as { keys: Json }).keys).length / count;
+  }
+  const uuid = (i: number) => `6f1c${String(i).padStart(4, "0")}-0b8e-4c5e-9d7a-3f2e1a0b9c8d`;
+
+  it("costs a key's JSON and ~15 bytes a key, as the --max-tracked-keys documentation says", async () => {
+    expect(await stateBytesPerKey((i) => ({ id: 1_000_000 + i }), ["/id"])).toBeCloseTo(24, 0);
+    expect(await stateBytesPerKey((i) => ({ id: uuid(i) }), ["/id"])).toBeCloseTo(57, 0);
+    expect(await stateBytesPerKey((i) => ({ account: `acct-${i % 1000}`, id: uuid(i) }), ["/account", "/id"])).toBeCloseTo(72, -1);
+  });
+
+  it("by default keeps a checkpoint of every tracked key of two strings well under the 64 MB Flow accepts", async () => {
+    const perKey = await stateBytesPerKey((i) => ({ account: `acct-${i % 1000}`, id: uuid(i) }), ["/account", "/id"]);
+    expect(DEFAULT_MAX_TRACKED_KEYS * perKey).toBeLessThan(0.6 * 64 * 1024 * 1024);
   });
 });
 

@@ -35,7 +35,7 @@ export interface SingerConnectorOptions {
   oauth2?: OAuth2;
   /** Emit each bound stream's SCHEMA as a closed `sourcedSchema` (default false). */
   sourcedSchemas?: boolean;
-  /** Keys a full-table keyed stream tracks for ACTIVATE_VERSION deletions (default 1,000,000). */
+  /** Keys a full-table keyed stream tracks for ACTIVATE_VERSION deletions (default 500,000: see DEFAULT_MAX_TRACKED_KEYS). */
   maxTrackedKeys?: number;
   /** Where a config the tap rewrote is encrypted (default `ENCRYPTION_URL`, else Estuary's service). */
   encryptionUrl?: string;

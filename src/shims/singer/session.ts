@@ -11,8 +11,19 @@ import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
 import { modernSchema } from "./schema.js";
 import type { SingerStateKeeper, TrackedMap } from "./state.js";
 
-/** How many keys a `keys`-mode binding tracks before it stops (see VersionMode). */
-export const DEFAULT_MAX_TRACKED_KEYS = 1_000_000;
+/**
+ * How many keys a `keys`-mode binding tracks before it stops (see VersionMode). Each tracked
+ * key is an entry of Flow's connector state, `"<key JSON>":<version>`: its key's JSON text
+ * (escaped) plus ~15 bytes with a millisecond version, so 24 bytes for an integer id, 57 for a
+ * UUID, 72 for a key of two strings; in memory the map takes 55, 134 and 230 bytes a key.
+ * Why not more: the state comes whole in every `open`, and a tap that writes STATE only at its
+ * end checkpoints all its keys in one message, which Flow refuses past 64 MB. At 1,000,000 keys
+ * that message is 57 MB for UUIDs and 72 MB for composite keys (a task that fails at every run
+ * until the limit is lowered), and the map alone takes 134-230 MB of a 1 GB container. At 500,000,
+ * common keys stay near half the limit; past it a stream stops tracking (its deletions stop,
+ * with a warning at each activation), and --max-tracked-keys raises it where keys are short.
+ */
+export const DEFAULT_MAX_TRACKED_KEYS = 500_000;
 
 /** The version a key has between its record and the activation of the version it belongs to (records without a version). */
 const PENDING = -1;
@@ -22,7 +33,7 @@ export interface SyncSessionOptions {
   label: string;
   /** Emit each bound stream's SCHEMA as a closed `sourcedSchema` (default false). */
   sourcedSchemas?: boolean;
-  /** Keys a `keys`-mode binding tracks before it stops tracking them (default 1,000,000). */
+  /** Keys a `keys`-mode binding tracks before it stops tracking them (default DEFAULT_MAX_TRACKED_KEYS). */
   maxTrackedKeys?: number;
   /** Where BATCH file paths that are relative are resolved (the tap's working directory). */
   cwd?: string;
@@ -141,6 +152,7 @@ export class SingerSyncSession {
     for (const target of this.targets) {
       if (target.pendingActivation !== undefined) this.flush(target);
       if (target.binding.mode === "rows" && target.appeared) this.finishRefresh(target);
+      this.warnIfNeverVersioned(target);
     }
     this.stageRows();
     const { updated, mergePatch } = this.keeper.commit();
@@ -374,6 +386,23 @@ export class SingerSyncSession {
     target.rowsBound = count;
     target.refreshing = true;
     target.dirty = true;
+  }
+
+  /**
+   * A keyed FULL_TABLE stream learns of deleted rows only from versions: a tap that never sends
+   * ACTIVATE_VERSION (nor versioned records) leaves rows deleted at the source in the collection
+   * for ever. Nothing in the stream says so, so the run that shows it warns. Streams whose method
+   * the tap decides are left alone: most of those are incremental, where no version is due.
+   */
+  private warnIfNeverVersioned(target: Target): void {
+    const b = target.binding;
+    if (b.mode !== "keys" || b.replication_method !== "FULL_TABLE" || target.records === 0 || target.keys || target.keysDropped) return;
+    this.warnOnce(
+      target,
+      "unversioned",
+      `stream ${b.stream} is replicated in full (FULL_TABLE) but the tap never versions it (no ACTIVATE_VERSION, no record version): rows deleted at the source stay in the collection. ` +
+        `Use a tap that sends ACTIVATE_VERSION for full-table streams, or capture the stream into a collection keyed by /_meta/row_id, which each sync replaces whole`,
+    );
   }
 
   // --- state, schema, batch ----------------------------------------------------------------

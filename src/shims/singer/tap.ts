@@ -56,6 +56,13 @@ export interface SingerTap {
   ): Promise<"completed" | "stopped">;
 }
 
+/**
+ * Variables a tap inherits by prefix (default of `inheritEnvPrefixes`): Meltano SDK taps read
+ * their settings from `TAP_<NAME>_*` and their logging from `SINGER_SDK_LOG_CONFIG`, which a
+ * tap's image sets for it.
+ */
+export const SINGER_ENV_PREFIXES: readonly string[] = ["TAP_", "SINGER_"];
+
 /** How to run a Singer tap as a child process (`argv`: the command before its Singer arguments, `["tap-github"]`). */
 export interface ChildTapOptions extends ProgramOptions {
   /** How long `--about` and `--help` may take (default 30 s). */
@@ -71,8 +78,9 @@ export interface ChildTapOptions extends ProgramOptions {
  */
 export function childTap(options: ChildTapOptions): SingerTap {
   const label = options.label ?? options.argv.join(" ");
+  const program = { ...options, inheritEnvPrefixes: options.inheritEnvPrefixes ?? SINGER_ENV_PREFIXES };
   const start = (args: string[], what: string, ctx: { log: Logger; signal: AbortSignal }, extra: Partial<StartChildOptions> = {}): ChildProcessHandle =>
-    startProgram(options, args, { what, log: ctx.log, signal: ctx.signal, logFields: { tap: label } }, extra);
+    startProgram(program, args, { what, log: ctx.log, signal: ctx.signal, logFields: { tap: label } }, extra);
 
   /** Runs a probe (`--about`, `--help`): its stdout lines, the tail of its stderr, and whether it exited 0. */
   async function probe(args: string[], ctx: SingerTapContext) {
