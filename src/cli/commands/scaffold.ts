@@ -1,5 +1,7 @@
 import path from "node:path";
-import { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldTemplate } from "../../tooling/index.js";
+// scaffold.js, not the tooling index: the index also holds bundle, and scaffolding must not depend
+// on anything only bundling needs (esbuild).
+import { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldTemplate } from "../../tooling/scaffold.js";
 import { UsageError } from "../args.js";
 import { defineCommand } from "../command.js";
 
