@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnConnector } from "../helpers/child.js";
@@ -66,10 +66,14 @@ describe("flowcap packed and installed without dev dependencies", () => {
     expect(run.stdout).toMatch(/Usage: flowcap <command>/);
   });
 
-  it("scaffolds a connector, and bundles it into a file that answers spec", async ({ skip }) => {
+  it("scaffolds a connector that depends on the installed tarball, and bundles it into a file that answers spec", async ({ skip }) => {
     if (!installed) skip();
     const scaffold = flowcap(["scaffold", "source-packed"]);
     expect(scaffold.code, scaffold.output).toBe(0);
+    const dir = path.join(project, "connectors/source-packed");
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    // Not `^0.1.0`: flowcap is not on a registry; this install came from the tarball.
+    expect(pkg.dependencies.flowcap).toBe(`file:${path.relative(dir, tarball)}`);
 
     const out = path.join(project, "packed.mjs");
     const bundle = flowcap(["bundle", "connectors/source-packed/main.ts", "-o", out]);

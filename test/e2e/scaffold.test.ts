@@ -51,6 +51,15 @@ describe("flowcap scaffold", () => {
     600_000,
   );
 
+  it("by default depends on the flowcap it runs from (this checkout, not a registry) by a relative file: path", async () => {
+    const dir = path.join(tempTree(), "source-local");
+    const created = await runFlowcap(["scaffold", "source-local", "--dir", dir]);
+    expect(created.code, created.stderr).toBe(0);
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies.flowcap).toBe(`file:${path.relative(dir, repoRoot)}`);
+    expect(created.stdout).toContain(`flowcap dependency: file:${path.relative(dir, repoRoot)}`);
+  });
+
   it("refuses bad names, unknown templates and non-empty directories", async () => {
     const bad = await runFlowcap(["scaffold", "Source_X", "--dir", path.join(tempTree(), "x")]);
     expect(bad.code).toBe(1);
