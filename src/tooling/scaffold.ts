@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import Mustache from "mustache";
 import { FlowcapError } from "../util/errors.js";
+import { addBundleScript } from "./bundleScript.js";
 import { defaultFlowcapSpec, flowcapPackage } from "./flowcapPackage.js";
 
 /** The starting points `flowcap scaffold` offers. */
@@ -28,6 +29,8 @@ export interface ScaffoldResult {
   files: string[];
   /** The flowcap dependency's spec in its package.json. */
   flowcap: string;
+  /** A package.json outside the connector that got its `bundle:<name>` script (see addBundleScript). */
+  bundleScriptAddedTo?: string;
 }
 
 const DEFAULT_RESOURCE: Record<ScaffoldTemplate, string> = { native: "events", "http-oauth": "items", airbyte: "users", singer: "users" };
@@ -103,5 +106,6 @@ export async function scaffoldConnector(options: ScaffoldOptions): Promise<Scaff
     await writeFile(path.join(dir, target), rendered, { mode: target === "main.ts" ? 0o755 : 0o644 });
     files.push(target);
   }
-  return { dir, files, flowcap: view.flowcap };
+  const bundleScriptAddedTo = await addBundleScript(dir, name);
+  return { dir, files, flowcap: view.flowcap, ...(bundleScriptAddedTo ? { bundleScriptAddedTo } : {}) };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SCAFFOLD_TEMPLATES } from "../../src/tooling/index.js";
@@ -58,6 +58,19 @@ describe("flowcap scaffold", () => {
     const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
     expect(pkg.dependencies.flowcap).toBe(`file:${path.relative(dir, repoRoot)}`);
     expect(created.stdout).toContain(`flowcap dependency: file:${path.relative(dir, repoRoot)}`);
+  });
+
+  it("into connectors/<name> of a repository with a bundle script per connector (as this one), adds the new one's", async () => {
+    const root = tempTree({
+      "package.json": JSON.stringify({ name: "acme", scripts: { "bundle:source-a": "npm run build && node scripts/bundle-connectors.mjs source-a" } }, null, 2) + "\n",
+    });
+    mkdirSync(path.join(root, "connectors"));
+    const created = await runFlowcap(["scaffold", "source-new"], { cwd: root });
+    expect(created.code, created.stderr).toBe(0);
+    expect(existsSync(path.join(root, "connectors/source-new/main.ts"))).toBe(true);
+    const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    expect(scripts["bundle:source-new"]).toBe("npm run build && node scripts/bundle-connectors.mjs source-new");
+    expect(created.stdout).toContain("added the script bundle:source-new to package.json");
   });
 
   it("refuses bad names, unknown templates and non-empty directories", async () => {

@@ -30,8 +30,9 @@ const command = defineCommand(
       ...(typeof values.flowcap === "string" ? { flowcap: values.flowcap } : {}),
     });
     const rel = path.relative(process.cwd(), result.dir) || ".";
+    const bundleScript = result.bundleScriptAddedTo ? [`added the script bundle:${positionals[0]} to ${path.relative(process.cwd(), result.bundleScriptAddedTo)}`] : [];
     process.stdout.write(
-      [`created ${rel} (${template}): ${result.files.length} files`, ...result.files.map((f) => `  ${f}`), `flowcap dependency: ${result.flowcap}`, "", "next:", `  cd ${rel}`, "  npm install", "  npm test      # build, conformance suite, preview", "  npm start     # preview the capture in test.flow.yaml", ""].join("\n"),
+      [`created ${rel} (${template}): ${result.files.length} files`, ...result.files.map((f) => `  ${f}`), `flowcap dependency: ${result.flowcap}`, ...bundleScript, "", "next:", `  cd ${rel}`, "  npm install", "  npm test      # build, conformance suite, preview", "  npm start     # preview the capture in test.flow.yaml", ""].join("\n"),
     );
     return 0;
   },
