@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { dockerfile, dockerLabels } from "../helpers/dockerfile.js";
-import { repoRoot } from "../helpers/fixtures.js";
+import { repoRoot, sharedFixtures } from "../helpers/fixtures.js";
 import { tempTree } from "../helpers/cli.js";
 
 interface Step {
@@ -44,6 +44,21 @@ describe(".github/workflows/ci.yml", () => {
     expect(run[0]!["working-directory"]).toBe("main");
     expect(test.steps.find((s) => s.uses?.startsWith("actions/checkout@") && s.with?.path === "main")).toBeTruthy();
     accessSync(path.join(repoRoot, ".ci/run"), constants.X_OK);
+  });
+
+  it("checks out the shared fixtures where the tests look for them, from a repository a variable can change, and stops without them", () => {
+    const steps = workflow.jobs.test!.steps;
+    const shared = steps.find((s) => s.uses?.startsWith("actions/checkout@") && s.with?.path === "shared");
+    expect(shared).toBeTruthy();
+    // The test job works in main/, and the tests read ../shared/fixtures: the checkout's path must agree.
+    expect(path.relative(repoRoot, sharedFixtures)).toBe(path.join("..", "shared", "fixtures"));
+    expect(String(shared!.with!.repository)).toMatch(/^\$\{\{ vars\.FLOWCAP_SHARED_REPO \|\| format\('\{0\}\/flowcap-shared', github\.repository_owner\) \}\}$/);
+    const check = step("test", "Check the shared fixtures are there");
+    expect(check.run).toContain("test -f shared/fixtures/MANIFEST.md");
+    expect(steps.indexOf(check)).toBeLessThan(steps.findIndex((s) => s.run?.trim() === "./.ci/run"));
+    // Nothing may let the job pass without them: no step allowed to fail, and CI (which GitHub
+    // sets, and which makes the fixture tests fail rather than skip) not overridden.
+    expect(JSON.stringify(workflow.jobs.test)).not.toMatch(/continue-on-error|"CI":/);
   });
 
   it("checks the labels Flow reads with the values the Dockerfile sets", () => {
