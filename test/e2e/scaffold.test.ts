@@ -10,7 +10,7 @@ import { runFlowcap, tempTree } from "../helpers/cli.js";
 const FILES: Record<string, string[]> = {
   native: ["src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts"],
   "http-oauth": ["src/oauth.ts", "src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts", "mock/server.mjs"],
-  airbyte: ["runtime/source.py"],
+  airbyte: ["src/models.ts", "runtime/source.py"],
   singer: ["src/models.ts", "src/resources.ts", "src/index.ts", "runtime/tap.py"],
 };
 
