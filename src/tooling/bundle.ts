@@ -1,7 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { build, type Metafile, type Plugin } from "esbuild";
+import type { Metafile, Plugin } from "esbuild";
 import { FlowcapError } from "../util/errors.js";
 import { humanBytes } from "../util/format.js";
 
@@ -25,6 +25,24 @@ export interface BundleReport {
   /** What the bundle is made of, largest first: packages (`ajv`), or the connector's own files. */
   parts: { name: string; bytes: number }[];
   warnings: string[];
+}
+
+/**
+ * esbuild, loaded only when a bundle is made: it is a large native package, and nothing else in
+ * flowcap (the CLI's other commands, the library) should fail or slow down without it. flowcap
+ * depends on it, so it is missing only from an install that left it out on purpose.
+ */
+async function loadEsbuild(): Promise<typeof import("esbuild")> {
+  try {
+    return await import("esbuild");
+  } catch (error) {
+    const missing = (error as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && /'esbuild'/.test(String((error as Error).message));
+    if (!missing) throw error;
+    throw new FlowcapError("CONFIG_INVALID", "bundle: esbuild is not installed (flowcap bundle runs it): install it beside flowcap with `npm install esbuild`", {
+      userFacing: true,
+      cause: error,
+    });
+  }
 }
 
 /**
@@ -94,6 +112,7 @@ export async function bundleConnector(options: BundleOptions): Promise<BundleRep
   }
   const sourcemap = options.sourcemap ?? true;
   const minify = options.minify ?? true;
+  const { build } = await loadEsbuild();
   let result;
   try {
     result = await build({

@@ -1,8 +1,9 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import Mustache from "mustache";
 import { FlowcapError } from "../util/errors.js";
+import { addBundleScript } from "./bundleScript.js";
+import { defaultFlowcapSpec, flowcapPackage } from "./flowcapPackage.js";
 
 /** The starting points `flowcap scaffold` offers. */
 export const SCAFFOLD_TEMPLATES = ["native", "http-oauth", "airbyte", "singer"] as const;
@@ -14,7 +15,10 @@ export interface ScaffoldOptions {
   template?: ScaffoldTemplate;
   /** Where to create it; default `connectors/<name>` under the current directory. */
   dir?: string;
-  /** The npm version spec of the flowcap dependency; default `^<this flowcap's version>`. */
+  /**
+   * The npm spec of the flowcap dependency; default: this flowcap (`file:<relative path>` to a
+   * checkout or a local tarball; `^<version>` when it came from a registry). See defaultFlowcapSpec.
+   */
   flowcap?: string;
   /** The one resource's name; default per template. */
   resource?: string;
@@ -23,10 +27,11 @@ export interface ScaffoldOptions {
 export interface ScaffoldResult {
   dir: string;
   files: string[];
+  /** The flowcap dependency's spec in its package.json. */
+  flowcap: string;
+  /** A package.json outside the connector that got its `bundle:<name>` script (see addBundleScript). */
+  bundleScriptAddedTo?: string;
 }
-
-/** Where the templates are: `templates/` at the package root (dist/src/tooling is three levels down). */
-const TEMPLATES_DIR = fileURLToPath(new URL("../../../templates/", import.meta.url));
 
 const DEFAULT_RESOURCE: Record<ScaffoldTemplate, string> = { native: "events", "http-oauth": "items", airbyte: "users", singer: "users" };
 
@@ -71,7 +76,7 @@ export async function scaffoldConnector(options: ScaffoldOptions): Promise<Scaff
   const existing = await readdir(dir).catch(() => [] as string[]);
   if (existing.length) throw new FlowcapError("CONFIG_INVALID", `scaffold: ${dir} already exists and is not empty`, { userFacing: true });
 
-  const pkg = JSON.parse(await readFile(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")) as { version: string };
+  const flowcap = await flowcapPackage();
   const view = {
     name,
     title: title(name.replace(/^source-/, "")),
@@ -80,13 +85,14 @@ export async function scaffoldConnector(options: ScaffoldOptions): Promise<Scaff
     resourceType: pascal(resource),
     resourceTitle: title(resource),
     provider: name.replace(/^source-/, ""),
-    flowcap: options.flowcap ?? `^${pkg.version}`,
+    flowcap: options.flowcap ?? (await defaultFlowcapSpec(flowcap, dir)),
   };
-  const templateDir = path.join(TEMPLATES_DIR, template);
+  // The templates ship in the package, beside dist/ and src/.
+  const templateDir = path.join(flowcap.root, "templates", template);
   try {
     await stat(templateDir);
   } catch {
-    throw new FlowcapError("INTERNAL", `scaffold: the ${template} template is missing from ${TEMPLATES_DIR}`);
+    throw new FlowcapError("INTERNAL", `scaffold: the ${template} template is missing from ${path.dirname(templateDir)}`);
   }
   const files: string[] = [];
   for (const rel of await listFiles(templateDir)) {
@@ -100,5 +106,6 @@ export async function scaffoldConnector(options: ScaffoldOptions): Promise<Scaff
     await writeFile(path.join(dir, target), rendered, { mode: target === "main.ts" ? 0o755 : 0o644 });
     files.push(target);
   }
-  return { dir, files };
+  const bundleScriptAddedTo = await addBundleScript(dir, name);
+  return { dir, files, flowcap: view.flowcap, ...(bundleScriptAddedTo ? { bundleScriptAddedTo } : {}) };
 }

@@ -9,7 +9,9 @@ process with the Airbyte CLI convention; to wrap another Airbyte source, change 
 
 ## Configure
 
-The endpoint config is the source's own `connectionSpecification`, passed to it unchanged:
+The endpoint config is the source's own `connectionSpecification`, passed to it unchanged
+(`src/models.ts` declares the same schema for TypeScript, with its type `EndpointConfig`; the
+tests check the two agree):
 
 | Field | Required | Default | What |
 |---|---|---|---|

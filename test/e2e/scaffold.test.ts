@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SCAFFOLD_TEMPLATES } from "../../src/tooling/index.js";
@@ -10,7 +10,7 @@ import { runFlowcap, tempTree } from "../helpers/cli.js";
 const FILES: Record<string, string[]> = {
   native: ["src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts"],
   "http-oauth": ["src/oauth.ts", "src/models.ts", "src/api.ts", "src/resources.ts", "src/index.ts", "mock/server.mjs"],
-  airbyte: ["runtime/source.py"],
+  airbyte: ["src/models.ts", "runtime/source.py"],
   singer: ["src/models.ts", "src/resources.ts", "src/index.ts", "runtime/tap.py"],
 };
 
@@ -50,6 +50,28 @@ describe("flowcap scaffold", () => {
     },
     600_000,
   );
+
+  it("by default depends on the flowcap it runs from (this checkout, not a registry) by a relative file: path", async () => {
+    const dir = path.join(tempTree(), "source-local");
+    const created = await runFlowcap(["scaffold", "source-local", "--dir", dir]);
+    expect(created.code, created.stderr).toBe(0);
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies.flowcap).toBe(`file:${path.relative(dir, repoRoot)}`);
+    expect(created.stdout).toContain(`flowcap dependency: file:${path.relative(dir, repoRoot)}`);
+  });
+
+  it("into connectors/<name> of a repository with a bundle script per connector (as this one), adds the new one's", async () => {
+    const root = tempTree({
+      "package.json": JSON.stringify({ name: "acme", scripts: { "bundle:source-a": "npm run build && node scripts/bundle-connectors.mjs source-a" } }, null, 2) + "\n",
+    });
+    mkdirSync(path.join(root, "connectors"));
+    const created = await runFlowcap(["scaffold", "source-new"], { cwd: root });
+    expect(created.code, created.stderr).toBe(0);
+    expect(existsSync(path.join(root, "connectors/source-new/main.ts"))).toBe(true);
+    const scripts = (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    expect(scripts["bundle:source-new"]).toBe("npm run build && node scripts/bundle-connectors.mjs source-new");
+    expect(created.stdout).toContain("added the script bundle:source-new to package.json");
+  });
 
   it("refuses bad names, unknown templates and non-empty directories", async () => {
     const bad = await runFlowcap(["scaffold", "Source_X", "--dir", path.join(tempTree(), "x")]);

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from "
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { spawnConnector } from "../helpers/child.js";
+import { dockerfile } from "../helpers/dockerfile.js";
 import { repoRoot } from "../helpers/fixtures.js";
 import { runFlowcap, tempTree } from "../helpers/cli.js";
 
@@ -82,26 +83,28 @@ describe("flowcap bundle", () => {
   });
 });
 
-/** The Dockerfile's instructions, by stage. */
-function dockerfile() {
-  const text = readFileSync(path.join(repoRoot, "Dockerfile"), "utf8").replace(/\\\n/g, " ");
-  const instructions = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => {
-      const [op, ...rest] = l.split(/\s+/);
-      return { op: op!.toUpperCase(), args: rest.join(" ") };
-    });
-  const stages: { from: string; name: string; body: typeof instructions }[] = [];
-  for (const ins of instructions) {
-    if (ins.op === "FROM") {
-      const m = /^(?:--platform=(\S+)\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args)!;
-      stages.push({ from: `${m[1] ?? ""} ${m[2]}`.trim(), name: m[3] ?? "", body: [] });
-    } else stages.at(-1)?.body.push(ins);
-  }
-  return { text, instructions, stages };
+/** Files under `dir` (not in node_modules or dist), relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .filter((f) => !/(^|\/)(node_modules|dist)\//.test(f));
 }
+
+describe("connectors' system packages", () => {
+  it("every connector with Python files lists python3 in its apt-packages, which CI passes to the image as APT_PACKAGES", () => {
+    const connectors = readdirSync(path.join(repoRoot, "connectors")).filter((n) => existsSync(path.join(repoRoot, "connectors", n, "main.ts")));
+    const withPython = connectors.filter((n) => filesUnder(path.join(repoRoot, "connectors", n)).some((f) => f.endsWith(".py")));
+    expect(withPython).toContain("source-singer-example");
+    for (const name of withPython) {
+      const file = path.join(repoRoot, "connectors", name, "apt-packages");
+      expect(existsSync(file), `connectors/${name} has Python files: its image needs python3, listed in connectors/${name}/apt-packages`).toBe(true);
+      const packages = readFileSync(file, "utf8").split("\n").filter(Boolean);
+      expect(packages, `connectors/${name}/apt-packages: one package name per line`).toEqual(packages.filter((p) => /^[a-z0-9][a-z0-9+.-]*$/.test(p)));
+      expect(packages).toContain("python3");
+    }
+  });
+});
 
 describe("Dockerfile", () => {
   it("has a build stage that bundles and a small runtime stage with Flow's labels, a non-root user and the connector as entrypoint", () => {

@@ -1,5 +1,7 @@
 import path from "node:path";
-import { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldTemplate } from "../../tooling/index.js";
+// scaffold.js, not the tooling index: the index also holds bundle, and scaffolding must not depend
+// on anything only bundling needs (esbuild).
+import { scaffoldConnector, SCAFFOLD_TEMPLATES, type ScaffoldTemplate } from "../../tooling/scaffold.js";
 import { UsageError } from "../args.js";
 import { defineCommand } from "../command.js";
 
@@ -7,13 +9,13 @@ const command = defineCommand(
   {
     name: "scaffold",
     summary: "create a new connector: typed config, one resource, README, test.flow.yaml, tests and a bundle script",
-    usage: `flowcap scaffold <name> [--template ${SCAFFOLD_TEMPLATES.join("|")}] [--dir <path>] [--resource <name>] [--flowcap <version>]`,
+    usage: `flowcap scaffold <name> [--template ${SCAFFOLD_TEMPLATES.join("|")}] [--dir <path>] [--resource <name>] [--flowcap <spec>]`,
     positionals: true,
     options: {
       template: { type: "string", short: "t", value: "<template>", description: `the starting point: ${SCAFFOLD_TEMPLATES.join(", ")}`, default: "native" },
       dir: { type: "string", value: "<path>", description: "where to create it (default: connectors/<name>)" },
       resource: { type: "string", value: "<name>", description: "the name of its one resource" },
-      flowcap: { type: "string", value: "<spec>", description: "the npm version spec of its flowcap dependency (default: this flowcap's version)" },
+      flowcap: { type: "string", value: "<spec>", description: "the npm spec of its flowcap dependency (default: this flowcap: file:<relative path> to a checkout or tarball, ^<version> from a registry)" },
     },
   },
   async ({ values, positionals }) => {
@@ -28,8 +30,9 @@ const command = defineCommand(
       ...(typeof values.flowcap === "string" ? { flowcap: values.flowcap } : {}),
     });
     const rel = path.relative(process.cwd(), result.dir) || ".";
+    const bundleScript = result.bundleScriptAddedTo ? [`added the script bundle:${positionals[0]} to ${path.relative(process.cwd(), result.bundleScriptAddedTo)}`] : [];
     process.stdout.write(
-      [`created ${rel} (${template}): ${result.files.length} files`, ...result.files.map((f) => `  ${f}`), "", "next:", `  cd ${rel}`, "  npm install", "  npm test      # build, conformance suite, preview", "  npm start     # preview the capture in test.flow.yaml", ""].join("\n"),
+      [`created ${rel} (${template}): ${result.files.length} files`, ...result.files.map((f) => `  ${f}`), `flowcap dependency: ${result.flowcap}`, ...bundleScript, "", "next:", `  cd ${rel}`, "  npm install", "  npm test      # build, conformance suite, preview", "  npm start     # preview the capture in test.flow.yaml", ""].join("\n"),
     );
     return 0;
   },

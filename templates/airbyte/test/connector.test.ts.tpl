@@ -1,10 +1,19 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadCatalog, runChecks, runPreview, selectCapture } from "flowcap/host";
+import { loadCatalog, runChecks, runPreview, runSpec, selectCapture } from "flowcap/host";
+import { configSchema } from "../src/models.js";
 
 const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
 
-describe("<% name %>", () => {
+// Each test starts the connector several times (the conformance suite, a preview of several
+// sessions): on a busy machine that takes longer than vitest's 5 s default.
+describe("<% name %>", { timeout: 60_000 }, () => {
+  it("declares in src/models.ts the config schema the source's spec gives", async () => {
+    const catalog = await loadCatalog(source);
+    const spec = await runSpec(selectCapture(catalog));
+    expect(spec.configSchema).toEqual(configSchema);
+  });
+
   it("passes flowcap's conformance suite", async () => {
     const catalog = await loadCatalog(source);
     const results = await runChecks(catalog, selectCapture(catalog), { stopGraceMs: 5_000 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // A stand-in for the provider on 127.0.0.1, so the connector runs offline: an OAuth2 token
-// endpoint (refresh-token grant, rotating refresh tokens) and a paginated /v1/<% resource %> API
+// endpoint (refresh-token grant; it hands the same refresh token back, so the one in
+// test.flow.yaml keeps working from session to session) and a paginated /v1/<% resource %> API
 // that wants a bearer token.
 //
 //   node mock/server.mjs                      serve until Ctrl-C

@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-describe("<% name %>", () => {
+// Each test starts the connector several times (the conformance suite, a preview of several
+// sessions): on a busy machine that takes longer than vitest's 5 s default.
+describe("<% name %>", { timeout: 60_000 }, () => {
   it("declares an oauth2 block that lints clean", async () => {
     const catalog = await loadCatalog(source);
     const spec = await runSpec(selectCapture(catalog));

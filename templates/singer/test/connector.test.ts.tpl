@@ -4,7 +4,9 @@ import { loadCatalog, runChecks, runPreview, selectCapture } from "flowcap/host"
 
 const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
 
-describe("<% name %>", () => {
+// Each test starts the connector several times (the conformance suite, a preview of several
+// sessions): on a busy machine that takes longer than vitest's 5 s default.
+describe("<% name %>", { timeout: 60_000 }, () => {
   it("passes flowcap's conformance suite", async () => {
     const catalog = await loadCatalog(source);
     const results = await runChecks(catalog, selectCapture(catalog), { stopGraceMs: 5_000 });
