@@ -44,48 +44,31 @@ export function tempTree(files: Record<string, string> = {}): string {
 
 const PYTHON_DIR = path.join(repoRoot, "test/fixtures/connectors/python");
 
-/**
- * A catalog capturing the Python counter connector, optionally broken on purpose (BROKEN=<mode>),
- * with more of its environment in `env` (ACK_WINDOW=<n>).
- */
-export function pythonCatalog(broken?: string, config: Record<string, unknown> = { greeting: "hi", interval_ms: 20 }, env: Record<string, string> = {}): string {
-  const dir = tempTree();
-  const file = path.join(dir, "flow.yaml");
+/** A catalog file in a fresh directory: one capture of a local command, one binding, its collection keyed by /n. */
+function oneBindingCatalog(capture: string, command: string[], config: Record<string, unknown>, env: Record<string, string>, resource: string, collection: string, properties: Record<string, unknown>): string {
+  const file = path.join(tempTree(), "flow.yaml");
   writeFileSync(
     file,
     JSON.stringify({
-      captures: {
-        "acmeCo/python-counter": {
-          endpoint: { local: { command: ["python3", path.join(PYTHON_DIR, "counter.py")], config, env: { ...env, ...(broken ? { BROKEN: broken } : {}) } } },
-          bindings: [{ resource: { name: "counter" }, target: "acmeCo/counter" }],
-        },
-      },
-      collections: {
-        "acmeCo/counter": {
-          schema: { type: "object", properties: { n: { type: "integer" }, greeting: { type: "string" } }, required: ["n", "greeting"] },
-          key: ["/n"],
-        },
-      },
+      captures: { [capture]: { endpoint: { local: { command, config, env } }, bindings: [{ resource: { name: resource }, target: collection }] } },
+      collections: { [collection]: { schema: { type: "object", properties, required: Object.keys(properties) }, key: ["/n"] } },
     }),
   );
   return file;
 }
 
+/**
+ * A catalog capturing the Python counter connector, optionally broken on purpose (BROKEN=<mode>),
+ * with more of its environment in `env` (ACK_WINDOW=<n>).
+ */
+export function pythonCatalog(broken?: string, config: Record<string, unknown> = { greeting: "hi", interval_ms: 20 }, env: Record<string, string> = {}): string {
+  const command = ["python3", path.join(PYTHON_DIR, "counter.py")];
+  const properties = { n: { type: "integer" }, greeting: { type: "string" } };
+  return oneBindingCatalog("acmeCo/python-counter", command, config, { ...env, ...(broken ? { BROKEN: broken } : {}) }, "counter", "acmeCo/counter", properties);
+}
+
 /** A catalog capturing the SDK-built fixture that asks for explicit acknowledgements (test/fixtures/connectors/sdk-acks). */
 export function sdkAcksCatalog(): string {
-  const dir = tempTree();
-  const file = path.join(dir, "flow.yaml");
-  writeFileSync(
-    file,
-    JSON.stringify({
-      captures: {
-        "acmeCo/sdk-acks": {
-          endpoint: { local: { command: ["node", path.join(repoRoot, "test/fixtures/connectors/sdk-acks/main.mjs")], config: { interval_ms: 20 } } },
-          bindings: [{ resource: { name: "ticks" }, target: "acmeCo/ticks" }],
-        },
-      },
-      collections: { "acmeCo/ticks": { schema: { type: "object", properties: { n: { type: "integer" } }, required: ["n"] }, key: ["/n"] } },
-    }),
-  );
-  return file;
+  const command = ["node", path.join(repoRoot, "test/fixtures/connectors/sdk-acks/main.mjs")];
+  return oneBindingCatalog("acmeCo/sdk-acks", command, { interval_ms: 20 }, {}, "ticks", "acmeCo/ticks", { n: { type: "integer" } });
 }
