@@ -35,7 +35,7 @@ export {
   buildVersion,
 } from "./requests.js";
 export { runUnary, runSpec, runDiscover, runValidate, runApply, localEndpoint, type RunOptions } from "./unary.js";
-export { runPreview, type PreviewOptions, type PreviewReporter, type PreviewResult, type PreviewStats } from "./preview.js";
+export { runPreview, type PreviewOptions, type PreviewReporter, type PreviewResult, type PreviewStats, type BindingStats } from "./preview.js";
 export { DocumentValidator, DocumentInvalidError, UUID_PLACEHOLDER, stampUuidPlaceholder, sortedKeys } from "./documents.js";
 export { reduceState, transactionState } from "./state.js";
 export { updateCatalog, resourcePathOf, type CatalogUpdate } from "./discoverCatalog.js";

@@ -16,8 +16,19 @@ export interface PreviewStats {
   checkpoints: number;
   transactions: number;
   startedAtMs: number;
-  /** Per collection: documents and bytes committed. */
-  collections: Map<string, { documents: number; bytes: number }>;
+  /**
+   * Per binding, by its index in the capture: a label (its resource path, as Flow shows a
+   * binding), its collection, and the documents and bytes committed.
+   */
+  bindings: Map<number, BindingStats>;
+}
+
+/** What a preview counts of one binding. */
+export interface BindingStats {
+  label: string;
+  collection: string;
+  documents: number;
+  bytes: number;
 }
 
 /** Receives what a preview produces; the CLI prints it, tests collect it. */
@@ -88,7 +99,7 @@ export async function runPreview(catalog: Catalog, capture: CaptureDef, options:
   const applied = await runApply(capture, applyRequest(spec), { logLevel, onLog: (l) => reporter.log?.(l, "apply") });
   if (options.outputApply) await reporter.applied?.(applied.actionDescription ?? "");
 
-  const stats: PreviewStats = { session: 0, documents: 0, bytes: 0, checkpoints: 0, transactions: 0, startedAtMs: Date.now(), collections: new Map() };
+  const stats: PreviewStats = { session: 0, documents: 0, bytes: 0, checkpoints: 0, transactions: 0, startedAtMs: Date.now(), bindings: new Map() };
   const stop = new AbortController();
   const timer = options.timeoutMs !== undefined ? setTimeout(() => stop.abort("timeout"), options.timeoutMs) : undefined;
   const onAbort = () => stop.abort("interrupted");
@@ -160,10 +171,10 @@ async function runSession(ctx: SessionContext): Promise<{ state: Record<string, 
       await reporter.document?.(collection.name, sortedKeys(d.doc) as Record<string, unknown>);
       stats.documents++;
       stats.bytes += d.bytes;
-      const per = stats.collections.get(collection.name) ?? { documents: 0, bytes: 0 };
+      let per = stats.bindings.get(d.binding);
+      if (!per) stats.bindings.set(d.binding, (per = { label: bindingLabel(binding.resourcePath, collection.name), collection: collection.name, documents: 0, bytes: 0 }));
       per.documents++;
       per.bytes += d.bytes;
-      stats.collections.set(collection.name, per);
     }
     if (options.outputState) await reporter.state?.(transactionState(state, after, replaced), false);
     state = after;
@@ -253,4 +264,9 @@ async function runSession(ctx: SessionContext): Promise<{ state: Record<string, 
   } finally {
     proc.kill();
   }
+}
+
+/** A binding's name for people: its resource path (`public.users`), else its collection's last part. */
+function bindingLabel(resourcePath: readonly string[] | undefined, collection: string): string {
+  return resourcePath?.length ? resourcePath.join(".") : collection.split("/").pop()!;
 }

@@ -44,7 +44,7 @@ async function preview(file: string, sessions: number[], initialState?: Record<s
   const catalog = await loadCatalog(file);
   const docs: Record<string, Record<string, unknown>[]> = { "acmeCo/orders": [], "acmeCo/products": [] };
   const result = await runPreview(catalog, selectCapture(catalog), { sessions, initialState, reporter: { document: (collection, doc) => void docs[collection]!.push(doc) } });
-  return { docs, state: result.state };
+  return { docs, state: result.state, stats: result.stats };
 }
 
 const op = (doc: Record<string, unknown>) => (doc._meta as { op: string }).op;
@@ -72,6 +72,11 @@ describe("source-singer-example over a SQLite shop", () => {
     // Rows sharing a timestamp (two per minute) straddle pages: none is skipped.
     expect(first.docs["acmeCo/orders"]!.map((d) => d.id)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     expect(first.docs["acmeCo/products"]!.map((d) => [d.sku, op(d)])).toEqual(["A", "B", "C", "D", "E"].map((s) => [s, "u"]));
+    // What the live status line shows: counts per binding, named by resource path.
+    expect([...first.stats.bindings.values()].map((b) => [b.label, b.collection, b.documents])).toEqual([
+      ["orders", "acmeCo/orders", 120],
+      ["products", "acmeCo/products", 5],
+    ]);
 
     sql(
       db,

@@ -16,15 +16,17 @@ const stats = (documents: number): PreviewStats => ({
   checkpoints: 3,
   transactions: 3,
   startedAtMs: Date.now() - 2000,
-  collections: new Map([
-    ["acmeCo/greetings", { documents: documents - 1, bytes: 0 }],
-    ["acmeCo/other", { documents: 1, bytes: 0 }],
+  // Two bindings of one collection (two tables into one collection) are counted apart.
+  bindings: new Map([
+    [0, { label: "public.greetings", collection: "acmeCo/greetings", documents: documents - 2, bytes: 0 }],
+    [1, { label: "archive.greetings", collection: "acmeCo/greetings", documents: 1, bytes: 0 }],
+    [2, { label: "other", collection: "acmeCo/other", documents: 1, bytes: 0 }],
   ]),
 });
 
 describe("progress line", () => {
-  it("shows documents, rate, bytes, checkpoints and per-collection counts", () => {
-    expect(progressLine(stats(1000), stats(1000).startedAtMs + 2000)).toBe("session 1 · 1000 docs (500/s) · 2.0 MiB · 3 checkpoints · greetings 999, other 1");
+  it("shows documents, rate, bytes, checkpoints and per-binding counts", () => {
+    expect(progressLine(stats(1000), stats(1000).startedAtMs + 2000)).toBe("session 1 · 1000 docs (500/s) · 2.0 MiB · 3 checkpoints · public.greetings 998, archive.greetings 1, other 1");
   });
 
   it("is drawn in place on a TTY, throttled, and cleared before other output", () => {

@@ -2,10 +2,10 @@ import type { Writable } from "node:stream";
 import type { PreviewStats } from "../../host/index.js";
 import { humanBytes } from "../../util/format.js";
 
-/** The status line: totals, rate, and per-collection counts. */
+/** The status line: totals, rate, and per-binding counts. */
 export function progressLine(stats: PreviewStats, nowMs = Date.now()): string {
   const seconds = Math.max(0.001, (nowMs - stats.startedAtMs) / 1000);
-  const per = [...stats.collections.entries()].map(([name, c]) => `${name.split("/").pop()} ${c.documents}`).join(", ");
+  const per = [...stats.bindings.values()].map((b) => `${b.label} ${b.documents}`).join(", ");
   return `session ${stats.session} · ${stats.documents} docs (${Math.round(stats.documents / seconds)}/s) · ${humanBytes(stats.bytes)} · ${stats.checkpoints} checkpoints${per ? ` · ${per}` : ""}`;
 }
 
