@@ -49,6 +49,11 @@ function fixtureLines(file: string): string[] {
   }
 }
 
+/** A record that deletes its row: `_sdc_deleted_at` set, in a keyed stream that declares it. */
+function isSoftDeletion(stream: { keys: string[]; softDeletes: boolean }, m: Message): boolean {
+  return stream.keys.length > 0 && stream.softDeletes && m.record!._sdc_deleted_at != null;
+}
+
 /** What a Singer target makes of a stream file: the streams, their keys, records and final tables. */
 function expectations(lines: string[]) {
   const messages: Message[] = [];
@@ -61,19 +66,21 @@ function expectations(lines: string[]) {
       nonJson++;
     }
   }
-  const streams = new Map<string, { keys: string[]; schema?: Json; activated: boolean; records: Message[] }>();
-  const get = (s: string) => streams.get(s) ?? (streams.set(s, { keys: [], activated: false, records: [] }), streams.get(s)!);
+  const streams = new Map<string, { keys: string[]; schema?: Json; activated: boolean; softDeletes: boolean; records: Message[] }>();
+  const get = (s: string) => streams.get(s) ?? (streams.set(s, { keys: [], activated: false, softDeletes: false, records: [] }), streams.get(s)!);
   for (const m of messages) {
     if (!m.stream) continue;
     const s = get(m.stream);
     if (m.type === "SCHEMA") {
       s.schema ??= m.schema;
       if (m.key_properties?.length) s.keys = m.key_properties;
+      if ((m.schema as { properties?: Json } | undefined)?.properties?._sdc_deleted_at !== undefined) s.softDeletes = true;
     } else if (m.type === "RECORD") s.records.push(m);
     else if (m.type === "ACTIVATE_VERSION") s.activated = true;
   }
-  // The final table of each stream, as a target that hard-deletes on ACTIVATE_VERSION keeps it:
-  // at an activation of version V, rows of earlier versions go.
+  // The final table of each stream, as a target that hard-deletes keeps it: at an activation of
+  // version V, rows of earlier versions go; a record whose _sdc_deleted_at is set (log-based
+  // replication's deletion, in a keyed stream that declares the property) deletes its row.
   const tables = new Map<string, Map<string, Json>>();
   for (const [name, s] of streams) {
     const table = new Map<string, { record: Json; version?: number }>();
@@ -81,7 +88,9 @@ function expectations(lines: string[]) {
     let lastVersion: number | undefined;
     for (const m of messages.filter((x) => x.stream === name)) {
       if (m.type === "RECORD") {
-        if (s.keys.length) table.set(JSON.stringify(s.keys.map((k) => m.record![k])), { record: m.record!, version: m.version });
+        const key = JSON.stringify(s.keys.map((k) => m.record![k]));
+        if (s.keys.length && isSoftDeletion(s, m)) table.delete(key);
+        else if (s.keys.length) table.set(key, { record: m.record!, version: m.version });
         else {
           if (m.version !== undefined && m.version !== lastVersion) refresh = [];
           lastVersion = m.version ?? lastVersion;
@@ -132,22 +141,24 @@ describe.runIf(haveSharedFixtures)("the Singer shim over the real-world corpus",
       expect(session!.uncommitted).toBe(0);
       expect(session!.checkpoints).toBe(states + 1); // one per STATE, and the final one
 
-      // Every RECORD, once, in order, with its row id.
-      const upserts = session!.docs.filter((d) => (d.doc._meta as Json).op !== "d");
+      // Every RECORD, once, in order, with its row id; log-based deletions among them as "d".
+      // (The other deletions, of ACTIVATE_VERSION, carry only the key.)
+      const upserts = session!.docs.filter((d) => (d.doc._meta as Json).op !== "d" || d.doc._sdc_deleted_at != null);
       const expected = names.flatMap((name, binding) => streams.get(name)!.records.map((m) => ({ binding, record: m.record! })));
       expect(upserts).toHaveLength(expected.length);
       const inOrder = lines.flatMap((l) => {
         try {
           const m = JSON.parse(l) as Message;
-          return String(m.type).toUpperCase() === "RECORD" ? [{ binding: names.indexOf(m.stream!), record: m.record! }] : [];
+          return String(m.type).toUpperCase() === "RECORD" ? [{ binding: names.indexOf(m.stream!), record: m.record!, op: isSoftDeletion(streams.get(m.stream!)!, m) ? "d" : "u" }] : [];
         } catch {
           return [];
         }
       });
       upserts.forEach(({ binding, doc }, i) => {
         const { _meta, ...data } = doc;
-        expect({ binding, record: data }).toEqual(inOrder[i]);
-        expect(_meta).toMatchObject({ op: "u" });
+        const { op, ...where } = inOrder[i]!;
+        expect({ binding, record: data }).toEqual(where);
+        expect(_meta).toMatchObject({ op });
       });
 
       // The collections, once Flow reduces them, are the tables a hard-deleting target keeps.

@@ -65,6 +65,50 @@ async function session(tap: SingerTap, bindings: ReturnType<typeof singerBinding
 
 const ops = (docs: Json[]) => docs.map((d) => `${(d._meta as Json).op}:${String(d.id ?? (d._meta as Json).row_id)}`);
 
+describe("log-based deletions: records with a non-null _sdc_deleted_at", () => {
+  const softSchema = (stream: string) => ({ type: "SCHEMA", stream, schema: { type: "object", properties: { id: { type: "integer" }, name: { type: ["null", "string"] }, _sdc_deleted_at: { type: ["null", "string"] } } }, key_properties: ["id"] });
+
+  it("become deletions (_meta.op d) of a keyed stream that declares the property, so the row goes instead of being replaced by its key alone", async () => {
+    const { tap } = fakeTap({
+      catalog: { streams: [catalogEntry("users")] },
+      syncs: [
+        {
+          lines: [
+            softSchema("users"),
+            rec("users", { id: 1, name: "Ada", _sdc_deleted_at: null }),
+            rec("users", { id: 2, name: "Bo" }),
+            rec("users", { id: 1, _sdc_deleted_at: "2026-11-23T15:00:00+00:00" }),
+            '{"type":"RECORD","stream":"users","record":{"id":2,"_sdc_deleted_at":  null}}',
+            state({ bookmarks: { users: { lsn: 7 } } }),
+          ],
+        },
+      ],
+    });
+    const run = await session(tap, [singerBinding("users", { replication_method: "LOG_BASED" })]);
+    expect(run.code).toBe(0);
+    expect(ops(run.docs)).toEqual(["u:1", "u:2", "d:1", "u:2"]);
+    expect(run.docs[2]).toEqual({ id: 1, _sdc_deleted_at: "2026-11-23T15:00:00+00:00", _meta: { op: "d", row_id: 2 } });
+    expect([...reduceCollection(run.docs, ["/id"]).keys()]).toEqual(["[2]"]);
+  });
+
+  it("are recognized from the collection's schema when the tap sends no SCHEMA first", async () => {
+    const { tap } = fakeTap({ catalog: { streams: [catalogEntry("users")] }, syncs: [{ lines: [rec("users", { id: 3, _sdc_deleted_at: "2026-01-01T00:00:00Z" })] }] });
+    const writeSchema = { type: "object", properties: { id: { type: "integer" }, _sdc_deleted_at: { type: ["null", "string"] } } };
+    const run = await session(tap, [singerBinding("users", { replication_method: "LOG_BASED", writeSchema })]);
+    expect(ops(run.docs)).toEqual(["d:3"]);
+  });
+
+  it("stay updates in a stream that does not declare _sdc_deleted_at, and in a row-id stream (a row number is not the deleted row)", async () => {
+    const { tap } = fakeTap({
+      catalog: { streams: [catalogEntry("plain"), catalogEntry("rows", [])] },
+      syncs: [{ lines: [schema("plain"), rec("plain", { id: 1, _sdc_deleted_at: "2026-01-01T00:00:00Z" }), softSchema("rows"), rec("rows", { id: 9, _sdc_deleted_at: "2026-01-01T00:00:00Z" })] }],
+    });
+    const run = await session(tap, [singerBinding("plain", { replication_method: "LOG_BASED" }), singerBinding("rows", { replication_method: "FULL_TABLE", key: ["/_meta/row_id"] })]);
+    expect(run.code).toBe(0);
+    expect(run.docs.map((d) => (d._meta as Json).op)).toEqual(["u", "u"]);
+  });
+});
+
 describe("ACTIVATE_VERSION: a keyed full-table stream", () => {
   const catalog = { streams: [catalogEntry("items")] };
   const binding = () => singerBinding("items", { replication_method: "FULL_TABLE" });

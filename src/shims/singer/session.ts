@@ -66,7 +66,16 @@ interface Target {
   /** The last sourcedSchema written, as JSON. */
   sourced: string | undefined;
   warned: Set<string>;
+  /**
+   * The stream declares `_sdc_deleted_at` (in the collection's schema or a SCHEMA message): the
+   * Singer convention for rows deleted at the source (log-based replication of pipelinewise's
+   * and Meltano's database taps), whose records carry the key and a deletion time.
+   */
+  softDeletes: boolean;
 }
+
+/** The Singer convention's deletion marker: a record whose `_sdc_deleted_at` is not null. */
+const SDC_DELETED_AT = "_sdc_deleted_at";
 
 /**
  * Maps what a Singer tap writes during a sync onto a Flow capture task:
@@ -79,6 +88,10 @@ interface Target {
  *   successfully (`complete()`), never when it fails or is stopped.
  * - SCHEMA → checks the stream is bound (and its key is the binding's); with `sourcedSchemas`, a
  *   closed `sourcedSchema` of it, written when it changes.
+ * - A record with a non-null `_sdc_deleted_at` (log-based replication's deletions) of a keyed
+ *   stream that declares that property → `_meta.op: "d"`, so Flow deletes the row instead of
+ *   replacing it with a document that holds only the key. Streams that do not declare it pay
+ *   nothing for this.
  * - ACTIVATE_VERSION → deletions (`_meta.op: "d"`) of the rows of earlier versions: see
  *   VersionMode in bindings.ts. They are made when the stream's next activation arrives or the
  *   tap completes, so rows a new version re-sends are not deleted and re-added in between.
@@ -118,6 +131,7 @@ export class SingerSyncSession {
         nextRowId: typeof slot.rowId === "number" ? slot.rowId : 0,
         dirty: false,
         appeared: false,
+        softDeletes: binding.mode !== "rows" && declares(binding.writeSchema, SDC_DELETED_AT),
         records: 0,
         rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
         rowsVersion: typeof slot.rowsVersion === "number" ? slot.rowsVersion : undefined,
@@ -234,7 +248,8 @@ export class SingerSyncSession {
     const b = target.binding;
     if (b.mode === "rows") this.refreshRow(target, version);
     else if (b.mode === "keys") this.trackKey(target, bytes, start, end, version);
-    const meta = `{"op":"u","row_id":${target.nextRowId++}}`;
+    const op = target.softDeletes && softDeleted(bytes, start, end) ? "d" : "u";
+    const meta = `{"op":"${op}","row_id":${target.nextRowId++}}`;
     if (hasMeta) this.mergedRecord(target, bytes, start, end, meta);
     else this.task.capturedBytes(b.index, bytes, start, end - 1, metaTail(bytes, start, end, meta));
     target.records++;
@@ -449,6 +464,7 @@ export class SingerSyncSession {
     if (keys.length && b.mode !== "rows" && keys.join("\u0000") !== bindingKeys.join("\u0000")) {
       this.warnOnce(target, "key", `stream ${b.stream}: the tap keys it by ${JSON.stringify(keys)}, the collection by ${JSON.stringify(bindingKeys)}`);
     }
+    if (b.mode !== "rows" && declares(message.schema, SDC_DELETED_AT)) target.softDeletes = true;
     if (!this.options.sourcedSchemas) return;
     if (!isPlainObject(message.schema)) return;
     const schema = documentSchema(modernSchema(message.schema), { deletions: true, keyProperties: b.mode === "rows" ? [] : b.key.filter((t) => t.length === 1).map((t) => t[0]!) });
@@ -553,4 +569,15 @@ export function deletionDocument(key: readonly (readonly string[])[], keyText: s
   });
   const write = (node: Node, extra = ""): string => `{${[...node].map(([k, v]) => `${JSON.stringify(k)}:${typeof v === "string" ? v : write(v)}`).join(",")}${extra}}`;
   return write(root, `${root.size ? "," : ""}"_meta":${metaJson}`);
+}
+
+/** Whether a JSON schema declares a top-level property. */
+function declares(schema: unknown, property: string): boolean {
+  return isPlainObject(schema) && isPlainObject(schema.properties) && schema.properties[property] !== undefined;
+}
+
+/** Whether the record `bytes[start, end)` has a `_sdc_deleted_at` that is not null. */
+function softDeleted(bytes: Buffer, start: number, end: number): boolean {
+  const at = valueAt(bytes, start, end, [SDC_DELETED_AT]);
+  return at !== undefined && bytes[at[0]] !== 0x6e; // "n": null, the row is live
 }
