@@ -257,9 +257,11 @@ describe("lintOAuth", () => {
     expect(rules(lintOAuth(s))).toEqual([
       "warning refresh-ignored oauth2.refreshTokenHeaders",
       "warning refresh-ignored oauth2.refreshTokenMethod",
-      "warning refresh-ignored oauth2.refreshTokenResponseMap",
       "error template-syntax oauth2.refreshTokenUrlTemplate",
     ]);
+    const noToken = good();
+    noToken.oauth2.refreshTokenResponseMap = { refresh_token: "/data/refresh_token", expires_in: 3600 };
+    expect(rules(lintOAuth(noToken))).toEqual(["error response-map-invalid oauth2.refreshTokenResponseMap.expires_in", "error refresh-map-no-token oauth2.refreshTokenResponseMap"]);
     const broken = good();
     broken.oauth2.refreshTokenBody = "refresh_token={{#urlencode}}{{{ refresh_token }}}";
     expect(rules(lintOAuth(broken))).toEqual(["error template-syntax oauth2.refreshTokenBody"]);

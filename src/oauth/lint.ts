@@ -53,8 +53,10 @@ export type OAuthLintRule =
   | "refresh-token-dropped"
   /** `accessTokenMethod` other than POST: the host always POSTs. */
   | "method-ignored"
-  /** A refresh field flowcap's token source does not use (headers or method without a body, a response map). */
+  /** A refresh field flowcap's token source does not use (headers or method without a body). */
   | "refresh-ignored"
+  /** A `refreshTokenResponseMap` without `access_token`: the token source could never read a token. */
+  | "refresh-map-no-token"
   /** A token URL whose host the Flow host's URL validation refuses. */
   | "token-url-host";
 
@@ -287,8 +289,14 @@ function lintRefreshTemplates(oauth2: OAuth2, parse: Parse, check: Check, add: A
       }
     }
   }
-  if (oauth2.refreshTokenResponseMap && Object.keys(oauth2.refreshTokenResponseMap).length > 0) {
-    add("refresh-ignored", "warning", "oauth2.refreshTokenResponseMap", "flowcap's token source reads access_token, refresh_token and expires_in from the refresh response itself (RFC 6749 §5.1); refreshTokenResponseMap is not applied");
+  const refreshMap = oauth2.refreshTokenResponseMap;
+  if (refreshMap && Object.keys(refreshMap).length > 0) {
+    for (const [key, spec] of Object.entries(refreshMap)) {
+      if (typeof spec !== "string") add("response-map-invalid", "error", `oauth2.refreshTokenResponseMap.${key}`, `must be a string (a /pointer or a template), got ${JSON.stringify(spec)}`);
+    }
+    if (refreshMap.access_token === undefined) {
+      add("refresh-map-no-token", "error", "oauth2.refreshTokenResponseMap", "maps no access_token: flowcap's token source reads the new access token from the mapped access_token (and a rotated refresh token from refresh_token), so every refresh would fail");
+    }
   }
 }
 

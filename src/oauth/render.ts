@@ -219,18 +219,20 @@ export function renderHeaders(headers: Record<string, unknown> | undefined, view
  * Applies `accessTokenResponseMap` to the provider's token response as the host does: a value
  * starting with `/` is a JSON pointer into the response, anything else a template rendered with
  * the response's fields (and the helpers) as its view. Only the mapped keys are kept, and a
- * pointer to nothing leaves its key out (the host's JSON.stringify drops undefined).
+ * pointer to nothing leaves its key out (the host's JSON.stringify drops undefined). The token
+ * source applies `refreshTokenResponseMap` to refresh responses the same way (`mapName` names it
+ * in errors).
  */
-export function applyResponseMap(map: Record<string, unknown> | undefined, response: unknown, options: RenderOptions = {}): Record<string, unknown> {
+export function applyResponseMap(map: Record<string, unknown> | undefined, response: unknown, options: RenderOptions = {}, mapName = "accessTokenResponseMap"): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!map) return out;
   const view: Record<string, unknown> = isPlainObject(response) ? response : Array.isArray(response) ? { ...response } : {};
   for (const key of Object.keys(map)) {
     const spec = map[key];
     if (typeof spec !== "string") {
-      throw new OAuthError("OAUTH_TEMPLATE", `oauth2.accessTokenResponseMap.${key}: must be a string (a /pointer or a template), got ${JSON.stringify(spec)}; the host fails on it`);
+      throw new OAuthError("OAUTH_TEMPLATE", `oauth2.${mapName}.${key}: must be a string (a /pointer or a template), got ${JSON.stringify(spec)}; the host fails on it`);
     }
-    const value = spec.startsWith("/") ? getPointer(response, spec) : renderTemplate(spec, view, { ...options, label: `oauth2.accessTokenResponseMap.${key}` });
+    const value = spec.startsWith("/") ? getPointer(response, spec) : renderTemplate(spec, view, { ...options, label: `oauth2.${mapName}.${key}` });
     if (value !== undefined) out[key] = value;
   }
   return out;

@@ -155,6 +155,32 @@ describe("createOAuth2TokenSource", () => {
     expect(source.credentials).toEqual({ client_id: "cid", client_secret: "csecret-123", refresh_token: "rt-3", credentials_title: "OAuth Credentials" });
   });
 
+  it("reads a refresh response through refreshTokenResponseMap: nested token, rotated refresh token, expiry date, and the mapped fields persisted", async () => {
+    const clock = 2_000_000_000_000;
+    respond = (_f, n, _r, res) => json(res, 200, { data: { token: `at-${n}`, renew: `rt-${n + 1}` }, ttl: 120 });
+    const persisted: OAuth2Credentials[] = [];
+    const source = createOAuth2TokenSource({
+      credentials: creds({ access_token: "", token_expiry_date: "" }),
+      tokenUrl: `${base}/token`,
+      http: fast,
+      now: () => clock,
+      oauth2: {
+        accessTokenUrlTemplate: `${base}/token`,
+        refreshTokenResponseMap: { access_token: "/data/token", refresh_token: "/data/renew", token_expiry_date: "{{#now_plus}}{{ ttl }}{{/now_plus}}" },
+      },
+      onRotate: async (c) => void persisted.push(c),
+    });
+    const token = await source.getToken();
+    expect(token).toEqual({ accessToken: "at-1", tokenType: "Bearer", expiresAt: new Date(clock + 120_000) });
+    expect(persisted).toEqual([{ client_id: "cid", client_secret: "csecret-123", refresh_token: "rt-2", access_token: "at-1", token_expiry_date: new Date(clock + 120_000).toISOString() }]);
+  });
+
+  it("fails clearly when refreshTokenResponseMap finds no access token in the response", async () => {
+    respond = (_f, _n, _r, res) => json(res, 200, { access_token: "at-standard-place" });
+    const source = createOAuth2TokenSource({ credentials: creds(), tokenUrl: `${base}/token`, http: fast, oauth2: { accessTokenUrlTemplate: `${base}/token`, refreshTokenResponseMap: { access_token: "/data/token" } } });
+    await expect(source.getToken()).rejects.toThrow(/without an access_token/);
+  });
+
   it("keeps a rotated refresh token it cannot save yet, and hands out the new access token only once it is saved", async () => {
     respond = (_f, n, _r, res) => json(res, 200, { access_token: `at-${n}`, refresh_token: `rt-${n + 1}`, expires_in: 3600 });
     const saves: { at: number; refreshToken: string | undefined }[] = [];

@@ -6,7 +6,7 @@ import { createHttpClient, emitConfigUpdate, normalizeTokenType, type AccessToke
 import { FlowcapError, StoppedError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { OAuthError } from "./errors.js";
-import { refreshRequestViews, renderHeaders, renderTemplate } from "./render.js";
+import { applyResponseMap, refreshRequestViews, renderHeaders, renderTemplate } from "./render.js";
 import { createRotationSaver, type RotationSaveOptions } from "./rotation.js";
 
 /** Refresh once this fraction of a token's lifetime has passed (Estuary's CDK uses 75 %). */
@@ -38,9 +38,14 @@ export interface OAuth2TokenSourceOptions {
    * The connector's `oauth2` block. The token endpoint is `refreshTokenUrlTemplate` or else
    * `accessTokenUrlTemplate`, rendered with `client_id` and `config` (never the secret); a
    * `refreshTokenBody`/`refreshTokenHeaders`/`refreshTokenMethod` replace the standard request.
-   * A `basicauth` header in `accessTokenHeaders` selects Basic client authentication.
+   * A `basicauth` header in `accessTokenHeaders` selects Basic client authentication. A
+   * `refreshTokenResponseMap` is applied to the response (as the host applies
+   * `accessTokenResponseMap`): the token is read from the mapped `access_token`, a rotated
+   * refresh token from `refresh_token`, the lifetime from `expires_in` or an expiry date
+   * (`access_token_expires_at`, `token_expiry_date`), and every mapped field is merged into the
+   * credentials that are persisted. Without it, the standard fields of RFC 6749 §5.1 are read.
    */
-  oauth2?: Pick<OAuth2, "accessTokenUrlTemplate" | "accessTokenHeaders" | "refreshTokenUrlTemplate" | "refreshTokenBody" | "refreshTokenHeaders" | "refreshTokenMethod">;
+  oauth2?: Pick<OAuth2, "accessTokenUrlTemplate" | "accessTokenHeaders" | "refreshTokenUrlTemplate" | "refreshTokenBody" | "refreshTokenHeaders" | "refreshTokenMethod" | "refreshTokenResponseMap">;
   /** A fixed token endpoint, instead of the spec's. */
   tokenUrl?: string;
   /** The endpoint config, for token URL templates that use `config.*`. */
@@ -171,17 +176,16 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
       throw error;
     }
     const payload = parseTokenResponse(response);
-    if (response.status >= 400 || typeof payload.access_token !== "string" || payload.access_token === "") {
-      throw tokenError(response, payload, grant);
-    }
     const issuedAt = now();
-    const lifetimeMs = expiresInMs(payload.expires_in) ?? defaultLifetimeMs;
-    const token: AccessToken = { accessToken: payload.access_token, tokenType: normalizeTokenType(payload.token_type), expiresAt: new Date(issuedAt + lifetimeMs) };
+    const read = response.status < 400 ? readTokenResponse(payload, options.oauth2?.refreshTokenResponseMap, issuedAt) : undefined;
+    if (!read?.accessToken) throw tokenError(response, payload, grant);
+    const lifetimeMs = read.lifetimeMs ?? defaultLifetimeMs;
+    const token: AccessToken = { accessToken: read.accessToken, tokenType: normalizeTokenType(read.tokenType), expiresAt: new Date(issuedAt + lifetimeMs) };
     log?.redactor.add([token.accessToken]);
 
-    const rotated = typeof payload.refresh_token === "string" && payload.refresh_token !== "" && payload.refresh_token !== credentials.refresh_token;
-    const next: OAuth2Credentials = { ...credentials };
-    if (rotated) next.refresh_token = payload.refresh_token as string;
+    const rotated = read.refreshToken !== undefined && read.refreshToken !== credentials.refresh_token;
+    const next: OAuth2Credentials = { ...credentials, ...read.mapped };
+    if (rotated) next.refresh_token = read.refreshToken;
     if ("access_token" in credentials) next.access_token = token.accessToken;
     if ("access_token_expires_at" in credentials) next.access_token_expires_at = token.expiresAt!.toISOString();
     // In use at once, saved or not: a provider that rotates has already retired the old refresh token.
@@ -276,6 +280,28 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/** What a token response gives, read through `refreshTokenResponseMap` when there is one. */
+interface TokenResponseFields {
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+  tokenType: unknown;
+  lifetimeMs: number | undefined;
+  /** The mapped credential fields, merged into the persisted credentials; empty without a map. */
+  mapped: Record<string, unknown>;
+}
+
+function readTokenResponse(payload: Record<string, unknown>, map: Record<string, unknown> | undefined, issuedAtMs: number): TokenResponseFields {
+  const nonEmpty = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+  if (!map || Object.keys(map).length === 0) {
+    return { accessToken: nonEmpty(payload.access_token), refreshToken: nonEmpty(payload.refresh_token), tokenType: payload.token_type, lifetimeMs: expiresInMs(payload.expires_in), mapped: {} };
+  }
+  const mapped = applyResponseMap(map, payload, { now: () => new Date(issuedAtMs) }, "refreshTokenResponseMap");
+  const expiry = nonEmpty(mapped.access_token_expires_at) ?? nonEmpty(mapped.token_expiry_date);
+  const expiresAtMs = expiry === undefined ? NaN : Date.parse(expiry);
+  const lifetimeMs = expiresInMs(mapped.expires_in) ?? (expiresAtMs > issuedAtMs ? expiresAtMs - issuedAtMs : expiresInMs(payload.expires_in));
+  return { accessToken: nonEmpty(mapped.access_token), refreshToken: nonEmpty(mapped.refresh_token), tokenType: mapped.token_type ?? payload.token_type, lifetimeMs, mapped };
 }
 
 /** An access token stored in the credentials that is still good for a while. */
