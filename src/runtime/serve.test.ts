@@ -45,6 +45,29 @@ describe("serve: unary requests", () => {
     expect(run.stdout.unterminated).toBe("");
   });
 
+  it("turns console output into JSON log lines while serving, so stdout carries only the protocol, and restores the console after", async () => {
+    const before = globalThis.console;
+    const chatty = connector(async () => {}, {
+      discover: (req) => {
+        console.log("discovering %s", "now", req.config);
+        console.table([{ a: 1 }]);
+        console.error("deprecated option");
+        return { bindings: [] };
+      },
+    });
+    const run = serveInProcess(chatty, { routeConsole: true });
+    run.send({ discover: { connectorType: "LOCAL", config: { password: "hunter2-secret" } } });
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    expect(run.stdout.lines).toEqual(['{"discovered":{}}']);
+    const fromConsole = run.logs().filter((l) => l.fields?.source === "console");
+    expect(fromConsole[0]).toMatchObject({ level: "info", message: "discovering now { password: '[redacted]' }" });
+    expect(fromConsole.some((l) => l.message.includes("│"))).toBe(true); // the table, line by line
+    expect(fromConsole.at(-1)).toMatchObject({ level: "warn", message: "deprecated option" });
+    expect(run.stderr.lines.join("\n")).not.toContain("hunter2-secret");
+    expect(globalThis.console).toBe(before);
+  });
+
   it("fails a malformed line with exit 1, naming the line, without a stack", async () => {
     const run = serveInProcess(idle);
     run.send({ spec: { config: {} } });

@@ -14,6 +14,7 @@ import { FlowcapError } from "../util/errors.js";
 import { collectSecrets } from "../util/redact.js";
 import type { Connector, ConnectorSpec, RequestContext } from "./connector.js";
 import { createLogger, parseLogLevel, type Logger } from "./log.js";
+import { routeConsoleToLog } from "./console.js";
 import { logFatal } from "./fatal.js";
 import { Session } from "./session.js";
 import { DEFAULT_SPOOL_MEMORY_BYTES } from "./spool.js";
@@ -38,6 +39,12 @@ export interface ServeOptions {
   exit?: boolean;
   /** Stop gracefully on SIGTERM and log uncaught errors as the final line. Default: as `exit`. */
   handleSignals?: boolean;
+  /**
+   * Turn what the global `console` prints into log lines while serving, so nothing but protocol
+   * messages reaches stdout (see routeConsoleToLog). Default: true when serving the process's
+   * own stdio.
+   */
+  routeConsole?: boolean;
   gracefulStopMs?: number;
   maxLineBytes?: number;
   /** Bytes of one task's pending documents kept in memory before spilling to a file. */
@@ -66,10 +73,12 @@ export async function serve(connector: Connector, options: ServeOptions = {}): P
   const server = new RequestServer(connector, options, new ResponseWriter(stdout), log);
 
   const detach = handleSignals ? server.attachToProcess() : () => {};
+  const restoreConsole = (options.routeConsole ?? ownStdio) ? routeConsoleToLog(log) : () => {};
   let code: number;
   try {
     code = await server.run(options.stdin ?? process.stdin);
   } finally {
+    restoreConsole();
     detach();
   }
   if (exit) {
@@ -191,8 +200,11 @@ class RequestServer {
     switch (request.variant) {
       case "spec": {
         // A spec request may carry the capture's real config (flowctl raw spec does): its
-        // secrets are registered before the connector sees it, like every other request's.
-        await this.registerSecrets(request.spec.config);
+        // secrets are registered before the connector sees it, like every other request's, once
+        // a spec has told which fields are secret. A first spec request with an empty config (the
+        // runtime's internal one) is its own answer: the connector is not asked twice for it.
+        const config = request.spec.config;
+        if (this.specCache || Object.keys(config).length > 0) await this.registerSecrets(config);
         const spec = { ...(await this.connector.spec(request.spec, ctx)), protocol: PROTOCOL_VERSION };
         this.specCache ??= Promise.resolve(spec);
         await this.respond({ spec });
