@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { OAuth2 } from "../protocol/index.js";
 
 /**
@@ -78,4 +79,55 @@ export function shimOptions(values: { env?: string[]; "pass-env"?: string[]; cwd
   const { oauth2, error } = readOAuth2File(values.oauth2);
   if (error) return error;
   return { env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs, oauth2, documentationUrl: values["documentation-url"] };
+}
+
+/** A shim command, for its messages: `flowcap <name>`, its usage text, what it wraps ("the tap") and an example of it. */
+export interface ShimCommand {
+  name: string;
+  usage: string;
+  wraps: string;
+  example: string;
+}
+
+/** parseArgs' option descriptors. */
+type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+
+type ShimArgsConfig<T extends OptionsConfig> = { args: string[]; options: T & typeof SHIM_OPTIONS; strict: true; allowPositionals: false };
+
+/** A parsed shim command line: its own option values, the wrapped program, SHIM_OPTIONS read. */
+export interface ParsedShimArgs<T extends OptionsConfig> {
+  values: ReturnType<typeof parseArgs<ShimArgsConfig<T>>>["values"];
+  command: string[];
+  common: ShimOptions;
+  /** Prints a usage error with the usage text; returns the exit code (2). */
+  fail(message: string): number;
+}
+
+/**
+ * Parses a shim command's argv: its options (SHIM_OPTIONS and `extra`) before `--`, the wrapped
+ * program after. Returns what to run, or the exit code when there is nothing to run: 0 after
+ * `--help`, 2 after a usage error, printed with the usage text.
+ */
+export function parseShimArgs<const T extends OptionsConfig>(argv: readonly string[], extra: T, cli: ShimCommand): ParsedShimArgs<T> | number {
+  const fail = (message: string) => {
+    process.stderr.write(`flowcap ${cli.name}: ${message}\n\n${cli.usage}`);
+    return 2;
+  };
+  const { own, command } = splitCommand(argv);
+  let values: ParsedShimArgs<T>["values"];
+  try {
+    ({ values } = parseArgs<ShimArgsConfig<T>>({ args: own, options: { ...extra, ...SHIM_OPTIONS }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  // Inside this generic function the values' type is not resolved: read SHIM_OPTIONS' as such.
+  const shared = values as Parameters<typeof shimOptions>[0] & { help?: boolean };
+  if (shared.help) {
+    process.stdout.write(cli.usage);
+    return 0;
+  }
+  if (command.length === 0) return fail(`give ${cli.wraps}'s command after --, e.g. flowcap ${cli.name} -- ${cli.example}`);
+  const common = shimOptions(shared);
+  if (typeof common === "string") return fail(common);
+  return { values, command, common, fail };
 }

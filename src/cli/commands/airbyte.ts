@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
 import { serve } from "../../runtime/index.js";
 import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
-import { SHIM_OPTIONS, shimOptions, splitCommand } from "../shimArgs.js";
+import { parseShimArgs } from "../shimArgs.js";
 
 export const usage = `Usage: flowcap airbyte [options] -- <command> [args...]
 
@@ -29,30 +28,9 @@ Options:
 
 /** `flowcap airbyte [options] -- <argv...>`: parse, build the connector, serve it. */
 export async function run(argv: string[]): Promise<number> {
-  const { own, command } = splitCommand(argv);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: own,
-      options: {
-        ...SHIM_OPTIONS,
-        "legacy-state": { type: "string" },
-        "no-decode-state": { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  if (command.length === 0) return fail("give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
-
-  const common = shimOptions(values);
-  if (typeof common === "string") return fail(common);
+  const parsed = parseShimArgs(argv, { "legacy-state": { type: "string" }, "no-decode-state": { type: "boolean" } }, { name: "airbyte", usage, wraps: "the source", example: "python3 main.py" });
+  if (typeof parsed === "number") return parsed;
+  const { values, command, common, fail } = parsed;
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
 
@@ -64,9 +42,4 @@ export async function run(argv: string[]): Promise<number> {
     decodeCompressedState: values["no-decode-state"] ? false : undefined,
   });
   return serve(connector);
-}
-
-function fail(message: string): number {
-  process.stderr.write(`flowcap airbyte: ${message}\n\n${usage}`);
-  return 2;
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { serve } from "../../runtime/index.js";
 import { childTap, createSingerConnector, type CatalogArgument } from "../../shims/singer/index.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { SHIM_OPTIONS, shimOptions, splitCommand } from "../shimArgs.js";
+import { parseShimArgs } from "../shimArgs.js";
 
 export const usage = `Usage: flowcap singer [options] -- <command> [args...]
 
@@ -41,35 +40,18 @@ Options:
 
 /** `flowcap singer [options] -- <argv...>`: parse, build the connector, serve it. */
 export async function run(argv: string[]): Promise<number> {
-  const { own, command } = splitCommand(argv);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: own,
-      options: {
-        "config-schema": { type: "string" },
-        catalog: { type: "string" },
-        properties: { type: "boolean" },
-        "catalog-arg": { type: "string" },
-        "no-about": { type: "boolean" },
-        "sourced-schema": { type: "boolean" },
-        "max-tracked-keys": { type: "string" },
-        ...SHIM_OPTIONS,
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  if (command.length === 0) return fail("give the tap's command after --, e.g. flowcap singer -- tap-github");
-
-  const common = shimOptions(values);
-  if (typeof common === "string") return fail(common);
+  const options = {
+    "config-schema": { type: "string" },
+    catalog: { type: "string" },
+    properties: { type: "boolean" },
+    "catalog-arg": { type: "string" },
+    "no-about": { type: "boolean" },
+    "sourced-schema": { type: "boolean" },
+    "max-tracked-keys": { type: "string" },
+  } as const;
+  const parsed = parseShimArgs(argv, options, { name: "singer", usage, wraps: "the tap", example: "tap-github" });
+  if (typeof parsed === "number") return parsed;
+  const { values, command, common, fail } = parsed;
 
   let catalogArgument: CatalogArgument | undefined;
   const arg = values["catalog-arg"];
@@ -124,7 +106,3 @@ function readJsonFile(file: string, option: string): unknown {
   }
 }
 
-function fail(message: string): number {
-  process.stderr.write(`flowcap singer: ${message}\n\n${usage}`);
-  return 2;
-}
