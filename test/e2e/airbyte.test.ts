@@ -6,7 +6,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
+import { airbyteBinding, flowcapAirbyte, FLOWCAP, INTERNAL_SPEC, captureUntilExit, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
 import { spawnConnector } from "../helpers/child.js";
 import { alive, expectBoundedWhileStalled, expectExactlyOnce, readJsonLines } from "../helpers/shimE2e.js";
 import { haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
@@ -33,12 +33,8 @@ async function unaryCli(scenario: Json, request: object, flags: string[] = []) {
 }
 
 /** Runs a capture session until the process exits by itself (the read ended). */
-async function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, options: { env?: Record<string, string>; flags?: string[] } = {}) {
-  const run = start(scenario, options);
-  run.send(openRequest({ token: "tok-1234567" }, bindings, state));
-  const { code, signal } = await run.exit;
-  run.end();
-  return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
+function captureCli(scenario: Json, bindings: ReturnType<typeof airbyteBinding>[], state: Json = {}, options: { env?: Record<string, string>; flags?: string[] } = {}) {
+  return captureUntilExit(start(scenario, options), bindings, state);
 }
 
 describe("flowcap airbyte: the command", () => {

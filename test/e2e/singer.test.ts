@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
+import { FLOWCAP, INTERNAL_SPEC, captureUntilExit, openRequest, reduceSession, startEncryptionServer, tmpDir, writeScenario } from "../helpers/airbyte.js";
 import { spawnConnector } from "../helpers/child.js";
 import { alive, expectBoundedWhileStalled, expectExactlyOnce, readJsonLines } from "../helpers/shimE2e.js";
 import { catalogEntry, flowcapSinger, singerBinding } from "../helpers/singer.js";
@@ -24,12 +24,8 @@ function start(scenario: Json, options: { flags?: string[]; env?: Record<string,
 }
 
 /** Runs a capture session until the process exits by itself (the sync ended). */
-async function captureCli(scenario: Json, bindings: ReturnType<typeof singerBinding>[], state: Json = {}, options: { env?: Record<string, string>; flags?: string[] } = {}) {
-  const run = start(scenario, options);
-  run.send(openRequest({ token: "tok-1234567" }, bindings, state));
-  const { code, signal } = await run.exit;
-  run.end();
-  return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
+function captureCli(scenario: Json, bindings: ReturnType<typeof singerBinding>[], state: Json = {}, options: { env?: Record<string, string>; flags?: string[] } = {}) {
+  return captureUntilExit(start(scenario, options), bindings, state);
 }
 
 describe("flowcap singer: the command", () => {

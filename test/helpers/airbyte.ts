@@ -7,6 +7,7 @@ import { stateKey } from "../../src/protocol/index.js";
 import type { Connector } from "../../src/runtime/index.js";
 import { childSource, createAirbyteConnector, type AirbyteConnectorOptions } from "../../src/shims/airbyte/index.js";
 import { applyMergePatch } from "../../src/util/mergePatch.js";
+import type { ChildRun } from "./child.js";
 import { repoRoot } from "./fixtures.js";
 import { serveInProcess } from "./inProcess.js";
 
@@ -160,3 +161,14 @@ elif cmd == "read":
         out({"type": "RECORD", "record": {"stream": "numbers", "data": {"n": n}, "emitted_at": 0}})
         out({"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "numbers"}, "stream_state": {"n": n}}}})
 `;
+
+/**
+ * Opens a capture session in a started shim process (`run`, its internal spec already sent) with
+ * a config holding a token, and waits for the process to exit by itself (the read or sync ended).
+ */
+export async function captureUntilExit(run: ChildRun, bindings: readonly object[], state: Record<string, unknown> = {}) {
+  run.send(openRequest({ token: "tok-1234567" }, bindings as Parameters<typeof openRequest>[1], state));
+  const { code, signal } = await run.exit;
+  run.end();
+  return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
+}
