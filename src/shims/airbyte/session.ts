@@ -60,8 +60,8 @@ export interface ReadSessionOptions {
  *
  * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
  * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
- * streams drop the source's state of them, and a final checkpoint commits the rest. A read that fails or stops never gets it, so
- * nothing after the source's last STATE is committed.
+ * streams drop the source's state of them, and a final checkpoint commits the rest. A read that
+ * fails or stops never gets it, so nothing after the source's last STATE is committed.
  */
 export class AirbyteReadSession implements AirbyteMessageSink {
   /** The message of the source's last TRACE error, if it reported one. */
