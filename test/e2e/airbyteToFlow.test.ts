@@ -4,14 +4,16 @@
 // airbyte-to-flow would answer is written out by hand from its Rust code
 // (airbyte-to-flow/src/interceptors/*.rs at estuary/airbyte 1465a983e627c51f6f10a398048aafcdc21ccc84),
 // so these expectations do not restate flowcap's implementation.
-import { readdirSync, readFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { lintOAuth } from "../../src/oauth/index.js";
 import { loadPatchSet, type AirbytePatchSet } from "../../src/shims/airbyte/index.js";
 import { isPlainObject } from "../../src/util/mergePatch.js";
-import { catalogOfShimGolden, INTERNAL_SPEC, reduceSession, replayConnector, tmpDir, unary, writeScenario } from "../helpers/airbyte.js";
+import { catalogOfShimGolden, flowcapAirbyte, INTERNAL_SPEC, reduceSession, replayConnector, tmpDir, unary, writeScenario } from "../helpers/airbyte.js";
+import { spawnConnector } from "../helpers/child.js";
+import { runFlowcap } from "../helpers/cli.js";
 import { fixturePath, haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
 import { serveInProcess } from "../helpers/inProcess.js";
 
@@ -314,6 +316,36 @@ describe.runIf(haveSharedFixtures)("airbyte-to-flow's patch sets (--patches), ag
     expect(await skipping.exitCode).toBe(0);
     skipping.end();
     expect(skipping.logs().some((l) => l.message.includes("_atf_skip_interval"))).toBe(true);
+  });
+
+  it("the CLI: `flowcap airbyte --patches` answers spec from the folder, and `flowcap oauth lint` passes once spec.patch.json waives Facebook's secret in the token URL", async () => {
+    // The patch set as a team would keep it, plus the waiver its spec.patch.json gains.
+    const dir = path.join(work, "facebook-patches");
+    cpSync(setDir("source-facebook-marketing"), dir, { recursive: true });
+    const scenario = writeScenario(work, { spec: airbyteSpec("source-facebook-marketing") }, "fb-cli.json");
+    const specOf = async () => {
+      const run = spawnConnector(flowcapAirbyte(["--patches", dir]), { env: { REPLAY_SCENARIO: scenario } });
+      run.send(INTERNAL_SPEC);
+      run.end();
+      const { code } = await run.exit;
+      expect(code, JSON.stringify(run.logs().at(-1))).toBe(0);
+      const file = path.join(work, "fb-spec.json");
+      writeFileSync(file, JSON.stringify(run.stdout.json[0]));
+      return file;
+    };
+    const before = await runFlowcap(["oauth", "lint", "--spec", await specOf()]);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toMatch(/error\s+secret-in-url\s+oauth2.accessTokenUrlTemplate/);
+
+    const patch = JSON.parse(readFileSync(path.join(dir, "spec.patch.json"), "utf8")) as Json;
+    const reason = "graph.facebook.com's token endpoint takes client_id and client_secret as query parameters (Meta's documented flow)";
+    patch["x-flowcap-lint-waivers"] = [{ rule: "secret-in-url", path: "oauth2.accessTokenUrlTemplate", reason }];
+    writeFileSync(path.join(dir, "spec.patch.json"), JSON.stringify(patch));
+    const after = await runFlowcap(["oauth", "lint", "--spec", await specOf()]);
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(after.stdout).toContain(`waived  secret-in-url`);
+    expect(after.stdout).toContain(`(waived error: ${reason})`);
+    expect(after.stdout).toMatch(/OAuth looks right \(1 finding\(s\) waived by the spec\)/);
   });
 
   it("config: spec.map.json moves Flow's config into the source's shape (facebook: credentials.access_token → access_token)", async () => {
