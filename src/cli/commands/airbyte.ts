@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { serve } from "../../runtime/index.js";
 import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
 import { parseShimArgs } from "../shimArgs.js";
@@ -41,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, command, common, fail } = parsed;
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
+  if (values.patches !== undefined && !statSync(values.patches, { throwIfNoEntry: false })?.isDirectory()) return fail(`--patches ${values.patches} is not a folder (an airbyte-to-flow patch set)`);
 
   const source = childSource({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
   const connector = createAirbyteConnector(source, {

@@ -55,6 +55,10 @@ export interface AirbyteConnectorOptions {
  *   `read`, mapped by `AirbyteReadSession`; the session ends (and the process exits 0) when the
  *   read ends, and Flow starts the next one after the capture's interval.
  * - CONTROL connectorConfig messages, in any command, become Flow `configUpdate` events.
+ *
+ * With `patches` (an airbyte-to-flow patch set), each of these follows Estuary's Rust shim: the
+ * patched spec (`patchedSpec`), the config remapped for the source, airbyte-to-flow's bindings
+ * (`patchedBindings`), its record normalizations, and its run interval.
  */
 export function createAirbyteConnector(source: AirbyteSource, options: AirbyteConnectorOptions = {}): Connector {
   let airbyteSpec: Promise<AirbyteConnectorSpecification> | undefined;
