@@ -4,6 +4,7 @@ import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
 import { SkippedStreams } from "../skippedStreams.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
+import type { DocumentNormalizer } from "./patchedDocuments.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import type { AirbyteStateKeeper } from "./state.js";
 import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
@@ -35,6 +36,8 @@ interface Target {
   appeared: boolean;
   /** Captured documents since the last checkpoint. */
   dirty: boolean;
+  /** Rewrites each record's data before it is captured (airbyte-to-flow's normalizations). */
+  normalize: DocumentNormalizer | undefined;
 }
 
 export interface ReadSessionOptions {
@@ -42,6 +45,11 @@ export interface ReadSessionOptions {
   onConfig(config: Record<string, unknown>): Promise<void>;
   /** How logs name the source. */
   label: string;
+  /**
+   * The normalizer of a binding's records, if any (`--patches`: airbyte-to-flow's date-time and
+   * `.normalize.json` rules). Records of a binding without one keep the unparsed fast path.
+   */
+  normalizerOf?(binding: ShimBinding): DocumentNormalizer | undefined;
 }
 
 /**
@@ -93,6 +101,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         incomplete: false,
         appeared: false,
         dirty: false,
+        normalize: options.normalizerOf?.(binding),
       };
     });
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
@@ -156,7 +165,11 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
     if (!found) return this.unknownStream(span.stream, span.namespace);
     const target = found.target;
-    if (span.hasMeta) {
+    if (target.normalize) {
+      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      // Unchanged data keeps its bytes (and their numbers' exact digits); changed data is rewritten.
+      if (target.normalize(data) || Object.prototype.hasOwnProperty.call(data, "_meta")) return this.parsedRecord(target, data);
+    } else if (span.hasMeta) {
       // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
       const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
@@ -186,6 +199,12 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       });
     }
     const target = found.target;
+    if (target.normalize) target.normalize(data);
+    return this.parsedRecord(target, data);
+  }
+
+  /** A record whose data is parsed: `_meta` merged into its own, if it has one. */
+  private parsedRecord(target: Target, data: Record<string, unknown>): void {
     if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
     const json = JSON.stringify(data);
     this.task.capturedJson(target.binding.index, spliceMeta(json, 0, json.length, `{"op":"u","row_id":${target.nextRowId++}}`));
