@@ -16,8 +16,8 @@ export const INTERNAL_SPEC = { spec: { connectorType: "LOCAL", config: {} } };
 export const CAPTURE_USER = { user: "flow_capture", password: "secret1234" };
 
 /** A cluster set up as the connector's README says: capture user, watermarks table, publication. */
-export async function startCluster(): Promise<PostgresCluster> {
-  const pg = await startPostgres();
+export async function startCluster(settings: Record<string, string | number> = {}): Promise<PostgresCluster> {
+  const pg = await startPostgres({ settings });
   await pg.sql(`CREATE USER flow_capture WITH PASSWORD 'secret1234' REPLICATION`);
   await pg.sql(`GRANT pg_read_all_data TO flow_capture`);
   await pg.sql(`CREATE SCHEMA test`);
@@ -137,6 +137,8 @@ export interface SessionOptions {
   holdAcks?: () => Promise<void>;
   logLevel?: string;
   timeoutMs?: number;
+  /** Called with each captured line's text, as written. */
+  onLine?: (text: string) => void;
 }
 
 export interface KillPoint {
@@ -181,6 +183,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       const event = await proc.next();
       if (!event) break;
       if (event.variant === "captured") {
+        options.onLine?.(event.text);
         const { binding = 0, doc } = event.response.captured!;
         pending.push({ binding, doc: doc as Doc });
         documentsInSequence++;
