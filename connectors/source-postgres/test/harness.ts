@@ -142,7 +142,7 @@ export interface SessionOptions {
 }
 
 export interface KillPoint {
-  /** After this many documents of an open (not yet checkpointed) sequence have been read. */
+  /** After this many documents were read in the session (usually mid-sequence: a transaction not yet checkpointed). */
   afterDocuments?: number;
   /** After this many checkpoints were committed, before acknowledging the last. */
   beforeAckOf?: number;
@@ -167,7 +167,11 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const progress: SessionProgress = { documents: 0, checkpoints: 0, state: options.state, committed: [] };
   let pending: { binding: number; doc: Doc }[] = [];
   let killed = false;
-  const timer = setTimeout(() => proc.kill(), options.timeoutMs ?? 120_000);
+  // Past the timeout the connector is SIGKILLed, which counts as a kill (at an arbitrary point).
+  const timer = setTimeout(() => {
+    killed = true;
+    proc.kill();
+  }, options.timeoutMs ?? 120_000);
   try {
     await proc.send(INTERNAL_SPEC);
     await proc.send({
@@ -178,7 +182,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         state: options.state,
       },
     });
-    let documentsInSequence = 0;
+    let documentsRead = 0;
     for (;;) {
       const event = await proc.next();
       if (!event) break;
@@ -186,8 +190,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         options.onLine?.(event.text);
         const { binding = 0, doc } = event.response.captured!;
         pending.push({ binding, doc: doc as Doc });
-        documentsInSequence++;
-        if (options.kill?.afterDocuments !== undefined && documentsInSequence >= options.kill.afterDocuments) {
+        documentsRead++;
+        if (options.kill?.afterDocuments !== undefined && documentsRead >= options.kill.afterDocuments) {
           proc.kill();
           killed = true;
           break;
@@ -201,7 +205,6 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         }
         progress.documents += pending.length;
         pending = [];
-        documentsInSequence = 0;
         progress.checkpoints++;
         await options.onCommit?.(progress.state, update.updated as Record<string, unknown>);
         if (options.kill?.beforeAckOf !== undefined && progress.checkpoints >= options.kill.beforeAckOf) {
