@@ -276,7 +276,9 @@ function forValidation(schema: unknown): unknown {
   if (schema === null || typeof schema !== "object") return schema;
   return Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema" && k !== "$id").map(([k, v]) => [k, forValidation(v)]));
 }
-const configValidationSchema = forValidation(configSchema) as JsonSchemaObject;
+const configValidationSchema = forValidation(configSchema) as { properties: { credentials: Record<string, unknown> } } & JsonSchemaObject;
+// Without credentials the legacy top-level password applies: the UI's default must not be filled in.
+delete configValidationSchema.properties.credentials.default;
 const resourceValidationSchema = forValidation(resourceConfigSchema) as JsonSchemaObject;
 
 /** Parses a Go-style duration of the forms the config allows (`90s`, `15m`, `1h`, `500ms`). */

@@ -128,7 +128,7 @@ describe("source-postgres capture", () => {
 
   it("loses nothing when SIGKILLed at 20 seeded points (mid-backfill, mid-transaction, before an acknowledgement) and resumed", async () => {
     const { table, config: base, discovered } = await setupTable("kills", 20_000);
-    const config = { ...base, advanced: { ...base.advanced, backfill_chunk_size: 1500 } };
+    const config = { ...base, advanced: { ...base.advanced, backfill_chunk_size: 500 } };
     const reduced = new Reduced([discovered.key]);
     const writer = await pg.connect();
     const random = rng(2024);
