@@ -30,7 +30,11 @@ export interface CaptureTask {
    * the next checkpoint: what is captured after the last checkpoint is discarded, never written.
    */
   readonly stopping: AbortSignal;
-  /** Buffers one document of the binding at index `binding`; it is serialized once, here. */
+  /**
+   * Buffers one document of the binding at index `binding`; it is serialized once, here. It may
+   * be called while an earlier checkpoint() is still being written: what a task buffers reaches
+   * stdout in the order it was buffered, so the document belongs to the next checkpoint.
+   */
   captured(binding: number, doc: object): void;
   /** Like captured(), for a document that is already a serialized JSON object (shims use this). */
   capturedJson(binding: number, docJson: string): void;

@@ -97,12 +97,14 @@ export class Capture {
           this.status("Backfilling Tables");
           await this.backfillOne();
           if (!(await this.streamToFence(0, false))) return;
-          await this.emitState();
+          // Written while the next chunk is read: the two overlap instead of taking turns.
+          await this.emitStateInBackground();
           continue;
         }
         this.status("Streaming CDC Events");
         if (!(await this.streamToFence(STREAMING_FENCE_MS, true))) return;
       }
+      await this.writing;
     } finally {
       await this.stream?.close();
     }
@@ -257,8 +259,27 @@ export class Capture {
     this.setTableState(b.stateKey, next);
   }
 
-  /** Checkpoints the cursor and every table state changed since the last checkpoint. */
+  /** The checkpoint being written in the background, if any. */
+  private writing: Promise<void> = Promise.resolve();
+
+  /** Checkpoints the cursor and every table state changed since the last checkpoint, and waits until it is written. */
   private async emitState(): Promise<void> {
+    await this.writing;
+    this.writing = this.checkpointNow();
+    await this.writing;
+  }
+
+  /**
+   * Like emitState, but returns once the checkpoint is queued: documents captured meanwhile
+   * belong to the next checkpoint (the runtime writes the sequence up to this one first).
+   */
+  private async emitStateInBackground(): Promise<void> {
+    await this.writing;
+    this.writing = this.checkpointNow();
+    this.writing.catch(() => {}); // observed by the next emitState, or at the end of run()
+  }
+
+  private async checkpointNow(): Promise<void> {
     const updated: Record<string, unknown> = { cursor: this.state.cursor };
     if (this.dirty.size) {
       const tables: Record<string, unknown> = {};

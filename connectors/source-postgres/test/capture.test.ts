@@ -127,7 +127,7 @@ describe("source-postgres capture", () => {
   }, 180_000);
 
   it("loses nothing when SIGKILLed at 20 seeded points (mid-backfill, mid-transaction, before an acknowledgement) and resumed", async () => {
-    const { table, config: base, discovered } = await setupTable("kills", 20_000);
+    const { table, config: base, discovered } = await setupTable("kills", 10_000);
     const config = { ...base, advanced: { ...base.advanced, backfill_chunk_size: 500 } };
     const reduced = new Reduced([discovered.key]);
     const writer = await pg.connect();
@@ -136,7 +136,7 @@ describe("source-postgres capture", () => {
     let loading = true;
     const load = (async () => {
       for (let batch = 0; loading; batch++) {
-        await workload(writer, table, 50, 20_000, 1000 + batch, 10);
+        await workload(writer, table, 50, 10_000, 1000 + batch, 10);
         await new Promise((r) => setTimeout(r, 20));
       }
     })();

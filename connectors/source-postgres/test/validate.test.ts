@@ -1,4 +1,10 @@
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../../../test/helpers/fixtures.js";
 import { startPostgres, type PostgresCluster } from "../../../test/helpers/postgres.js";
 import { createPublication, endpointConfig, startCluster, unary } from "./harness.js";
 
@@ -106,5 +112,42 @@ describe("source-postgres config", () => {
     expect(iam.error).toContain("AWSIAM authentication is not supported by this connector");
     const wm = await validate(endpointConfig(pg, { watermarksTable: "flow_watermarks" }));
     expect(wm.error).toContain(`invalid 'watermarksTable' configuration: table name "flow_watermarks" must be fully-qualified as "<schema>.<table>"`);
+  });
+});
+
+describe("source-postgres with flowcap preview", () => {
+  it("runs from its test.flow.yaml as the README says: backfill, then changes, across sessions resumed from state", async () => {
+    await pg.sql(`CREATE TABLE public.users (id bigint PRIMARY KEY, name text NOT NULL, email text, tags text[], profile jsonb, created_at timestamptz NOT NULL DEFAULT now())`);
+    await pg.sql(`INSERT INTO public.users (id, name, email, tags, profile) VALUES (1, 'Ada', 'ada@example.com', '{a,b}', '{"x": 1}'), (2, 'Grace', NULL, '{}', NULL)`);
+    await pg.sql(`ALTER PUBLICATION flow_publication ADD TABLE public.users`);
+    // The connector's own catalog, pointed at this server and at the built connector.
+    const dir = mkdtempSync(path.join(tmpdir(), "flowcap-pg-preview-"));
+    const source = path.join(repoRoot, "connectors/source-postgres");
+    cpSync(path.join(source, "acmeCo"), path.join(dir, "acmeCo"), { recursive: true });
+    const catalog = readFileSync(path.join(source, "test.flow.yaml"), "utf8")
+      .replace("localhost:5432", `${pg.host}:${pg.port}`)
+      .replace("password: secret", "password: secret1234")
+      .replace("../../dist/", `${repoRoot}/dist/`);
+    writeFileSync(path.join(dir, "test.flow.yaml"), catalog);
+    try {
+      const cli = (sessions: string, state: string) =>
+        promisify(execFile)(process.execPath, [path.join(repoRoot, "dist/src/cli/main.js"), "preview", "--source", path.join(dir, "test.flow.yaml"), "--sessions", sessions, "--output-state", "--initial-state", state], { cwd: repoRoot });
+      const first = await cli("4", "{}");
+      const lines = first.stdout.trim().split("\n").map((l) => JSON.parse(l) as [string, Record<string, unknown>]);
+      const docs = lines.filter(([c]) => c === "acmeCo/public/users").map(([, d]) => d);
+      expect(docs.map((d) => [d.id, d.name, d.tags])).toEqual([
+        [1, "Ada", ["a", "b"]],
+        [2, "Grace", []],
+      ]);
+      const state = lines.at(-1)![1];
+      expect(state).toMatchObject({ updated: { bindingStateV1: { "public%2Fusers": { mode: "Active", backfilled: 2 } } } });
+
+      await pg.sql(`UPDATE public.users SET email = 'grace@example.com' WHERE id = 2`);
+      const second = await cli("2", JSON.stringify((state as { updated: unknown }).updated));
+      const changes = second.stdout.trim().split("\n").map((l) => JSON.parse(l) as [string, Record<string, unknown>]).filter(([c]) => c === "acmeCo/public/users").map(([, d]) => d);
+      expect(changes).toEqual([expect.objectContaining({ id: 2, email: "grace@example.com", _meta: expect.objectContaining({ op: "u" }) })]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
