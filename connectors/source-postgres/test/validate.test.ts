@@ -143,7 +143,7 @@ describe("source-postgres with flowcap preview", () => {
       expect(state).toMatchObject({ updated: { bindingStateV1: { "public%2Fusers": { mode: "Active", backfilled: 2 } } } });
 
       await pg.sql(`UPDATE public.users SET email = 'grace@example.com' WHERE id = 2`);
-      const second = await cli("2", JSON.stringify((state as { updated: unknown }).updated));
+      const second = await cli("3", JSON.stringify((state as { updated: unknown }).updated));
       const changes = second.stdout.trim().split("\n").map((l) => JSON.parse(l) as [string, Record<string, unknown>]).filter(([c]) => c === "acmeCo/public/users").map(([, d]) => d);
       expect(changes).toEqual([expect.objectContaining({ id: 2, email: "grace@example.com", _meta: expect.objectContaining({ op: "u" }) })]);
     } finally {
