@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type pg from "pg";
+import type { Client } from "pg";
 import type { PostgresCluster } from "../../../test/helpers/postgres.js";
 import { parseLsn } from "../src/lsn.js";
 import { bindingOf, createPublication, discover, endpointConfig, Reduced, runSession, startCluster, type DiscoveredBindingLike, type Doc, type KillPoint } from "./harness.js";
@@ -32,7 +32,7 @@ function rng(seed: number): () => number {
  * `ops` inserts, updates and deletes in transactions of 1 to 20 statements, spread over ids
  * 1..maxId (inserts above it), from a client of its own.
  */
-async function workload(client: pg.Client, table: string, ops: number, maxId: number, seed: number, pauseEvery = 50): Promise<void> {
+async function workload(client: Client, table: string, ops: number, maxId: number, seed: number, pauseEvery = 50): Promise<void> {
   const random = rng(seed);
   let nextId = maxId + 1;
   let done = 0;
