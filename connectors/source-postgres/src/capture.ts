@@ -106,6 +106,8 @@ export class Capture {
       }
       await this.writing;
     } finally {
+      // A chunk's checkpoint may still be on its way out: let it finish before the task ends.
+      await this.writing.catch(() => {});
       await this.stream?.close();
     }
   }

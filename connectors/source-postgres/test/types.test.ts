@@ -215,6 +215,40 @@ describe("source-postgres types", () => {
     expect(Object.keys(byId.get(3) as Doc)[0]).toBe("_meta");
   });
 
+  it("keys a table without a primary key by a NOT NULL unique index, else by the WAL location, and backfills the keyless one by CTID ranges", async () => {
+    await pg.sql(`CREATE TABLE test.indexed (code text NOT NULL, n int, note text)`);
+    await pg.sql(`CREATE UNIQUE INDEX indexed_code ON test.indexed (code)`);
+    await pg.sql(`CREATE TABLE test.keyless (n int, note text)`);
+    await pg.sql(`INSERT INTO test.keyless SELECT g, 'note ' || g FROM generate_series(1, 2500) g`);
+    await createPublication(pg, "pub_keys", ["test.indexed", "test.keyless"]);
+    const config = endpointConfig(pg, { publicationName: "pub_keys", slotName: "slot_keys", backfill_chunk_size: 1000 });
+    const { response } = await unary({ discover: { connectorType: "LOCAL", config } });
+    const [indexed, keyless] = (response!.discovered as { bindings: (Parameters<typeof bindingOf>[0] & { isFallbackKey?: boolean })[] }).bindings;
+    expect(indexed).toMatchObject({ recommendedName: "test/indexed", key: ["/code"], isFallbackKey: true, resourceConfig: { namespace: "test", stream: "indexed" } });
+    expect(keyless).toMatchObject({ recommendedName: "test/keyless", key: ["/_meta/source/loc/0", "/_meta/source/loc/1", "/_meta/source/loc/2"], isFallbackKey: true, resourceConfig: { mode: "Without Primary Key" } });
+
+    let changed = false;
+    const session = await runSession({
+      config,
+      bindings: [bindingOf(keyless!)],
+      state: {},
+      until: async (p) => {
+        const state = (p.state.bindingStateV1 as Record<string, { mode: string; key_columns: unknown }> | undefined)?.["test%2Fkeyless"];
+        if (state?.mode === "Active" && !changed) {
+          changed = true;
+          await pg.sql(`INSERT INTO test.keyless VALUES (9999, 'late')`);
+        }
+        return p.committed.some((d) => d.n === 9999);
+      },
+    });
+    const backfilled = session.committed.filter((d) => d._meta.source.snapshot);
+    expect(backfilled.map((d) => d.n as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 1));
+    expect(new Set(backfilled.map((d) => JSON.stringify(d._meta.source.loc))).size).toBe(2500);
+    const late = session.committed.find((d) => d.n === 9999)!;
+    expect(late._meta.op).toBe("c");
+    expect((late._meta.source.loc as number[]).every((x) => x > 0)).toBe(true);
+  });
+
   it("answers spec as Estuary's connector does", async () => {
     const { response } = await unary({ spec: { connectorType: "LOCAL", config: {} } });
     await expect(JSON.stringify(response, null, 2) + "\n").toMatchFileSnapshot("../snapshots/spec.json");

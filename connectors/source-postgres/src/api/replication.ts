@@ -16,6 +16,11 @@ import { connect, quoteIdentifier } from "./connection.js";
 
 /** How often a standby status update is sent (Estuary's `standbyStatusInterval`). */
 export const STANDBY_STATUS_INTERVAL_MS = 10_000;
+/**
+ * A stream that has sent nothing, not even a keepalive, for this long is taken for a silently
+ * dropped connection (Estuary's `replicationStreamReceiveTimeout`).
+ */
+export const RECEIVE_TIMEOUT_MS = 15 * 60_000;
 /** Bytes of unread messages buffered before the socket is paused (PostgreSQL then waits). */
 const HIGH_WATER_BYTES = 16 * 1024 * 1024;
 const LOW_WATER_BYTES = 4 * 1024 * 1024;
@@ -44,6 +49,7 @@ export class ReplicationStream {
   private ended = false;
   private timer: NodeJS.Timeout | undefined;
   private confirmedSent: Lsn = -1;
+  private lastReceivedMs = Date.now();
 
   private ackLsn: Lsn = 0;
 
@@ -96,7 +102,15 @@ export class ReplicationStream {
       throw new FlowcapError("CAPTURE_FAILED", `error starting replication: ${message}`, { cause: error, userFacing: /does not exist/.test(message) });
     });
     this.sendStatus(true);
-    this.timer = setInterval(() => this.sendStatus(true), STANDBY_STATUS_INTERVAL_MS);
+    this.lastReceivedMs = Date.now();
+    this.timer = setInterval(() => {
+      // While the socket is paused for backpressure, silence is ours, not the server's.
+      if (!this.paused && Date.now() - this.lastReceivedMs > RECEIVE_TIMEOUT_MS) {
+        this.fail(new FlowcapError("CAPTURE_FAILED", `no replication messages received from server within ${RECEIVE_TIMEOUT_MS / 60_000}m`));
+        return;
+      }
+      this.sendStatus(true);
+    }, STANDBY_STATUS_INTERVAL_MS);
   }
 
   private failureListeners: ((error: Error) => void)[] = [];
@@ -113,6 +127,7 @@ export class ReplicationStream {
   }
 
   private onCopyData(chunk: Buffer): void {
+    this.lastReceivedMs = Date.now();
     const kind = chunk[0];
     if (kind === 0x77 /* w: XLogData */) {
       // The parser reuses its buffer: copy the payload out before anything else is read.
@@ -165,6 +180,7 @@ export class ReplicationStream {
     this.queuedBytes -= item.data.length;
     if (this.paused && this.queuedBytes < LOW_WATER_BYTES) {
       this.paused = false;
+      this.lastReceivedMs = Date.now();
       (this.client as unknown as ConnectionInternals).connection.stream.resume();
     }
     return item;
