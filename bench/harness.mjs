@@ -8,8 +8,9 @@ export async function measure(fn, { runs = 5 } = {}) {
   for (let i = 0; i < runs; i++) {
     globalThis.gc?.();
     const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
+    const reported = await fn();
+    // A case that must leave a setup phase out of its time (a process's startup) returns its own.
+    times.push(typeof reported === "number" ? reported : performance.now() - start);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];

@@ -9,13 +9,12 @@ import { capturedCases } from "./captured.mjs";
 import { airbyteCases } from "./airbyte.mjs";
 import { airbyteChildCases } from "./airbyteChild.mjs";
 import { singerCases } from "./singer.mjs";
+import { postgresCases } from "./postgres.mjs";
 
 const guards = JSON.parse(readFileSync(new URL("./guards.json", import.meta.url), "utf8"));
 const only = process.argv[2];
 let warnings = 0;
-for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases]) {
-  const spec = await group();
-  if (only && spec.id !== only) continue;
+async function runGroup(spec) {
   const rows = await compare(spec.title, spec.baseline, spec.candidates, { runs: spec.runs ?? 5 });
   for (const row of rows) {
     const floor = guards[spec.id]?.[row.name];
@@ -23,6 +22,21 @@ for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, 
       warnings++;
       process.stdout.write(`\nWARNING: ${spec.id} / ${row.name}: ${row.ratio.toFixed(2)}× is below its guard of ${floor}×\n`);
     }
+  }
+}
+
+for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases]) {
+  const spec = await group();
+  if (only && spec.id !== only) continue;
+  await runGroup(spec);
+}
+// source-postgres against a throwaway cluster: needs PostgreSQL installed (Debian's postgresql).
+if (!only || only.startsWith("postgres")) {
+  const postgres = await postgresCases();
+  try {
+    for (const spec of postgres.groups) if (!only || only === "postgres" || spec.id === only) await runGroup(spec);
+  } finally {
+    await postgres.cleanup();
   }
 }
 process.stdout.write(warnings ? `\n${warnings} guard(s) below their floor\n` : "\nall guards hold\n");
