@@ -12,6 +12,7 @@ export class CaptureStatus {
   private readonly backfilling = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private lastWritten: string | undefined;
+  private lastWrittenAtMs = 0;
   private closed = false;
 
   constructor(
@@ -44,6 +45,7 @@ export class CaptureStatus {
     const message = this.message;
     if (message === this.lastWritten) return;
     this.lastWritten = message;
+    this.lastWrittenAtMs = Date.now();
     this.log.event.status(message, { backfilling: this.backfilling.size, bindings: this.bindingCount });
   }
 
@@ -53,9 +55,12 @@ export class CaptureStatus {
     this.closed = true;
   }
 
+  /** The first line is written at once; a change is written within a second of the last line. */
   private schedule(): void {
     if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => this.flush(), STATUS_INTERVAL_MS);
+    const waitMs = this.lastWrittenAtMs + STATUS_INTERVAL_MS - Date.now();
+    if (waitMs <= 0) return this.flush();
+    this.timer = setTimeout(() => this.flush(), waitMs);
     this.timer.unref?.();
   }
 }
