@@ -49,9 +49,9 @@ export class CaptureStatus {
     this.log.event.status(message, { backfilling: this.backfilling.size, bindings: this.bindingCount });
   }
 
-  /** Stops writing (the session ended). */
+  /** Writes a change still waiting for its turn, and stops (the session ended). */
   close(): void {
-    clearTimeout(this.timer);
+    if (this.timer) this.flush();
     this.closed = true;
   }
 

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { OpsLog } from "../host/index.js";
+import { sleep } from "../util/abort.js";
+import { openRequest, serveInProcess } from "../../test/helpers/inProcess.js";
 import { createConnectorHarness, type HarnessCaptureProgress } from "../testing/index.js";
 import { defineConnector } from "./connector.js";
 import { defineIncrementalResource } from "./incremental.js";
@@ -142,5 +145,120 @@ describe("incremental resources", () => {
     await expect(harness.capture({ bindings: [{ resource: { name: "items", interval: "soon", schedule: "every day" } }] })).rejects.toThrow(
       /resourceConfig\.interval: "soon" is not an interval.*resourceConfig\.schedule: "every day" is not a cron expression/s,
     );
+  });
+
+  it("commits a backfill page before a newer version the incremental task fetched after it, so the last write is the newest", async () => {
+    const api = new ItemsApi();
+    api.put("x", "2023-06-01T00:00:00Z");
+    let incrementalCommitted: (() => void) | undefined;
+    const connector = itemsConnector(api, {
+      initialCursor: new Date("2024-01-01T00:00:00Z"),
+      async *fetchChanges(since: Date) {
+        const changed = api.changedSince(since);
+        yield* changed;
+        if (changed.length) yield new Date(changed.at(-1)!.updated);
+        // Resumed after the cursor: what it yielded is committed.
+        if (changed.length) incrementalCommitted?.();
+      },
+      async *fetchPage() {
+        yield { ...api.items.get("x")! };
+        // The item changes after the page was read; the incremental task sees the new version.
+        api.put("x", "2024-01-01T00:00:05Z");
+        // Were the incremental task free to poll and commit now, the page's older version would
+        // land after the newer one. It is not: this waits in vain, for as long as it may.
+        await Promise.race([new Promise<void>((resolve) => (incrementalCommitted = resolve)), sleep(500)]);
+      },
+    });
+    const result = await createConnectorHarness(connector).capture({ until: (p) => p.documents.length >= 2 });
+    expect(versions(result)).toEqual(["x@1", "x@2"]);
+  });
+
+  it("drops backfill documents at or after the cutoff, and removes the backfill's state when it completes", async () => {
+    const api = new ItemsApi();
+    api.put("old", "2023-01-01T00:00:00Z");
+    api.put("new", "2024-02-01T00:00:00Z");
+    const pages: (number | undefined)[] = [];
+    const connector = itemsConnector(api, {
+      async *fetchPage(page: number | undefined) {
+        pages.push(page);
+        const all = [...api.items.values()];
+        const at = page ?? 0;
+        yield all[at]!;
+        if (at + 1 < all.length) yield at + 1;
+      },
+    });
+    const logs: OpsLog[] = [];
+    const harness = createConnectorHarness(connector, { onLog: (l) => logs.push(l) });
+    const result = await harness.capture({ until: (p) => p.documents.length >= 2 && !("backfill" in (p.state.bindingStateV1 as { items: object }).items) });
+    // "new" came once, from the incremental task: its backfill copy was at the cutoff's side.
+    expect(versions(result).sort()).toEqual(["new@1", "old@1"]);
+    expect(pages).toEqual([undefined, 1]);
+    expect(result.states.map((s) => s.updated)).toContainEqual({ bindingStateV1: { items: { backfill: { next: 1 } } } });
+    expect(result.states.map((s) => s.updated)).toContainEqual({ bindingStateV1: { items: { backfill: null } } });
+    const statuses = logs.filter((l) => l.fields.eventType === "connectorStatus").map((l) => l.message);
+    expect(statuses).toEqual(["Capture started.", "Backfilling 1 of 1 binding", "Caught up: the binding is backfilled"]);
+  });
+
+  it("runs the backfill again when its schedule fires, from the incremental cursor", async () => {
+    const api = new ItemsApi();
+    api.put("a", "2024-01-01T00:00:01Z");
+    let backfills = 0;
+    const connector = itemsConnector(api, {
+      initialCursor: new Date("2024-01-01T00:00:00Z"),
+      schedule: "* * * * * *", // every second (croner's six-field form)
+      async *fetchPage(page: undefined, cutoff: Date) {
+        backfills++;
+        yield { id: `marker-${backfills}`, updated: new Date(cutoff.getTime() - 1).toISOString(), v: 0 };
+      },
+    });
+    const result = await createConnectorHarness(connector).capture({ until: () => backfills >= 3 });
+    const state = (result.state as { bindingStateV1: { items: { backfilledAt: string; inc: object } } }).bindingStateV1.items;
+    expect(state.backfilledAt).toEqual(expect.any(String));
+    // Each scheduled backfill got the committed incremental cursor as its cutoff.
+    const cutoffs = result.states.flatMap((s) => {
+      const b = (s.updated.bindingStateV1 as { items?: { backfill?: { cutoff?: { $date: string } } } }).items?.backfill?.cutoff;
+      return b ? [b.$date] : [];
+    });
+    expect(cutoffs.length).toBeGreaterThanOrEqual(2);
+    expect(cutoffs.at(-1)).toBe("2024-01-01T00:00:01.000Z");
+  });
+
+  it("emits a sourced schema the source reports, closed as Flow requires, and commits it", async () => {
+    const connector = defineConnector({
+      documentationUrl: "https://example.com",
+      config: { type: "object" },
+      resources: [
+        defineIncrementalResource({
+          name: "events",
+          key: ["/id"],
+          schema: { type: "object" },
+          initialCursor: 0,
+          async *fetchChanges(cursor, ctx) {
+            if (cursor > 0) return;
+            yield ctx.sourcedSchema({ type: "object", properties: { id: { type: "integer" }, tags: { type: "object", properties: { a: { type: "string" } } } } });
+            yield { id: 1 };
+            yield 1;
+          },
+        }),
+      ],
+    });
+    const run = serveInProcess(connector);
+    run.send(openRequest({}, ["events"]));
+    await run.stdout.until((lines) => lines.some((l) => l.includes('"checkpoint"') && l.includes('"cursor":1')));
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    const out = run.stdout.json;
+    const at = out.findIndex((m) => "sourcedSchema" in m);
+    expect(out[at]).toEqual({
+      sourcedSchema: {
+        documentSchema: {
+          type: "object",
+          properties: { id: { type: "integer" }, tags: { type: "object", properties: { a: { type: "string" } }, additionalProperties: false } },
+          additionalProperties: false,
+        },
+      },
+    });
+    expect(out[at + 1]).toEqual({ captured: { doc: { id: 1 } } });
+    expect(out[at + 2]).toMatchObject({ checkpoint: { state: { updated: { bindingStateV1: { events: { inc: { cursor: 1 } } } } } } });
   });
 });
