@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { getPointer } from "../util/jsonPointer.js";
+import { parsePointer } from "../util/jsonPointer.js";
 import { compareComparable, comparableOf, type Comparable, type CursorKind } from "./cursor.js";
 
 /**
@@ -32,9 +32,17 @@ export class Boundary {
   private seen = new Map<string, Comparable>();
   private seenMin: Comparable | undefined;
   private seenMax: Comparable | undefined;
-  /** Documents sent since the last checkpoint that may end up at the new boundary. */
-  private candidates: { doc: object; value: Comparable; digest?: string }[] = [];
+  /**
+   * Documents sent since the last checkpoint that may end up at the new boundary, as parallel
+   * arrays reused from checkpoint to checkpoint (the record path allocates nothing per document).
+   */
+  private candidateDocs: object[] = [];
+  private candidateValues: Comparable[] = [];
+  private candidateDigests: (string | undefined)[] = [];
+  /** How many of the candidate arrays' entries are live (the arrays are never shrunk). */
+  private candidateCount = 0;
   private candidateMax: Comparable | undefined;
+  private readonly paths: string[][];
   /** The digest computed by the last isDuplicate() call, for the note() that follows it. */
   private lastDigest: string | undefined;
 
@@ -46,16 +54,21 @@ export class Boundary {
     private readonly lookback: number,
     entries: readonly SeenEntry[] = [],
   ) {
+    this.paths = cursorFields.map((f) => parsePointer(f));
     for (const [digest, value] of entries) this.seen.set(digest, value);
     this.bounds();
   }
 
   /** The cursor value of a document, if it has a readable one. */
   valueOf(doc: object): Comparable | undefined {
-    const fields = this.cursorFields;
-    if (fields.length === 1) return comparableOf(getPointer(doc, fields[0]!), this.kind);
+    const paths = this.paths;
+    if (paths.length === 1) {
+      const value = at(doc, paths[0]!);
+      // The common case, inline: a number cursor read from a number.
+      return typeof value === "number" && this.kind === "number" ? value : comparableOf(value, this.kind);
+    }
     return comparableOf(
-      fields.map((f) => getPointer(doc, f)),
+      paths.map((p) => at(doc, p)),
       this.kind,
     );
   }
@@ -63,8 +76,12 @@ export class Boundary {
   /** Whether `doc`, whose cursor value is `value`, was sent before (unchanged). */
   isDuplicate(doc: object, value: Comparable | undefined): boolean {
     this.lastDigest = undefined;
-    if (value === undefined || this.seenMin === undefined) return false;
-    if (compareComparable(value, this.seenMin) < 0 || compareComparable(value, this.seenMax!) > 0) return false;
+    const min = this.seenMin;
+    if (value === undefined || min === undefined) return false;
+    const max = this.seenMax!;
+    if (typeof value === "number" && typeof min === "number") {
+      if (value < min || value > (max as number)) return false;
+    } else if (compareComparable(value, min) < 0 || compareComparable(value, max) > 0) return false;
     const digest = (this.lastDigest = digestOf(JSON.stringify(doc)));
     return this.seen.has(digest);
   }
@@ -74,14 +91,26 @@ export class Boundary {
     if (value === undefined) return;
     const digest = this.lastDigest;
     this.lastDigest = undefined;
-    if (this.candidateMax === undefined || compareComparable(value, this.candidateMax) > 0) {
+    const max = this.candidateMax;
+    const newer = max === undefined || (typeof value === "number" && typeof max === "number" ? value > max : compareComparable(value, max) > 0);
+    if (newer) {
       this.candidateMax = value;
-      if (this.lookback === 0) this.candidates = [];
-      else if (this.candidates.length >= 2 * MAX_BOUNDARY_DOCUMENTS) this.prune();
-    } else if (compareComparable(value, this.threshold(this.candidateMax)) < 0) {
+      if (this.lookback === 0) this.clearCandidates();
+      else if (this.candidateCount >= 2 * MAX_BOUNDARY_DOCUMENTS) this.prune();
+    } else if (this.lookback === 0 ? value !== max && compareComparable(value, max) < 0 : compareComparable(value, this.threshold(max)) < 0) {
       return;
     }
-    if (this.candidates.length < 2 * MAX_BOUNDARY_DOCUMENTS) this.candidates.push({ doc, value, digest });
+    const n = this.candidateCount;
+    if (n < 2 * MAX_BOUNDARY_DOCUMENTS) {
+      this.candidateDocs[n] = doc;
+      this.candidateValues[n] = value;
+      this.candidateDigests[n] = digest;
+      this.candidateCount = n + 1;
+    }
+  }
+
+  private clearCandidates(): void {
+    this.candidateCount = 0;
   }
 
   /**
@@ -98,15 +127,18 @@ export class Boundary {
         changed = true;
       }
     }
-    for (const c of this.candidates) {
-      if (compareComparable(c.value, threshold) < 0) continue;
-      const digest = c.digest ?? digestOf(JSON.stringify(c.doc));
+    for (let i = 0; i < this.candidateCount; i++) {
+      const value = this.candidateValues[i]!;
+      if (compareComparable(value, threshold) < 0) continue;
+      const digest = this.candidateDigests[i] ?? digestOf(JSON.stringify(this.candidateDocs[i]));
       if (!this.seen.has(digest)) {
-        this.seen.set(digest, c.value);
+        this.seen.set(digest, value);
         changed = true;
       }
     }
-    this.candidates = [];
+    this.clearCandidates();
+    // Let the documents go: they are committed.
+    this.candidateDocs.fill(undefined as unknown as object);
     this.candidateMax = undefined;
     if (this.seen.size > MAX_BOUNDARY_DOCUMENTS) {
       const newest = [...this.seen].sort((a, b) => compareComparable(b[1], a[1])).slice(0, MAX_BOUNDARY_DOCUMENTS);
@@ -123,7 +155,15 @@ export class Boundary {
 
   private prune(): void {
     const threshold = this.threshold(this.candidateMax!);
-    this.candidates = this.candidates.filter((c) => compareComparable(c.value, threshold) >= 0);
+    let kept = 0;
+    for (let i = 0; i < this.candidateCount; i++) {
+      if (compareComparable(this.candidateValues[i]!, threshold) < 0) continue;
+      this.candidateDocs[kept] = this.candidateDocs[i]!;
+      this.candidateValues[kept] = this.candidateValues[i]!;
+      this.candidateDigests[kept] = this.candidateDigests[i];
+      kept++;
+    }
+    this.candidateCount = kept;
   }
 
   private bounds(): void {
@@ -133,4 +173,14 @@ export class Boundary {
       if (this.seenMax === undefined || compareComparable(value, this.seenMax) > 0) this.seenMax = value;
     }
   }
+}
+
+/** The value at a parsed JSON pointer (object properties and array indices). */
+function at(doc: unknown, path: readonly string[]): unknown {
+  let cur = doc;
+  for (const token of path) {
+    if (typeof cur !== "object" || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[token];
+  }
+  return cur;
 }

@@ -11,6 +11,12 @@ import { Checkpoint, SourcedSchema } from "./resource.js";
 export type LogCursor = Date | number | string | readonly (string | number)[];
 
 /**
+ * A cursor type as a definition means it: `initialCursor: 0` infers the literal type `0`, but the
+ * resource's cursors are numbers.
+ */
+export type WidenCursor<C> = C extends number ? number : C extends string ? string : C;
+
+/**
  * A position in a paged listing, as a FetchPage function yields it: an opaque page token, an
  * offset or page number, or a tuple. A structured cursor (an object) is yielded wrapped in
  * `pageCursor({...})`, since a bare object would be taken for a document.

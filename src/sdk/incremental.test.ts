@@ -4,7 +4,7 @@ import { sleep } from "../util/abort.js";
 import { openRequest, serveInProcess } from "../../test/helpers/inProcess.js";
 import { createConnectorHarness, type HarnessCaptureProgress } from "../testing/index.js";
 import { defineConnector } from "./connector.js";
-import { defineIncrementalResource } from "./incremental.js";
+import { defineIncrementalResource, type IncrementalResourceDefinition } from "./incremental.js";
 
 /** An API of items with a second-resolution `updated` timestamp, as many SaaS APIs have. */
 class ItemsApi {
@@ -40,7 +40,8 @@ const itemSchema = {
   required: ["id", "updated", "v"],
 } as const;
 
-function itemsConnector(api: ItemsApi, extra: Partial<Parameters<typeof defineIncrementalResource>[0]> = {}) {
+/** The items resource, with `extra` replacing any of its parts (fetch functions loosely typed, as tests vary them). */
+function itemsConnector(api: ItemsApi, extra: Record<string, unknown> = {}) {
   return defineConnector({
     documentationUrl: "https://example.com",
     config: { type: "object" },
@@ -58,7 +59,7 @@ function itemsConnector(api: ItemsApi, extra: Partial<Parameters<typeof defineIn
           if (changed.length) yield new Date(changed.at(-1)!.updated);
         },
         ...extra,
-      } as Parameters<typeof defineIncrementalResource>[0]),
+      } as IncrementalResourceDefinition<typeof itemSchema, Date, number>),
     ],
   });
 }

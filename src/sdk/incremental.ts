@@ -14,6 +14,7 @@ import {
   type LogCursor,
   type PageCursor,
   type StoredCursor,
+  type WidenCursor,
 } from "./cursor.js";
 import { deletableSchema } from "./deletions.js";
 import { fetchContext, listSubtasks, mergePatches, Mutex, partPatch, partState, taskFetchContext, type FetchContext, type OpenContext } from "./fetchContext.js";
@@ -91,7 +92,7 @@ export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C ext
    * Where the incremental task starts, which is also the backfill's cutoff. Default, for a
    * resource with a backfill: the time the binding starts (`new Date()`). Required without one.
    */
-  initialCursor?: InitialCursor<C>;
+  initialCursor?: InitialCursor<WidenCursor<C>>;
   /**
    * Several sub-cursors per binding (an account, a repository, a tenant): the ids to capture,
    * listed at open. Each advances on its own, with its own incremental task, backfill and state;
@@ -100,9 +101,9 @@ export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C ext
    */
   subtasks?: (ctx: OpenContext) => readonly string[] | Promise<readonly string[]>;
   /** Fetches changes since a cursor (see FetchChanges). Leave it out for a backfill-only resource. */
-  fetchChanges?: FetchChanges<FromSchema<S>, C>;
+  fetchChanges?: FetchChanges<FromSchema<S>, WidenCursor<C>>;
   /** Fetches the backfill page by page (see FetchPage); it runs concurrently with fetchChanges from the first open. */
-  fetchPage?: FetchPage<FromSchema<S>, C, P>;
+  fetchPage?: FetchPage<FromSchema<S>, WidenCursor<C>, P>;
   /**
    * The source reports deletions as documents with `_meta.op: "d"`: the discovered schema then
    * lets such a document carry only its key, and tells materializations to delete the row.
