@@ -74,7 +74,13 @@ export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C ext
    * override it per binding with the resource config's `interval`. Default: five minutes.
    */
   interval?: string;
-  /** A cron expression (UTC) on which to run the backfill again; users override it with the resource config's `schedule`. */
+  /**
+   * A cron expression (UTC) on which to run the backfill again, from the committed incremental
+   * cursor as its cutoff (a firing missed while the connector was down runs at the next open);
+   * users override it with the resource config's `schedule`. For a backfill-only resource (no
+   * fetchChanges) each run reads everything up to a fresh `initialCursor()`: a periodic full
+   * refresh.
+   */
   schedule?: string;
   /**
    * JSON pointer to the document's cursor value (`/updated_at`; one pointer per element of a
@@ -521,6 +527,11 @@ async function runSchedule(
     const starting: Slot[] = [];
     for (const slot of slots) {
       if (slot.backfill) continue;
+      if (!def.fetchChanges) {
+        // Backfill only: nothing captures what comes after a cutoff, so each run reads up to now.
+        slot.cursor = await initialCursor(def, taskFetchContext(task, slot.id));
+        mergePatches(patch, partPatch("inc", slot.id, { cursor: encodeCursor(slot.cursor) }));
+      }
       // The cutoff must be a committed cursor: take it with the lock, between two commits.
       await slot.lock.acquire();
       slot.backfill = { cutoff: slot.cursor, next: undefined };
