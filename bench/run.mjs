@@ -9,13 +9,14 @@ import { capturedCases } from "./captured.mjs";
 import { airbyteCases } from "./airbyte.mjs";
 import { airbyteChildCases } from "./airbyteChild.mjs";
 import { singerCases } from "./singer.mjs";
+import { incrementalCases } from "./incremental.mjs";
 import { postgresCases } from "./postgres.mjs";
 
 const guards = JSON.parse(readFileSync(new URL("./guards.json", import.meta.url), "utf8"));
 const only = process.argv[2];
 let warnings = 0;
 async function runGroup(spec) {
-  const rows = await compare(spec.title, spec.baseline, spec.candidates, { runs: spec.runs ?? 5 });
+  const rows = await compare(spec.title, spec.baseline, spec.candidates, { runs: spec.runs ?? 5, clock: spec.clock });
   for (const row of rows) {
     const floor = guards[spec.id]?.[row.name];
     if (floor !== undefined && row.ratio < floor) {
@@ -25,7 +26,7 @@ async function runGroup(spec) {
   }
 }
 
-for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases]) {
+for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases, incrementalCases]) {
   const spec = await group();
   if (only && spec.id !== only) continue;
   await runGroup(spec);

@@ -39,7 +39,10 @@ export type FlowcapErrorCode =
   /** A wrapped source reported a failure of its own (an Airbyte TRACE error, a failed check). */
   | "SOURCE_FAILED"
   /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
-  | "SOURCE_OUTPUT_INVALID";
+  | "SOURCE_OUTPUT_INVALID"
+  // Testing kit (testing/)
+  /** A value differs from its checked-in snapshot. */
+  | "SNAPSHOT_MISMATCH";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */
