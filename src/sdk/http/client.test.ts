@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logSink } from "../../../test/helpers/logs.js";
-import { backoffDelayMs, createHttpClient, isRetryableNetworkError, parseRetryAfter } from "./client.js";
+import { backoffDelayMs, createHttpClient, isRetryableNetworkError } from "./client.js";
+import { parseRetryAfter } from "./rateLimitHeaders.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
 import { RateLimiter } from "./rateLimiter.js";
 import type { AccessToken, TokenSource } from "./tokenSource.js";

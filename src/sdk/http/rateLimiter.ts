@@ -1,4 +1,3 @@
-import { sleep } from "../../util/abort.js";
 import { isRateLimitedResponse, parseRateLimitHeaders, type HttpHeaders, type RateLimitInfo } from "./rateLimitHeaders.js";
 
 /** The longest gap the limiter puts between two requests: 5 minutes, as Estuary's CDK caps it. */
@@ -32,10 +31,18 @@ export interface RateLimiterOptions {
    * 1 / (0.02 × 14) ≈ 4 s once the API stops throttling.
    */
   increase?: number;
+  /** The longest pause a `Retry-After` or a spent quota imposes: MAX_RATE_LIMIT_INTERVAL_MS by default. */
+  maxPauseMs?: number;
   /** Called once when the gap first reaches its cap (a sign the API's quota is exhausted). */
   onMaxInterval?(intervalMs: number): void;
   /** The clock, for tests. */
   now?(): number;
+}
+
+interface Waiter {
+  resolve(turn: RateLimitTurn | undefined): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** A turn granted by RateLimiter.acquire: report the request's outcome through `complete`. */
@@ -67,19 +74,19 @@ export interface RateLimitTurn {
  */
 export class RateLimiter {
   private intervalMs: number;
-  private nextStartMs = 0;
-  /** Requests sent before this did not see the last slowdown: their 429s are not counted again. */
-  private lastSlowdownMs = -Infinity;
+  private lastStartMs = -Infinity;
+  private readonly waiters: Waiter[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
   /** No request starts before this (Retry-After, a spent quota). */
   private pausedUntilMs = 0;
-  /** While the quota runs low: the gap that spreads what remains until the reset, and until when. */
-  private quotaIntervalMs = 0;
-  private quotaUntilMs = 0;
+  /** What the API's quota headers last said, less the requests released since: spent means wait for the reset. */
+  private quota: { left: number; resetAtMs: number; limit: number | undefined } | undefined;
   private inFlight = 0;
   private readonly starts: number[] = [];
   private warned = false;
   private readonly minBackoffMs: number;
   private readonly maxMs: number;
+  private readonly maxPauseMs: number;
   private readonly factor: number;
   private readonly increase: number;
   private readonly clock: () => number;
@@ -92,6 +99,7 @@ export class RateLimiter {
     this.intervalMs = Math.max(0, options.initialIntervalMs ?? 0);
     this.minBackoffMs = options.minBackoffIntervalMs ?? 50;
     this.maxMs = options.maxIntervalMs ?? MAX_RATE_LIMIT_INTERVAL_MS;
+    this.maxPauseMs = options.maxPauseMs ?? MAX_RATE_LIMIT_INTERVAL_MS;
     this.factor = Math.min(0.99, Math.max(0.01, options.backoffFactor ?? 0.7));
     this.increase = Math.max(0, options.increase ?? 0.02);
     this.clock = options.now ?? Date.now;
@@ -110,7 +118,8 @@ export class RateLimiter {
 
   /** Until when requests are paused (Retry-After, a spent quota); 0 or a past time when they are not. */
   get pausedUntil(): number {
-    return this.pausedUntilMs;
+    const q = this.quota;
+    return q && q.left <= 0 && q.resetAtMs > this.clock() ? Math.max(this.pausedUntilMs, q.resetAtMs) : this.pausedUntilMs;
   }
 
   /** Responses seen, how many were throttled, and how many slowdowns they caused. */
@@ -119,33 +128,65 @@ export class RateLimiter {
   }
 
   /**
-   * Waits for this request's turn and returns it, or undefined if `signal` aborted first. Turns are
-   * handed out in call order, so concurrent callers are spaced, not released together; a pause
-   * that starts while a caller waits holds it too.
+   * Waits for this request's turn and returns it, or undefined if `signal` aborted first. Callers
+   * are released one at a time in call order, each when the current gap since the previous start
+   * has passed and no pause holds: a slowdown or a pause that comes while callers wait applies to
+   * them at once.
    */
-  async acquire(signal?: AbortSignal): Promise<RateLimitTurn | undefined> {
-    let now = this.clock();
-    const gap = Math.max(this.intervalMs, now < this.quotaUntilMs ? this.quotaIntervalMs : 0);
-    let start = Math.max(now, this.nextStartMs, this.pausedUntilMs);
-    this.nextStartMs = start + gap;
-    this.inFlight++;
-    for (;;) {
-      if (start > now && !(await sleep(start - now, signal))) {
-        this.inFlight--;
-        return undefined;
+  acquire(signal?: AbortSignal): Promise<RateLimitTurn | undefined> {
+    if (signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const waiter: Waiter = { resolve, signal, onAbort: undefined };
+      if (signal) {
+        waiter.onAbort = () => {
+          const at = this.waiters.indexOf(waiter);
+          if (at !== -1) this.waiters.splice(at, 1);
+          resolve(undefined);
+          this.pump();
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
-      if (signal?.aborted) {
-        this.inFlight--;
-        return undefined;
-      }
-      now = this.clock();
-      // A pause (Retry-After, a spent quota) that began while this caller slept.
-      if (this.pausedUntilMs <= now) break;
-      start = this.pausedUntilMs;
+      this.waiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Releases the waiters that are due, and sets a timer for the next one. */
+  private pump(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
-    const startedAtMs = Math.max(now, start);
+    while (this.waiters.length > 0) {
+      const now = this.clock();
+      let gap = this.intervalMs;
+      let due = this.pausedUntilMs;
+      const q = this.quota;
+      if (q && now >= q.resetAtMs) this.quota = undefined;
+      else if (q && q.left <= 0) due = Math.max(due, q.resetAtMs);
+      else if (q && q.limit !== undefined && q.left < q.limit * PACE_BELOW_FRACTION) gap = Math.max(gap, (q.resetAtMs - now) / q.left);
+      due = Math.max(due, this.lastStartMs + gap);
+      if (due > now) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, due - now);
+        return;
+      }
+      const waiter = this.waiters.shift()!;
+      if (waiter.onAbort) waiter.signal!.removeEventListener("abort", waiter.onAbort);
+      this.lastStartMs = now;
+      if (this.quota) this.quota.left--;
+      waiter.resolve(this.startTurn(now));
+    }
+  }
+
+  private startTurn(startedAtMs: number): RateLimitTurn {
     this.starts.push(startedAtMs);
     if (this.starts.length > RATE_SAMPLES) this.starts.shift();
+    this.inFlight++;
+    // The rate this request was sent at: its 429 is news only if no slowdown came since.
+    const epoch = this.slowdowns;
     let done = false;
     return {
       startedAtMs,
@@ -153,16 +194,17 @@ export class RateLimiter {
         if (done) return;
         done = true;
         this.inFlight--;
-        if (response) this.record(response.status, { headers: response.headers, sentAtMs: startedAtMs });
+        if (response) this.record(response.status, { headers: response.headers, epoch });
       },
     };
   }
 
   /**
-   * Records a response. Prefer `acquire(...).complete(response)`, which passes `sentAtMs` (without
-   * it, every throttled response counts as a slowdown of its own).
+   * Records a response. Prefer `acquire(...).complete(response)`, which knows under which rate the
+   * request was scheduled (`epoch`, the number of slowdowns then); without it, every throttled
+   * response counts as a slowdown of its own.
    */
-  record(status: number, options: { headers?: HttpHeaders; sentAtMs?: number } = {}): void {
+  record(status: number, options: { headers?: HttpHeaders; epoch?: number } = {}): void {
     const now = this.clock();
     this.total++;
     const info = options.headers ? parseRateLimitHeaders(options.headers, now) : undefined;
@@ -170,12 +212,14 @@ export class RateLimiter {
     const throttled = isRateLimitedResponse(status, options.headers ?? {}, info);
     if (throttled) {
       this.throttled++;
-      if (options.sentAtMs === undefined || options.sentAtMs >= this.lastSlowdownMs) this.slowDown(now);
+      // A request scheduled before the last slowdown reflects the old rate: already answered for.
+      if (options.epoch === undefined || options.epoch === this.slowdowns) this.slowDown(now);
     } else if (status < 500 && this.intervalMs > 0) {
       // 5xx says nothing about the rate: neither faster nor slower.
       this.intervalMs /= 1 + this.increase;
       if (this.intervalMs < 1) this.intervalMs = 0;
     }
+    this.pump();
   }
 
   /** The rate (requests per second) the recent starts show, or undefined with too few of them. */
@@ -187,14 +231,11 @@ export class RateLimiter {
 
   private slowDown(now: number): void {
     this.slowdowns++;
-    this.lastSlowdownMs = now;
     const configured = this.intervalMs > 0 ? 1000 / this.intervalMs : Infinity;
     const sent = this.sentRate() ?? Infinity;
     const rate = Math.min(configured, sent);
     const next = Number.isFinite(rate) ? 1000 / (rate * this.factor) : this.minBackoffMs;
     this.intervalMs = Math.min(this.maxMs, Math.max(next, 1));
-    // Turns already handed out were spaced by the old gap: the next one waits the new gap.
-    this.nextStartMs = Math.max(this.nextStartMs, now + this.intervalMs);
     if (this.intervalMs >= this.maxMs && !this.warned) {
       this.warned = true;
       this.onMax?.(this.intervalMs);
@@ -206,24 +247,16 @@ export class RateLimiter {
     if (info.retryAtMs !== undefined && status >= 400) this.pauseUntil(info.retryAtMs);
     const { remaining, resetAtMs } = info;
     if (remaining === undefined || resetAtMs === undefined || resetAtMs <= now) return;
-    // Requests in flight were sent after this response's count was taken (or may have been).
-    const budget = remaining - Math.max(0, this.inFlight);
-    if (budget <= 0) {
-      this.pauseUntil(resetAtMs);
-      return;
-    }
-    const lowWater = info.limit !== undefined ? info.limit * PACE_BELOW_FRACTION : 0;
-    if (budget < lowWater) {
-      this.quotaIntervalMs = Math.min(this.maxMs, (resetAtMs - now) / budget);
-      this.quotaUntilMs = resetAtMs;
-    } else if (this.quotaUntilMs > now && budget >= lowWater) {
-      this.quotaUntilMs = 0;
-    }
+    // Requests in flight may not be counted in this response's `remaining` yet.
+    const left = remaining - this.inFlight;
+    const resetCapped = Math.min(resetAtMs, now + this.maxPauseMs);
+    this.quota = { left, resetAtMs: resetCapped, limit: info.limit };
   }
 
-  /** Holds every request until `untilMs` (capped at maxIntervalMs from now). */
+  /** Holds every request until `untilMs` (at most maxPauseMs from now). */
   pauseUntil(untilMs: number): void {
-    const capped = Math.min(untilMs, this.clock() + this.maxMs);
+    const capped = Math.min(untilMs, this.clock() + this.maxPauseMs);
     if (capped > this.pausedUntilMs) this.pausedUntilMs = capped;
+    this.pump();
   }
 }
