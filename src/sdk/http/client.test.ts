@@ -5,7 +5,6 @@ import { logSink } from "../../../test/helpers/logs.js";
 import { backoffDelayMs, createHttpClient, isRetryableNetworkError } from "./client.js";
 import { parseRetryAfter } from "./rateLimitHeaders.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
-import { RateLimiter } from "./rateLimiter.js";
 import type { AccessToken, TokenSource } from "./tokenSource.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string, hit: number) => void;
@@ -67,7 +66,7 @@ describe("createHttpClient", () => {
     const response = await createHttpClient({ ...fast, log }).request(base + "/flaky");
     expect(response.text()).toBe("ok");
     expect(hits.get("/flaky")).toBe(3);
-    expect(lines.json.map((l) => l.message)).toEqual([
+    expect(lines.json.filter((l) => l.level === "warn").map((l) => l.message)).toEqual([
       expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/flaky answered HTTP 502; retrying in \d+ ms \(attempt 2 of 5\)$/),
       expect.stringMatching(/attempt 3 of 5/),
     ]);
@@ -115,7 +114,7 @@ describe("createHttpClient", () => {
     routes.set("/later", (_req, res, _b, n) => (n === 1 ? res.writeHead(429, { "retry-after": "86400" }).end() : res.end("ok")));
     const { log, lines } = logSink();
     await createHttpClient({ ...fast, log, maxRetryAfterMs: 50, rateLimiter: false }).request(base + "/later");
-    expect(lines.json[0]!.message).toMatch(/asked to retry after 86400 s; waiting 0 s instead/);
+    expect(lines.json.find((l) => l.level === "warn")!.message).toMatch(/asked to retry after 86400 s; waiting 0 s instead/);
   });
 
   it("retries a connection the server drops, and a body that breaks off", async () => {
@@ -237,35 +236,6 @@ describe("createHttpClient", () => {
     expect(throttled).toBeLessThanOrEqual(2);
     expect(client.rateLimiter!.currentIntervalMs).toBeGreaterThan(20);
     expect(elapsed).toBeLessThan(2000);
-  });
-});
-
-describe("RateLimiter", () => {
-  it("doubles the gap on 429, shrinks it on success, caps it and warns once", () => {
-    const warnings: number[] = [];
-    const limiter = new RateLimiter({ maxIntervalMs: 1000, onMaxInterval: (ms) => warnings.push(ms) });
-    expect(limiter.currentIntervalMs).toBe(0);
-    limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(50);
-    limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(100);
-    limiter.record(200);
-    expect(limiter.currentIntervalMs).toBeCloseTo(98);
-    for (let i = 0; i < 10; i++) limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(1000);
-    expect(warnings).toEqual([1000]);
-    for (let i = 0; i < 2000; i++) limiter.record(200);
-    expect(limiter.currentIntervalMs).toBe(0);
-  });
-
-  it("spaces concurrent callers in order", async () => {
-    const now = 1000;
-    const limiter = new RateLimiter({ initialIntervalMs: 30, now: () => now });
-    const started: number[] = [];
-    const t0 = Date.now();
-    await Promise.all([0, 1, 2].map(async (i) => (await limiter.acquire(), started[i] = Date.now() - t0)));
-    expect(started[0]!).toBeLessThan(20);
-    expect(started[2]!).toBeGreaterThanOrEqual(55);
   });
 });
 

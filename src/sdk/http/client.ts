@@ -411,7 +411,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const started = Date.now();
       const att = attemptSignal([options.signal, req.signal], deadlineMs);
       const deadlineError = () =>
-        new FlowcapError("TIMEOUT", `${method} ${shown}: no complete response within ${Math.round(deadlineMs! / 1000)} s (the request's deadline)`, { data: { method, url: shown, deadlineMs } });
+        new FlowcapError("TIMEOUT", `${method} ${shown}: no complete response within ${formatMs(deadlineMs!)} (the request's deadline)`, { data: { method, url: shown, deadlineMs } });
       let response: Dispatcher.ResponseData;
       try {
         response = await undiciRequest(target, {
@@ -428,7 +428,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         turn?.complete();
         if (att.stopped()) throw stopped(method, shown);
         const timedOut = att.expired();
-        const reason = timedOut ? `no response within the ${Math.round(deadlineMs! / 1000)} s deadline` : describeNetworkError(error);
+        const reason = timedOut ? `no response within the ${formatMs(deadlineMs!)} deadline` : describeNetworkError(error);
         const sendable = idempotent || errorCodes(error).some((c) => NOT_SENT_CODES.has(c));
         if (attempt < attempts && sendable && (timedOut || isRetryableNetworkError(error))) {
           const delay = backoffDelayMs(attempt, baseDelay, maxDelay);
@@ -457,7 +457,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           const timedOut = att.expired();
           if (attempt < attempts && idempotent && (timedOut || isRetryableNetworkError(error))) {
             const delay = backoffDelayMs(attempt, baseDelay, maxDelay);
-            const why = timedOut ? `it did not complete within the ${Math.round(deadlineMs! / 1000)} s deadline` : `it broke off (${describeNetworkError(error)})`;
+            const why = timedOut ? `it did not complete within the ${formatMs(deadlineMs!)} deadline` : `it broke off (${describeNetworkError(error)})`;
             log?.warn(`${method} ${shown}: reading the response failed: ${why}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
             if (!(await sleep(delay, waitSignal))) throw stopped(method, shown);
             continue;
@@ -621,6 +621,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     stripCredentials,
     rateLimiter: limiter,
   };
+}
+
+/** `300 ms`, `45 s`, `5 min`: a duration as a person reads it in a message. */
+function formatMs(ms: number): string {
+  if (ms < 10_000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
 }
 
 function lowerKeys(headers: Record<string, string> | undefined): Record<string, string> {

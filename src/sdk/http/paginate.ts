@@ -278,8 +278,7 @@ export async function* paginate<T = unknown>(client: HttpClient, url: string | U
       throw new FlowcapError("HTTP_BODY_INVALID", `${response.url}: expected the page's records (an array) at ${records === "" ? "the top level" : records}, found ${found === undefined ? "nothing" : typeof found} (the body has: ${keys})`);
     }
     let next = strategy.next({ response, body, items, cursor, request }, client);
-    let stop: StopReason | undefined = next === undefined ? "no-next" : undefined;
-    if (!stop && stopOnEmptyPage && items.length === 0) stop = "empty-page";
+    let stop: StopReason | undefined = stopOnEmptyPage && items.length === 0 ? "empty-page" : next === undefined ? "no-next" : undefined;
     if (!stop && stopOnShortPage && strategy.pageSize !== undefined && items.length < strategy.pageSize) stop = "short-page";
     if (!stop && hasMore !== undefined && getPointer(body, hasMore) === false) stop = "has-more-false";
     const page: Page<T> = { items, response, body, number, cursor, next, stop };
