@@ -401,9 +401,9 @@ export async function startHttpFixtureServer(options: HttpFixtureServerOptions =
           const cursor = req.query.get("cursor");
           let start = 0;
           if (cursor) {
-            const decoded = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^o:/, ""));
-            if (!Number.isInteger(decoded) || decoded < 0) return badRequest("cursor");
-            start = decoded;
+            const decoded = /^o:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+            if (!decoded) return badRequest("cursor");
+            start = Number(decoded[1]);
           }
           const data = all.slice(start, start + size);
           const end = start + data.length;
