@@ -106,6 +106,14 @@ export async function jsonArrayCases() {
       { name: "flowcap JsonArraySplitter (scan + one JSON.parse per chunk)", fn: () => c.splitter() },
       { name: "@streamparser/json (paths $.data.*, keepStack false)", fn: () => c.streamparser() },
       { name: "stream-json (parser → pick → streamArray)", fn: () => c.streamJson() },
+      {
+        name: "ceiling: decode the chunks to text, parse nothing",
+        fn: async () => {
+          let n = 0;
+          for await (const chunk of Readable.from(chunks)) n += chunk.toString("utf8").length;
+          if (n === 0) throw new Error("empty");
+        },
+      },
     ],
   };
 }

@@ -9,11 +9,12 @@ import { capturedCases } from "./captured.mjs";
 import { airbyteCases } from "./airbyte.mjs";
 import { airbyteChildCases } from "./airbyteChild.mjs";
 import { singerCases } from "./singer.mjs";
+import { jsonArrayCases, jsonArrayMemory } from "./jsonArray.mjs";
 
 const guards = JSON.parse(readFileSync(new URL("./guards.json", import.meta.url), "utf8"));
 const only = process.argv[2];
 let warnings = 0;
-for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases]) {
+for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases, jsonArrayCases]) {
   const spec = await group();
   if (only && spec.id !== only) continue;
   const rows = await compare(spec.title, spec.baseline, spec.candidates, { runs: spec.runs ?? 5 });
@@ -25,4 +26,5 @@ for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, 
     }
   }
 }
+if (!only || only === "json-array") await jsonArrayMemory();
 process.stdout.write(warnings ? `\n${warnings} guard(s) below their floor\n` : "\nall guards hold\n");
