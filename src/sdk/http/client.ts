@@ -341,6 +341,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       : (options.rateLimiter ??
         new RateLimiter({
           maxPauseMs: maxRetryAfter,
+          // A pause of seconds is routine (a per-second quota); a long one is worth telling the user.
+          onPause: (untilMs, reason) =>
+            log?.log(untilMs - Date.now() >= 10_000 ? "info" : "debug", `${reason === "quota" ? "the API's rate-limit quota is spent" : "the API asked to retry later"}: requests wait until ${new Date(untilMs).toISOString()}`),
           onMaxInterval: (ms) => log?.warn(`the API keeps throttling requests: they are now spaced ${Math.round(ms / 1000)} s apart`),
         }));
 

@@ -171,3 +171,17 @@ describe("the client against a loopback API enforcing 20 req/s, with 8 concurren
     60_000,
   );
 });
+
+describe("RateLimiter pauses", () => {
+  it("tells once per pause why requests wait", () => {
+    const pauses: [number, string][] = [];
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    const limiter = new RateLimiter({ now: () => now, onPause: (until, reason) => pauses.push([until - now, reason]) });
+    for (let i = 0; i < 2; i++) limiter.record(200, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 60) } });
+    limiter.record(429, { headers: { "retry-after": "120" } });
+    expect(pauses).toEqual([
+      [60_000, "quota"],
+      [120_000, "retry-after"],
+    ]);
+  });
+});

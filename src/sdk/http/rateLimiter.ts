@@ -33,6 +33,11 @@ export interface RateLimiterOptions {
   increase?: number;
   /** The longest pause a `Retry-After` or a spent quota imposes: MAX_RATE_LIMIT_INTERVAL_MS by default. */
   maxPauseMs?: number;
+  /**
+   * Called when the API makes every request wait (a `Retry-After`, or its quota spent until the
+   * reset), with the time requests resume; at most once per pause.
+   */
+  onPause?(untilMs: number, reason: "retry-after" | "quota"): void;
   /** Called once when the gap first reaches its cap (a sign the API's quota is exhausted). */
   onMaxInterval?(intervalMs: number): void;
   /** The clock, for tests. */
@@ -91,6 +96,7 @@ export class RateLimiter {
   private readonly increase: number;
   private readonly clock: () => number;
   private readonly onMax: ((intervalMs: number) => void) | undefined;
+  private readonly onPause: ((untilMs: number, reason: "retry-after" | "quota") => void) | undefined;
   private throttled = 0;
   private total = 0;
   private slowdowns = 0;
@@ -104,6 +110,7 @@ export class RateLimiter {
     this.increase = Math.max(0, options.increase ?? 0.02);
     this.clock = options.now ?? Date.now;
     this.onMax = options.onMaxInterval;
+    this.onPause = options.onPause;
   }
 
   /** The limiter's clock (milliseconds). */
@@ -244,13 +251,19 @@ export class RateLimiter {
 
   /** Applies what the API said about its limit. */
   private obey(info: RateLimitInfo, status: number, now: number): void {
-    if (info.retryAtMs !== undefined && status >= 400) this.pauseUntil(info.retryAtMs);
+    if (info.retryAtMs !== undefined && status >= 400) {
+      const before = this.pausedUntilMs;
+      this.pauseUntil(info.retryAtMs);
+      if (this.pausedUntilMs > Math.max(before, now)) this.onPause?.(this.pausedUntilMs, "retry-after");
+    }
     const { remaining, resetAtMs } = info;
     if (remaining === undefined || resetAtMs === undefined || resetAtMs <= now) return;
     // Requests in flight may not be counted in this response's `remaining` yet.
     const left = remaining - this.inFlight;
     const resetCapped = Math.min(resetAtMs, now + this.maxPauseMs);
+    const wasSpent = this.quota !== undefined && this.quota.left <= 0 && this.quota.resetAtMs > now;
     this.quota = { left, resetAtMs: resetCapped, limit: info.limit };
+    if (left <= 0 && !wasSpent) this.onPause?.(resetCapped, "quota");
   }
 
   /** Holds every request until `untilMs` (at most maxPauseMs from now). */
