@@ -49,8 +49,8 @@ export interface Page<T> {
   stop: StopReason | undefined;
 }
 
-/** Why a pagination ended. */
-export type StopReason = "no-next" | "empty-page" | "short-page" | "has-more-false" | "total-reached" | "max-pages" | "predicate";
+/** Why a pagination ended: no next page (the strategy found none, or a total was reached), an empty or short page, `hasMore` false, `maxPages`, `stopWhen`. */
+export type StopReason = "no-next" | "empty-page" | "short-page" | "has-more-false" | "max-pages" | "predicate";
 
 /** Options of paginate. */
 export interface PaginateOptions<T> extends RequestOptions {
