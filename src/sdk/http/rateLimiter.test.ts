@@ -132,7 +132,8 @@ describe("the client against a loopback API enforcing 20 req/s, with 8 concurren
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      // Full speed: over the next second, far beyond the old limit.
+      // Full speed: the limiter adds no gap; over the next second the workers run at the loopback's
+      // pace, which even a loaded machine keeps well above twice the old limit.
       const measureFrom = Date.now();
       await new Promise((r) => setTimeout(r, 1000));
       const fullRate = rateBetween(run.done, measureFrom, Date.now());
@@ -145,7 +146,7 @@ describe("the client against a loopback API enforcing 20 req/s, with 8 concurren
       expect(throttledRate).toBeLessThanOrEqual(26);
       expect(recoveredAt).toBeDefined();
       expect(recoveredAt! - lifted).toBeLessThan(10_000);
-      expect(fullRate).toBeGreaterThan(100);
+      expect(fullRate).toBeGreaterThan(40);
     },
     90_000,
   );
