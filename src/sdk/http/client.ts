@@ -403,13 +403,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const headers: Record<string, string> = { "user-agent": options.userAgent ?? "flowcap", ...lowerKeys(options.headers), ...lowerKeys(req.headers) };
       const body = buildBody(req, headers);
       const target = new URL(base);
-      let applied: AppliedAuth | undefined;
-      if (useAuth) {
-        applied = await auth!.apply({ headers, url: target }, waitSignal ? { signal: waitSignal } : {});
-        log?.redactor.add(applied.secrets);
-      }
       const turn: RateLimitTurn | undefined = limiter ? await limiter.acquire(waitSignal) : undefined;
       if (limiter && !turn) throw stopped(method, shown);
+      // After the wait for a turn, which can be long: an OAuth token is fetched when it is used.
+      let applied: AppliedAuth | undefined;
+      if (useAuth) {
+        try {
+          applied = await auth!.apply({ headers, url: target }, waitSignal ? { signal: waitSignal } : {});
+        } catch (error) {
+          turn?.complete();
+          throw error;
+        }
+        log?.redactor.add(applied.secrets);
+      }
 
       const started = Date.now();
       const att = attemptSignal([options.signal, req.signal], deadlineMs);
