@@ -11,6 +11,7 @@ import { airbyteChildCases } from "./airbyteChild.mjs";
 import { singerCases } from "./singer.mjs";
 import { incrementalCases } from "./incremental.mjs";
 import { postgresCases } from "./postgres.mjs";
+import { jsonArrayCases, jsonArrayMemory } from "./jsonArray.mjs";
 
 const guards = JSON.parse(readFileSync(new URL("./guards.json", import.meta.url), "utf8"));
 const only = process.argv[2];
@@ -26,7 +27,7 @@ async function runGroup(spec) {
   }
 }
 
-for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases, incrementalCases]) {
+for (const group of [lineCases, capturedCases, airbyteCases, airbyteChildCases, singerCases, incrementalCases, jsonArrayCases]) {
   const spec = await group();
   if (only && spec.id !== only) continue;
   await runGroup(spec);
@@ -40,4 +41,5 @@ if (!only || only.startsWith("postgres")) {
     await postgres.cleanup();
   }
 }
+if (!only || only === "json-array") await jsonArrayMemory();
 process.stdout.write(warnings ? `\n${warnings} guard(s) below their floor\n` : "\nall guards hold\n");

@@ -17,3 +17,4 @@ export {
 export { inProcessLauncher } from "./inProcess.js";
 export { matchSnapshot, redactSecrets, UPDATE_SNAPSHOTS_ENV, type MatchSnapshotOptions } from "./snapshots.js";
 export { UUID_PLACEHOLDER } from "../host/index.js";
+export { startHttpFixtureServer, type HttpFixtureServer, type HttpFixtureServerOptions, type FixtureRequest, type FixtureResponse, type FixtureHandler, type RecordedRequest, type FixturePagination, type CollectionOptions, type InjectedFailure, type FixtureRateLimit, type RecordedExchange } from "./httpFixtureServer.js";
