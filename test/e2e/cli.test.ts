@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -30,6 +30,11 @@ describe("flowcap CLI", () => {
     const help = await runFlowcap(["--help"]);
     expect(help.code).toBe(0);
     for (const c of ["spec", "discover", "validate", "apply", "preview", "check"]) expect(help.stdout).toMatch(new RegExp(`^  ${c}\\s`, "m"));
+    // No command at all is a usage error: the usage goes to stderr, with exit 2 (stdout stays empty).
+    const bare = await runFlowcap([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe("");
+    expect(bare.stderr).toMatch(/^flowcap: build, wrap and test capture connectors for Estuary Flow\n\nUsage: flowcap <command> \[options\]/);
     const unknown = await runFlowcap(["fly"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "fly"/);
@@ -209,6 +214,22 @@ describe("flowcap CLI", () => {
     }
     expect(lines.at(-1)).toEqual(["connectorState", { updated: { bindingStateV1: { greetings: { count } } } }]);
     expect(count).toBeGreaterThan(0);
+  });
+
+  it.skipIf(spawnSync("script", ["--version"]).status !== 0)("on a terminal, never draws the status line into a stdout row, and ends with the summary", async () => {
+    const source = helloCatalog(50, "    bindings: [{resource: {name: greetings}, target: acmeCo/greetings}]\ncollections:\n  acmeCo/greetings: {schema: {type: object}, key: [/count]}");
+    // `script` runs the preview on a pseudo-terminal: stdout and stderr are the same terminal.
+    const command = [process.execPath, FLOWCAP, "preview", "--source", source, "--sessions", "6", "--delay", "300ms"].map((a) => `'${a}'`).join(" ");
+    const run = spawnSync("script", ["-qfec", command, "/dev/null"], { encoding: "utf8", timeout: 60_000, env: { ...process.env, COLUMNS: "200" } });
+    expect(run.status, run.stderr).toBe(0);
+    const screen = run.stdout.split(/\r?\n/);
+    const rows = screen.filter((l) => l.includes('["acmeCo/greetings"'));
+    expect(rows.length).toBeGreaterThan(6);
+    expect(screen.some((l) => l.includes("session 1 · "))).toBe(true); // the status line was drawn
+    // What the terminal shows of each row's line: what follows its last carriage return, after the
+    // erase of the status line drawn there. The row must start it, with no status text before it.
+    for (const row of rows) expect(row.slice(row.lastIndexOf("\r") + 1).replace(/^\x1b\[2K/, "")).toMatch(/^\["acmeCo\/greetings",\{.*\}\]$/);
+    expect(run.stdout).toMatch(/flowcap: preview done: 1 session\(s\), 6 transaction\(s\)/);
   });
 
   it("previews a connector written in Python without flowcap", async () => {
