@@ -4,7 +4,7 @@
 # runtime stage holds only that file (plus the connector's runtime/ files and whatever
 # APT_PACKAGES a wrapped source needs, such as python3 for a Singer tap written in Python).
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 FROM --platform=linux/amd64 ${NODE_IMAGE} AS build
 ARG CONNECTOR

@@ -109,7 +109,7 @@ describe("connectors' system packages", () => {
 describe("Dockerfile", () => {
   it("has a build stage that bundles and a small runtime stage with Flow's labels, a non-root user and the connector as entrypoint", () => {
     const { instructions, stages } = dockerfile();
-    expect(instructions.find((i) => i.op === "ARG" && i.args === "NODE_IMAGE=node:20-slim")).toBeTruthy();
+    expect(instructions.find((i) => i.op === "ARG" && i.args === "NODE_IMAGE=node:24-slim")).toBeTruthy();
     expect(stages.map((s) => [s.from, s.name])).toEqual([
       ["linux/amd64 ${NODE_IMAGE}", "build"],
       ["linux/amd64 ${NODE_IMAGE}", "runtime"],
