@@ -404,6 +404,7 @@ async function runSession(ctx: SessionContext, spec: CaptureSpec, state: FlowObj
       let transactions = 0;
       let unacknowledged = 0;
       let deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+      if (limit === 0) ended = "limit";
       while (transactions !== limit) {
         if (delayMs > 0 && !(await sleep(delayMs, stop))) {
           ended = "interrupted";
