@@ -10,6 +10,8 @@ FROM --platform=linux/amd64 ${NODE_IMAGE} AS build
 ARG CONNECTOR
 WORKDIR /src
 COPY package.json package-lock.json ./
+# The bin doorway too, so npm ci links `flowcap` (npx flowcap below) before the sources arrive.
+COPY bin/ bin/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build

@@ -116,6 +116,10 @@ describe("Dockerfile", () => {
     ]);
     const [build, runtime] = stages;
     expect(build!.body).toContainEqual({ op: "ARG", args: "CONNECTOR" });
+    // npm ci links the `flowcap` bin the bundle step runs only if its (committed) doorway is there.
+    const copyBin = build!.body.findIndex((i) => i.op === "COPY" && i.args === "bin/ bin/");
+    expect(copyBin).toBeGreaterThanOrEqual(0);
+    expect(copyBin).toBeLessThan(build!.body.findIndex((i) => i.op === "RUN" && i.args.startsWith("npm ci")));
     expect(build!.body.some((i) => i.op === "RUN" && /flowcap bundle "connectors\/\$\{CONNECTOR\}\/main\.ts" -o \/out\/connector\.mjs/.test(i.args))).toBe(true);
     const labels = runtime!.body.filter((i) => i.op === "LABEL").map((i) => i.args);
     expect(labels).toEqual(expect.arrayContaining(["FLOW_RUNTIME_PROTOCOL=capture", "FLOW_RUNTIME_CODEC=json", "dev.estuary.usage-rate=${USAGE_RATE}"]));
