@@ -56,7 +56,10 @@ export interface HarnessCaptureOptions {
   transactions?: number;
   /** Fold the checkpoints of this long into one transaction, as Flow does under load. Default 0. */
   delayMs?: number;
-  /** End the run (gracefully) after this long. */
+  /**
+   * End the session (gracefully) once the connector has sent nothing for this long, as
+   * `flowctl preview --timeout` does (the clock restarts after each transaction).
+   */
   timeoutMs?: number;
   /**
    * Ends the session (gracefully, as Flow does) once this holds, checked after each committed

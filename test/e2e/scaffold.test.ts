@@ -73,6 +73,19 @@ describe("flowcap scaffold", () => {
     expect(created.stdout).toContain("added the script bundle:source-new to package.json");
   });
 
+  it("the singer template's README command for the tap by itself works as written", async () => {
+    const dir = path.join(tempTree(), "source-tap-demo");
+    const created = await runFlowcap(["scaffold", "source-tap-demo", "--template", "singer", "--dir", dir, "--flowcap", `file:${repoRoot}`]);
+    expect(created.code, created.stderr).toBe(0);
+    const command = /The tap by itself: `([^`]+)`/.exec(readFileSync(path.join(dir, "README.md"), "utf8"))?.[1];
+    expect(command).toBe("python3 runtime/tap.py --config config.json --discover");
+    const run = spawnSync("sh", ["-c", command!], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ streams: [expect.objectContaining({ tap_stream_id: "users" })] });
+    // It holds the capture's settings, and stays out of git: it will hold credentials.
+    expect(readFileSync(path.join(dir, ".gitignore"), "utf8")).toMatch(/^config\.json$/m);
+  });
+
   it("refuses bad names, unknown templates and non-empty directories", async () => {
     const bad = await runFlowcap(["scaffold", "Source_X", "--dir", path.join(tempTree(), "x")]);
     expect(bad.code).toBe(1);

@@ -37,6 +37,20 @@ describe("recommendedName", () => {
 });
 
 describe("documentSchema", () => {
+  it("makes a primary key required and not nullable, parents included, as Estuary's Airbyte shim does (Flow refuses a key that may not exist)", () => {
+    const source = {
+      type: "object",
+      properties: { id: { type: ["string", "null"] }, doc: { type: ["object", "null"], properties: { n: { type: ["integer", "null"] } } }, name: { type: "string" } },
+      required: ["name"],
+    };
+    const schema = documentSchema(source, false, ["/id", "/doc/n"]);
+    expect(schema.required).toEqual(["name", "id", "doc"]);
+    expect(schema.properties).toMatchObject({ id: { type: "string" }, doc: { type: "object", required: ["n"], properties: { n: { type: "integer" } } } });
+    expect(source.properties.id.type).toEqual(["string", "null"]); // the stream's schema is not modified
+    // Where the schema does not declare the key plainly, it is left alone (the host reports it).
+    expect(documentSchema({ type: "object", properties: { a: { $ref: "#/$defs/A" } } }, false, ["/a/b"]).properties).toMatchObject({ a: { $ref: "#/$defs/A" } });
+  });
+
   it("adds _meta.row_id without touching the stream's own schema", () => {
     const source = { type: "object", properties: { id: { type: "integer" } }, required: ["id"] };
     const schema = documentSchema(source, false);

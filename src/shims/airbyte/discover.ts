@@ -67,7 +67,7 @@ function discoveredBinding(stream: AirbyteStream, log: Logger): DiscoveredBindin
   return {
     recommendedName: recommendedName(stream.name, resourceConfig.namespace),
     resourceConfig: resourceConfig as unknown as Record<string, unknown>,
-    documentSchema: documentSchema(stream.json_schema, key[0] === ROW_ID_KEY),
+    documentSchema: documentSchema(stream.json_schema, key[0] === ROW_ID_KEY, key),
     key,
     resourcePath: resourcePathOf(resourceConfig),
   };
@@ -96,10 +96,11 @@ export function keyPointers(pk: unknown): string[] {
 }
 
 /**
- * A stream's document schema: its `json_schema` with `_meta.row_id` declared. A row-id keyed
- * stream also gets the rule that a `_meta.op: "d"` document deletes its row, and its root
- * `required` moves under `else`, so such a deletion (which carries only `_meta`) is valid.
+ * A stream's document schema: its `json_schema` with `_meta.row_id` declared and its primary key
+ * (`key`, as pointers) required (Flow refuses a key that may not exist). A row-id keyed stream also gets the rule
+ * that a `_meta.op: "d"` document deletes its row, and its root `required` moves under `else`,
+ * so such a deletion (which carries only `_meta`) is valid.
  */
-export function documentSchema(jsonSchema: unknown, rowIdKeyed: boolean): JsonObject {
-  return sharedDocumentSchema(jsonSchema, { deletions: rowIdKeyed });
+export function documentSchema(jsonSchema: unknown, rowIdKeyed: boolean, key: readonly string[] = []): JsonObject {
+  return sharedDocumentSchema(jsonSchema, rowIdKeyed ? { deletions: true } : { keyPointers: key });
 }
