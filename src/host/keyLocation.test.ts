@@ -61,6 +61,21 @@ describe("keyLocationProblem", () => {
     expect(keyLocationProblem({ ...schema, oneOf: [{ required: ["b"] }, { required: ["a"] }] }, "/b")).toMatch(/is not required to exist/);
   });
 
+  it("follows a $ref to an $anchor, as Estuary's SQL captures write their document schemas", () => {
+    const schema = {
+      $defs: { PublicUsers: { type: "object", $anchor: "PublicUsers", required: ["id"], properties: { id: { type: "integer" }, note: { type: "string" } } } },
+      allOf: [{ properties: { _meta: { type: "object" } } }, { $ref: "#PublicUsers" }],
+    };
+    expect(keyLocationProblem(schema, "/id")).toBeUndefined();
+    expect(keyLocationProblem(schema, "/note")).toMatch(/is not required to exist/);
+    expect(keyLocationProblem({ ...schema, allOf: [{ $ref: "#Missing" }] }, "/id")).toMatch(/is not a location the document schema knows/);
+    // A keyless table's fallback key: the WAL location, an array of three integers under an allOf branch's _meta.
+    const loc = { type: "array", items: { type: "integer" }, minItems: 3, maxItems: 3 };
+    const keyless = { allOf: [{ required: ["_meta"], properties: { _meta: { type: "object", required: ["source"], properties: { source: { type: "object", required: ["loc"], properties: { loc } } } } } }] };
+    expect(keyLocationProblem(keyless, "/_meta/source/loc/2")).toBeUndefined();
+    expect(keyLocationProblem(keyless, "/_meta/source/loc/3")).toMatch(/is not required to exist/);
+  });
+
   it("takes /_meta as always there, and an optional location with a default, as Estuary's connectors key them", () => {
     // source-hubspot-native's discovered snapshot keys /_meta/row_id: _meta is not in the root
     // required, and row_id is optional with default -1; Flow publishes it.

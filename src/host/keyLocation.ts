@@ -10,16 +10,37 @@ interface Located {
 
 function resolve(schema: unknown, root: unknown, seen = new Set<string>()): unknown {
   if (!isPlainObject(schema) || typeof schema.$ref !== "string" || !schema.$ref.startsWith("#") || seen.has(schema.$ref)) return schema;
+  const fragment = schema.$ref.slice(1);
   let target: unknown = root;
-  for (const raw of schema.$ref.slice(1).split("/").filter(Boolean)) {
-    const token = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
-    target = isPlainObject(target) ? target[token] : undefined;
-  }
+  if (fragment === "" || fragment.startsWith("/")) {
+    for (const raw of fragment.split("/").filter(Boolean)) {
+      const token = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+      target = isPlainObject(target) ? target[token] : undefined;
+    }
+  } else target = findAnchor(root, decodeURIComponent(fragment)); // `#Name` names a `$anchor` (Estuary's SQL captures use these)
   if (target === undefined) return schema;
   const { $ref: _ref, ...rest } = schema;
   const resolved = resolve(target, root, new Set(seen).add(schema.$ref));
   // Keywords beside a $ref apply too: they intersect with it, as an allOf.
   return Object.keys(rest).length ? { allOf: [rest, resolved] } : resolved;
+}
+
+/** The subschema whose `$anchor` is `name`, searched depth-first through the whole document. */
+function findAnchor(node: unknown, name: string): unknown {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = findAnchor(item, name);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(node)) return undefined;
+  if (node.$anchor === name) return node;
+  for (const value of Object.values(node)) {
+    const found = findAnchor(value, name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function typesOf(schema: unknown): Set<string> | undefined {
@@ -70,7 +91,11 @@ function locateChild(schema: Record<string, unknown>, root: unknown, tokens: rea
   if (types && !types.has("object") && !types.has("array")) return { exists: "cannot" };
   // Required counts only where the location can hold nothing but an object (Flow's rule).
   const objectOnly = types !== undefined && types.size === 1 && types.has("object");
-  const required = objectOnly && Array.isArray(schema.required) && schema.required.includes(token);
+  // An array index must exist below minItems, where the location can only be an array (Flow's rule).
+  const arrayOnly = types !== undefined && types.size === 1 && types.has("array");
+  const required =
+    (objectOnly && Array.isArray(schema.required) && schema.required.includes(token)) ||
+    (arrayOnly && /^\d+$/.test(token) && typeof schema.minItems === "number" && Number(token) < schema.minItems);
   let child: unknown;
   if (isPlainObject(schema.properties) && Object.hasOwn(schema.properties, token)) child = schema.properties[token];
   else if (isPlainObject(schema.patternProperties)) {
@@ -110,6 +135,14 @@ function union(parts: Located[]): Located {
   return { exists, ...(types ? { types } : {}) };
 }
 
+/** The schemas given for `_meta`, at the root and in its allOf branches (Estuary's SQL captures put it in one). */
+function metaSchemas(schema: unknown, root: unknown): unknown[] {
+  schema = resolve(schema, root);
+  if (!isPlainObject(schema)) return [];
+  const own = isPlainObject(schema.properties) && schema.properties._meta !== undefined ? [schema.properties._meta] : [];
+  return [...own, ...(Array.isArray(schema.allOf) ? schema.allOf.flatMap((sub) => metaSchemas(sub, root)) : [])];
+}
+
 /**
  * Why Flow would refuse `pointer` as a key of a collection with this schema, or undefined when it
  * would not. Flow walks each key with `walk_ptr(ptr, true)` (crates/validation/src/collection.rs)
@@ -123,8 +156,8 @@ export function keyLocationProblem(schema: unknown, pointer: string): string | u
   const tokens = pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
   let found: Located;
   if (tokens[0] === "_meta" && tokens.length > 1) {
-    const meta = isPlainObject(schema) && isPlainObject(schema.properties) ? schema.properties._meta : undefined;
-    found = meta === undefined ? { exists: "unknown" } : locate(meta, schema, tokens.slice(1));
+    const metas = metaSchemas(schema, schema);
+    found = metas.length === 0 ? { exists: "unknown" } : locate(metas.length === 1 ? metas[0] : { allOf: metas }, schema, tokens.slice(1));
   } else found = locate(schema, schema, tokens);
   if (found.exists === "cannot") return `${pointer} can never exist in the document schema`;
   if (found.exists === "unknown") return `${pointer} is not a location the document schema knows (declare it under properties, and list it in required)`;
