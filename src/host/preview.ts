@@ -84,6 +84,12 @@ export interface PreviewOptions {
    */
   delayMs?: number;
   /**
+   * At most this many checkpoints fold into one transaction. Default: all that were read since the
+   * last poll, as Flow does; the testing kit uses 1, so a test sees the same transactions however
+   * fast the machine is.
+   */
+  checkpointsPerTransaction?: number;
+  /**
    * flowctl's `--timeout`: a session with nothing to commit for this long (counted from its
    * opening or its last transaction) is ended, and the next one starts. It also bounds each of the
    * validate and apply round trips and the wait for `opened`. 0 or undefined: no limit.
@@ -266,6 +272,8 @@ const INEXACT_NUMBER = /[0-9][.eE]|[0-9]{16}|-0(?![0-9])/;
  */
 class SessionReader {
   private ready: ReadTransaction;
+  /** Transactions closed by `checkpointsPerTransaction`, oldest first, before `ready`. */
+  private closed: ReadTransaction[] = [];
   private sequence: ReadDocument[] = [];
   private wake: (() => void) | undefined;
   private room: (() => void) | undefined;
@@ -276,24 +284,29 @@ class SessionReader {
 
   constructor(
     private readonly proc: ConnectorProcess,
-    private state: FlowObject,
+    state: FlowObject,
+    private readonly checkpointsPerTransaction = Infinity,
   ) {
-    this.ready = this.empty();
+    this.ready = this.empty(state);
   }
 
-  private empty(): ReadTransaction {
-    return { docs: [], checkpoints: 0, patch: undefined, after: this.state, bindingCheckpoints: new Map(), bytes: 0 };
+  private empty(after: FlowObject): ReadTransaction {
+    return { docs: [], checkpoints: 0, patch: undefined, after, bindingCheckpoints: new Map(), bytes: 0 };
   }
 
   get checkpoints(): number {
-    return this.ready.checkpoints;
+    return (this.closed[0] ?? this.ready).checkpoints;
+  }
+
+  private get bytes(): number {
+    return this.closed.reduce((sum, t) => sum + t.bytes, this.ready.bytes);
   }
 
   /** Reads until stdout ends or fails; `opened` has been read. */
   async run(): Promise<void> {
     try {
       for (;;) {
-        if (!this.draining && this.ready.bytes >= COMBINER_BYTE_THRESHOLD) await new Promise<void>((r) => (this.room = r));
+        if (!this.draining && this.bytes >= COMBINER_BYTE_THRESHOLD) await new Promise<void>((r) => (this.room = r));
         const event = await this.proc.next();
         if (!event) break;
         if (this.draining) continue;
@@ -328,14 +341,17 @@ class SessionReader {
     t.docs.push(...this.sequence);
     t.checkpoints++;
     this.sequence = [];
+    if (t.checkpoints >= this.checkpointsPerTransaction) {
+      this.closed.push(t);
+      this.ready = this.empty(t.after);
+    }
     this.notify();
   }
 
   /** The transaction read so far; reading goes on into the next one. */
   take(): ReadTransaction {
-    const t = this.ready;
-    this.state = t.after;
-    this.ready = this.empty();
+    const t = this.closed.shift() ?? this.ready;
+    if (t === this.ready) this.ready = this.empty(t.after);
     const room = this.room;
     this.room = undefined;
     room?.();
@@ -352,7 +368,7 @@ class SessionReader {
 
   /** Resolves at the next checkpoint, end or failure (or at once when there is one). */
   changed(): Promise<void> {
-    if (this.ready.checkpoints > 0 || this.eof || this.failure !== undefined) return Promise.resolve();
+    if (this.checkpoints > 0 || this.eof || this.failure !== undefined) return Promise.resolve();
     return new Promise((resolve) => (this.wake = resolve));
   }
 
@@ -403,7 +419,7 @@ async function runSession(ctx: SessionContext, spec: CaptureSpec, state: FlowObj
     const opened = await waitForOpened(proc, stopped, timeoutMs, options.timeoutSource);
     if (opened === "stop") ended = "interrupted";
     else {
-      reader = new SessionReader(proc, state);
+      reader = new SessionReader(proc, state, options.checkpointsPerTransaction);
       reading = reader.run();
       let transactions = 0;
       let unacknowledged = 0;

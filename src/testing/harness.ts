@@ -54,7 +54,10 @@ export interface HarnessCaptureOptions {
   state?: Record<string, unknown>;
   /** Stop the session after this many transactions. Default: run until the connector exits (or `timeoutMs`). */
   transactions?: number;
-  /** Fold the checkpoints of this long into one transaction, as Flow does under load. Default 0. */
+  /**
+   * Fold the checkpoints written in this long into one transaction, as Flow does under load.
+   * Default 0: each checkpoint is its own transaction (whatever the machine's speed).
+   */
   delayMs?: number;
   /**
    * End the session (gracefully) once the connector has sent nothing for this long, as
@@ -218,6 +221,8 @@ async function previewSession(catalog: Catalog, capture: CaptureDef, options: Ha
   const result = await runPreview(catalog, capture, {
     sessions: [options.transactions ?? -1],
     delayMs: options.delayMs,
+    // One checkpoint per transaction unless a delay folds them: the same transactions on any machine.
+    checkpointsPerTransaction: options.delayMs ? undefined : 1,
     timeoutMs: options.timeoutMs,
     initialState: options.state,
     outputState: true,
