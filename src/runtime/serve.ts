@@ -79,7 +79,9 @@ export async function serve(connector: Connector, options: ServeOptions = {}): P
     code = await server.run(options.stdin ?? process.stdin);
   } finally {
     restoreConsole();
-    detach();
+    // A process about to exit keeps its SIGTERM handler: a signal that arrives while the last
+    // lines are flushed must not kill it (the exit status would say "killed", not 0).
+    if (!exit) detach();
   }
   if (exit) {
     await server.flushed();
