@@ -296,6 +296,26 @@ describe("open", () => {
     }
   });
 
+  it("hands Flow the encryption service's answer byte for byte in the configUpdate, unredacted, even where a plain field equals a secret", async () => {
+    // user: postgres, password: postgres: the password's value is also the user's.
+    const answer = '{"host":"db","password":"ENC[AES256_GCM,data:cG9zdGdyZXM=,type:str]","port":5432.0,"sops":{"mac":"ENC[AES256_GCM,data:postgres]"},"user":"postgres"}';
+    const server = await startEncryptionServer(answer);
+    try {
+      const pg = { type: "object", properties: { host: { type: "string" }, port: { type: "integer" }, user: { type: "string" }, password: { type: "string", airbyte_secret: true } } };
+      const { source } = fakeSource({
+        reads: [{ lines: [{ type: "CONTROL", control: { type: "CONNECTOR_CONFIG", emitted_at: 1, connectorConfig: { config: { host: "db", port: 5432, user: "postgres", password: "postgres" } } } }] }],
+      });
+      source.spec = async () => ({ documentationUrl: "https://example.com/docs", connectionSpecification: pg });
+      const { code, stderr, logs } = await session(source, [airbyteBinding("users")], {}, { host: "db", port: 5432, user: "postgres", password: "postgres" }, { encryptionUrl: server.url });
+      expect(code, JSON.stringify(logs.at(-1))).toBe(0);
+      const event = stderr.find((l) => l.includes('"eventType":"configUpdate"'))!;
+      expect(event).toContain(`"config":${answer}}`);
+      expect(event).toContain('"message":"the source fake updated its config"');
+    } finally {
+      server.close();
+    }
+  });
+
   it("skips records of unknown streams, logs the source's messages at their levels, and its other output as text", async () => {
     const { source } = fakeSource({
       reads: [

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { INTERNAL_SPEC, openRequest, reduceSession, tmpDir, unary } from "../../../test/helpers/airbyte.js";
+import { INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { catalogEntry, reduceCollection, singerBinding } from "../../../test/helpers/singer.js";
 import { createSingerConnector, type SingerConnectorOptions } from "./connector.js";
@@ -60,7 +60,7 @@ async function session(tap: SingerTap, bindings: ReturnType<typeof singerBinding
   const code = await run.exitCode;
   run.end();
   const reduced = code === 0 ? reduceSession(run.stdout.json, initial) : undefined;
-  return { code, logs: run.logs(), last: run.logs().at(-1), messages: run.stdout.json, lines: run.stdout.lines, reduced, docs: reduced?.docs.map((d) => d.doc) ?? [] };
+  return { code, logs: run.logs(), last: run.logs().at(-1), messages: run.stdout.json, lines: run.stdout.lines, stderr: run.stderr.lines, reduced, docs: reduced?.docs.map((d) => d.doc) ?? [] };
 }
 
 const ops = (docs: Json[]) => docs.map((d) => `${(d._meta as Json).op}:${String(d.id ?? (d._meta as Json).row_id)}`);
@@ -365,6 +365,21 @@ describe("records, states and schemas", () => {
     expect(run.code).toBe(1);
     expect(run.last?.message).toBe('the tap wrote a Singer message that is not valid JSON (stdout line 3): {"type": "RECORD", "stream": "users", "record": {"id": 2');
     expect(reduceSession(run.messages).docs).toHaveLength(1);
+  });
+
+  it("hands Flow the encryption service's answer to a rewritten config byte for byte, unredacted (user: postgres, password: postgres)", async () => {
+    const answer = '{"password":"ENC[AES256_GCM,data:cG9zdGdyZXM=,type:str]","sops":{"mac":"ENC[AES256_GCM,data:postgres]"},"token_expiry":1.5e9,"user":"postgres"}';
+    const server = await startEncryptionServer(answer);
+    try {
+      const configSchema = { type: "object", properties: { user: { type: "string" }, password: { type: "string", secret: true }, token_expiry: { type: "number" } } };
+      const { tap } = fakeTap({ catalog, syncs: [{ lines: [rec("users", { id: 1 })], rewrite: { user: "postgres", password: "postgres", token_expiry: 1.5e9 } }] });
+      const run = await session(tap, [singerBinding("users")], {}, { configSchema, encryptionUrl: server.url }, { user: "postgres", password: "postgres" });
+      expect(run.code, JSON.stringify(run.last)).toBe(0);
+      const event = run.stderr.find((l) => l.includes('"eventType":"configUpdate"'))!;
+      expect(event).toContain(`"config":${answer}}`);
+    } finally {
+      server.close();
+    }
   });
 
   it("refuses a RECORD whose record is not an object", async () => {
