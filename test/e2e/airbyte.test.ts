@@ -193,6 +193,28 @@ describe("flowcap airbyte: capture", () => {
     expect(last?.message).toMatch(/^Invalid credentials for the users endpoint \(python3 .*airbyteReplay\.py read exited with code 1\)\nlast lines of its stderr:\nTraceback \(most recent call last\):\n {2}File "source.py", line 12$/);
   });
 
+  it("fails on a RECORD Python wrote with NaN, naming the stdout line, and commits nothing after it", async () => {
+    const file = path.join(work, "nan.jsonl");
+    writeFileSync(
+      file,
+      [
+        '{"type": "RECORD", "record": {"stream": "a", "data": {"id": 1, "score": 0.5}, "emitted_at": 1}}',
+        '{"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "a"}, "stream_state": {"cursor": 1}}}}',
+        "Fetching the next page",
+        '{"type": "RECORD", "record": {"stream": "a", "data": {"id": 2, "score": NaN}, "emitted_at": 1}}',
+        '{"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "a"}, "stream_state": {"cursor": 2}}}}',
+      ].join("\n") + "\n",
+    );
+    const { code, last, run } = await captureCli({ spec: SPEC, read: { file } }, [airbyteBinding("a")]);
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });
+    expect(last?.message).toMatch(/^the source wrote an unreadable Airbyte RECORD message \(stdout line 4, not valid JSON: .*NaN/);
+    expect(run.logs()).toContainEqual(expect.objectContaining({ message: "Fetching the next page" }));
+    const committed = reduceSession(run.stdout.json);
+    expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+    expect(committed.state).toMatchObject({ bindingStateV1: { a: { stream: { cursor: 1 } } } });
+  });
+
   it("passes SIGTERM on to the source, and commits nothing after its last state", async () => {
     const log = path.join(work, "sigterm.log.jsonl");
     const run = start({ spec: SPEC, log, read: { counter: { total: null, every: 100 } } });

@@ -33,9 +33,10 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
     const log = ctx.log.child({ source: label });
     let answer: unknown;
     let traceError: string | undefined;
+    let lineNumber = 0;
     const outcome = await child.consume(
       (line) => {
-        const m = airbyteMessageOf(line, log);
+        const m = airbyteMessageOf(line, log, ++lineNumber);
         if (!m) return;
         if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
         else if (m.type === "LOG") logAirbyteLog(log, m.log);

@@ -352,6 +352,40 @@ describe("open", () => {
     expect(logs.filter((l) => l.message === 'skipping records of stream "ghost": no binding captures it')).toHaveLength(1);
   });
 
+  describe("a stdout line that does not parse", () => {
+    const before = [record("users", { id: 1 }), streamState("users", { cursor: 1 }), record("users", { id: 2 })];
+    const after = [streamState("users", { cursor: 3 }), record("users", { id: 4 })];
+    const unreadable: [string, string, RegExp][] = [
+      ["Python's NaN", '{"type": "RECORD", "record": {"stream": "users", "data": {"id": 3, "score": NaN}, "emitted_at": 1}}', /NaN|Unexpected token/],
+      ["a line cut short", '{"type": "RECORD", "record": {"stream": "users", "data": {"id": 3, "name": "Ad', /Unterminated string|Unexpected end/],
+      ["a stray byte", '{"type":"RECORD","record":{"stream":"users","data":{"id":3}\u0001,"emitted_at":1}}', /Expected ',' or '}'/],
+      ["another write inside it", 'Progress: 50%{"type":"RECORD","record":{"stream":"users","data":{"id":3},"emitted_at":1}}', /Unexpected token/],
+      ["a STATE in lower case", '{"type":"state","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":Infinity}}}}', /Unexpected token/],
+    ];
+    for (const [what, line, problem] of unreadable) {
+      it(`fails the read at that line when it carries an Airbyte message type (${what}), before the next STATE is committed`, async () => {
+        const { source } = fakeSource({ reads: [{ lines: [...before, line, ...after] }] });
+        const { code, last, messages } = await session(source, [airbyteBinding("users")]);
+        expect(code).toBe(1);
+        expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });
+        expect(last!.message).toMatch(/^the source wrote an unreadable Airbyte (RECORD|STATE) message \(stdout line 4, not valid JSON: /);
+        expect(last!.message).toMatch(problem);
+        const committed = reduceSession(messages);
+        expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+        expect(committed.state).toEqual({ bindingStateV1: { users: { stream: { cursor: 1 }, rowId: 1 } }, airbyte: { kind: "STREAM" } });
+      });
+    }
+
+    it("is the source's own output, logged, when it carries no message type (a library's print)", async () => {
+      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"'];
+      const { source } = fakeSource({ reads: [{ lines: [...before, ...prints, ...after] }] });
+      const { code, logs, reduced } = await session(source, [airbyteBinding("users")]);
+      expect(code, JSON.stringify(logs.at(-1))).toBe(0);
+      expect(reduced!.docs.map((d) => d.doc.id)).toEqual([1, 2, 4]);
+      for (const print of prints) expect(logs).toContainEqual(expect.objectContaining({ level: "info", message: print, fields: expect.objectContaining({ stream: "stdout" }) }));
+    });
+  });
+
   it("fails clearly on a RECORD whose data is not an object", async () => {
     const { source } = fakeSource({ reads: [{ lines: ['{"type":"RECORD","record":{"stream":"users","data":[1,2]}}'] }] });
     const { code, last } = await session(source, [airbyteBinding("users")]);

@@ -2,6 +2,7 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
+import { ProtocolLineRule } from "../protocolLines.js";
 import { SkippedStreams } from "../skippedStreams.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
@@ -56,7 +57,10 @@ export interface ReadSessionOptions {
  *   the source's message; TRACE ESTIMATE and STREAM_STATUS → logs (a snapshot stream's COMPLETE
  *   also completes its refresh); CONTROL connectorConfig → `onConfig`.
  * - Records of streams no binding captures are skipped, and logged.
- * - Lines that are not JSON, or not Airbyte messages, are logged as the source's output.
+ * - Message types are matched in any case. Lines that are not JSON, or not Airbyte messages,
+ *   are logged as the source's output; a line that carries an Airbyte message type but does not
+ *   parse fails the read at that line (see `../protocolLines.ts`: it would be a record or a
+ *   state lost).
  *
  * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
  * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
@@ -69,6 +73,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   records = 0;
   states = 0;
 
+  private lineNumber = 0;
   private readonly span = new RecordSpan();
   private readonly index: BindingIndex<ShimBinding & { target: Target }>;
   private readonly targets: Target[];
@@ -99,16 +104,17 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 
   line(line: Buffer): void | Promise<void> {
+    this.lineNumber++;
     if (scanRecord(line, this.span)) {
       this.fastRecord(line);
       return;
     }
-    const message = airbyteMessageOf(line, this.sourceLog);
+    const message = airbyteMessageOf(line, this.sourceLog, this.lineNumber);
     if (message) return this.message(message);
   }
 
   message(message: AirbyteMessage): void | Promise<void> {
-    switch (message.type) {
+    switch (message.type.toUpperCase()) {
       case "RECORD":
         return this.objectRecord(message.record);
       case "STATE":
@@ -336,21 +342,30 @@ export function logTraceError(log: Logger, trace: AirbyteTraceMessage): string {
   return message;
 }
 
+/** The message types of the Airbyte protocol, for the rule of `../protocolLines.ts`. */
+const AIRBYTE_LINES = new ProtocolLineRule("Airbyte", "the source", ["RECORD", "STATE", "LOG", "TRACE", "CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"]);
+
 /**
- * The Airbyte message on one stdout line; undefined for a blank line, and for a line that is not
- * JSON or not an Airbyte message, which is logged as the source's output (the Airbyte platform's
- * rule).
+ * The Airbyte message on stdout line number `lineNumber`; undefined for a blank line, and for a
+ * line that is not JSON or not an Airbyte message, which is logged as the source's output. The
+ * type is given in upper case, as the protocol writes it, whatever case the source used. Throws for a line that carries an Airbyte message type but does not parse (see
+ * `../protocolLines.ts`).
  */
-export function airbyteMessageOf(line: Buffer, log: Logger): AirbyteMessage | undefined {
+export function airbyteMessageOf(line: Buffer, log: Logger, lineNumber: number): AirbyteMessage | undefined {
   const text = line.toString("utf8");
   if (text.trim() === "") return undefined;
   let message: unknown;
   try {
     message = JSON.parse(text);
-  } catch {
+  } catch (error) {
+    const failure = AIRBYTE_LINES.unreadable(text, lineNumber, (error as Error).message);
+    if (failure) throw failure;
     message = undefined;
   }
-  if (isPlainObject(message) && typeof message.type === "string") return message as AirbyteMessage;
+  if (isPlainObject(message) && typeof message.type === "string") {
+    message.type = message.type.toUpperCase();
+    return message as AirbyteMessage;
+  }
   relayLine(log, text, { stream: "stdout" });
   return undefined;
 }

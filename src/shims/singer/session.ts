@@ -2,6 +2,7 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { relayLine } from "../child.js";
+import { jsonProblem, ProtocolLineRule } from "../protocolLines.js";
 import { documentSchema } from "../documents.js";
 import { SkippedStreams } from "../skippedStreams.js";
 import { arrayItems, LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
@@ -97,8 +98,9 @@ const SDC_DELETED_AT = "_sdc_deleted_at";
  *   tap completes, so rows a new version re-sends are not deleted and re-added in between.
  * - BATCH → the records of its JSONL(.gz) files, captured like RECORDs.
  * - Message types are matched in any case. Lines that are not JSON objects with a type are
- *   logged as the tap's output; a line that starts like a Singer message but does not parse
- *   fails the capture (it would be a record lost).
+ *   logged as the tap's output; a line that carries a Singer message type but does not parse
+ *   fails the capture at that line (see `../protocolLines.ts`: it would be a record or a state
+ *   lost).
  */
 export class SingerSyncSession {
   records = 0;
@@ -206,14 +208,12 @@ export class SingerSyncSession {
     }
   }
 
-  /** A line that is not a JSON object: the tap's output, logged; unless it starts like a Singer message. */
+  /** A line that is not a JSON object: the tap's output, logged; unless it carries a Singer message type (see `../protocolLines.ts`). */
   private notAMessage(line: Buffer): void {
     const text = line.toString("utf8");
-    if (/^\s*\{\s*"type"\s*:\s*"(record|state|schema|activate_version|batch)"/i.test(text)) {
-      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${this.lineNo}): ${preview(text)}`, {
-        userFacing: true,
-      });
-    }
+    const problem = jsonProblem(text);
+    const failure = problem === undefined ? undefined : SINGER_LINES.unreadable(text, this.lineNo, problem);
+    if (failure) throw failure;
     relayLine(this.tapLog, text, { stream: "stdout" });
   }
 
@@ -509,11 +509,16 @@ function text(line: Buffer, m: JsonMember): string {
   return line.toString("utf8", m.valueStart, m.valueEnd);
 }
 
+/** The message types of the Singer specification, for the rule of `../protocolLines.ts`. */
+const SINGER_LINES = new ProtocolLineRule("Singer", "the tap", ["RECORD", "STATE", "SCHEMA", "ACTIVATE_VERSION", "BATCH"]);
+
 function parseLine(line: Buffer, lineNo: number): JsonObject {
+  const text = line.toString("utf8");
   try {
-    return JSON.parse(line.toString("utf8")) as JsonObject;
+    return JSON.parse(text) as JsonObject;
   } catch (error) {
-    throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${lineNo}): ${(error as Error).message}`, { userFacing: true });
+    const problem = (error as Error).message;
+    throw SINGER_LINES.unreadable(text, lineNo, problem) ?? new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote an unreadable Singer message (stdout line ${lineNo}, not valid JSON: ${problem})`, { userFacing: true });
   }
 }
 
