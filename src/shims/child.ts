@@ -4,10 +4,12 @@
  * batches of lines, and decides what each line means.
  *
  * What this module guarantees:
- * - The child is spawned without a shell, with only an allowlist of the parent's environment
- *   (`DEFAULT_INHERITED_ENV`, and names with a shim's prefixes such as `AIRBYTE_`) plus the
- *   connector's own variables, so the parent's secrets (`ENCRYPTION_URL` tokens, cloud
- *   credentials) do not leak into it.
+ * - The child is spawned without a shell. It inherits the parent's environment, as Docker,
+ *   Estuary's airbyte-to-flow and every process runner do (a Dockerfile `ENV`, a catalog's
+ *   `env:`, cloud SDK variables, a tap's own settings), plus the connector's own variables.
+ *   With `cleanEnv` it gets only an allowlist (`DEFAULT_INHERITED_ENV`, names with a shim's
+ *   prefixes such as `AIRBYTE_`, and the names asked for), and the names it held back are
+ *   logged at debug.
  * - Its stderr is relayed line by line as log lines, and the last lines are kept for the error
  *   that reports a failure.
  * - Its stdout is split by the core `LineSplitter` and handed out in batches, one per chunk
@@ -31,12 +33,12 @@ import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 
 /**
- * Environment variables a child inherits from the parent (plus every `LC_*`): what programs need
- * to run (PATH, HOME, locale, temp dirs), reach the network through a proxy and trust its CAs,
- * and Flow's `LOG_LEVEL`; and what a source's own image sets for its runtime (a Python
- * virtualenv, a JVM, Node's module path and options, shared libraries), without which a
- * source that runs on its own fails to start beside flowcap. None of these is a credential.
- * Everything else must be given explicitly.
+ * Environment variables a child inherits from the parent under `cleanEnv` (plus every `LC_*`):
+ * what programs need to run (PATH, HOME, locale, temp dirs), reach the network through a proxy
+ * and trust its CAs, and Flow's `LOG_LEVEL`; and what a source's own image sets for its runtime
+ * (a Python virtualenv, a JVM, Node's module path and options, shared libraries), without which
+ * a source that runs on its own fails to start beside flowcap. None of these is a credential.
+ * Everything else must then be given explicitly.
  */
 export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "PATH",
@@ -81,7 +83,7 @@ export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "NODE_OPTIONS",
 ];
 
-/** Prefixes of variables every child inherits: the locale's. */
+/** Prefixes of variables every child inherits under `cleanEnv`: the locale's. */
 export const DEFAULT_INHERITED_ENV_PREFIXES: readonly string[] = ["LC_"];
 
 /** How long a child gets to exit after SIGTERM before it is killed. */
@@ -95,23 +97,37 @@ const MAX_STDERR_LINE_CHARS = 64 * 1024;
 /** A stderr line kept in the tail is cut to this length. */
 const MAX_TAIL_LINE_CHARS = 2000;
 
+/** How a child's environment is made (see `childEnv`). */
+export interface ChildEnvOptions {
+  /** The connector's own variables, set on top of what is inherited. */
+  env?: Record<string, string>;
+  /** Inherit only the allowlist (`DEFAULT_INHERITED_ENV`, `LC_*`, `inherit`, `inheritPrefixes`), not the whole environment. */
+  clean?: boolean;
+  /** Under `clean`: further names to inherit. */
+  inherit?: readonly string[];
+  /** Under `clean`: prefixes of further names to inherit. */
+  inheritPrefixes?: readonly string[];
+  /** The parent environment; default `process.env`. */
+  parentEnv?: Record<string, string | undefined>;
+}
+
 /**
- * The environment of a child: the allowlisted variables of `parentEnv` (default
- * `process.env`), the names in `inherit` and those starting with one of `inheritPrefixes`, then
- * `env` (the connector's own variables) on top.
+ * The environment of a child: the parent's (default `process.env`), or with `clean` only its
+ * allowlisted variables, then `env` (the connector's own variables) on top. `heldBack` names
+ * the parent's variables `clean` left out.
  */
-export function childEnv(
-  options: { env?: Record<string, string>; inherit?: readonly string[]; inheritPrefixes?: readonly string[]; parentEnv?: Record<string, string | undefined> } = {},
-): Record<string, string> {
+export function childEnv(options: ChildEnvOptions = {}): { env: Record<string, string>; heldBack: string[] } {
   const parent = options.parentEnv ?? process.env;
   const names = new Set([...DEFAULT_INHERITED_ENV, ...(options.inherit ?? [])]);
   const prefixes = [...DEFAULT_INHERITED_ENV_PREFIXES, ...(options.inheritPrefixes ?? [])];
   const out: Record<string, string> = {};
+  const heldBack: string[] = [];
   for (const [name, value] of Object.entries(parent)) {
     if (value === undefined) continue;
-    if (names.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+    if (!options.clean || names.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+    else if (!(options.env && name in options.env)) heldBack.push(name);
   }
-  return { ...out, ...options.env };
+  return { env: { ...out, ...options.env }, heldBack: heldBack.sort() };
 }
 
 /** How a child process ended. */
@@ -158,13 +174,15 @@ export interface StartChildOptions {
   argv: readonly string[];
   /** Log lines from the child (stderr, relayed stdout) go here. */
   log: Logger;
-  /** The connector's own environment variables, added to the allowlist. */
+  /** The connector's own environment variables, set on top of what the child inherits. */
   env?: Record<string, string>;
-  /** Further variable names to pass through from the parent environment. */
+  /** Inherit only an allowlist of the parent's environment (see `childEnv`); default false: all of it. */
+  cleanEnv?: boolean;
+  /** Under `cleanEnv`: further variable names to pass through from the parent environment. */
   inheritEnv?: readonly string[];
-  /** Prefixes of further variable names to pass through (a protocol's own, `AIRBYTE_`). */
+  /** Under `cleanEnv`: prefixes of further variable names to pass through (a protocol's own, `AIRBYTE_`). */
   inheritEnvPrefixes?: readonly string[];
-  /** The parent environment to take allowlisted variables from; default `process.env`. */
+  /** The parent environment; default `process.env`. */
   parentEnv?: Record<string, string | undefined>;
   cwd?: string;
   /** How errors and logs name the process; default the argv joined with spaces. */
@@ -183,11 +201,17 @@ export interface StartChildOptions {
 export interface ProgramOptions {
   /** The command that starts the program, before the arguments of each operation (`["python3", "main.py"]`). */
   argv: readonly string[];
-  /** The program's own environment variables (beside the inherited allowlist). */
+  /** The program's own environment variables, set on top of what it inherits. */
   env?: Record<string, string>;
-  /** More variable names to pass through from this process's environment. */
+  /**
+   * Inherit only an allowlist of this process's environment (PATH, HOME, locale, proxies, CAs,
+   * language runtimes' variables, the shim's prefixes and `inheritEnv`), as `--clean-env` does.
+   * Default false: the program inherits the whole environment, as under Docker.
+   */
+  cleanEnv?: boolean;
+  /** Under `cleanEnv`: more variable names to pass through from this process's environment. */
   inheritEnv?: readonly string[];
-  /** Prefixes of more variable names to pass through; each shim has a default (`AIRBYTE_`, `TAP_`). */
+  /** Under `cleanEnv`: prefixes of more variable names to pass through; each shim has a default (`AIRBYTE_`, `TAP_`). */
   inheritEnvPrefixes?: readonly string[];
   cwd?: string;
   /** How logs and errors name the program; default its argv. */
@@ -212,6 +236,7 @@ export function startProgram(
     label: `${program.label ?? program.argv.join(" ")} ${operation.what}`,
     log: operation.log.child(operation.logFields),
     env: program.env,
+    cleanEnv: program.cleanEnv,
     inheritEnv: program.inheritEnv,
     inheritEnvPrefixes: program.inheritEnvPrefixes,
     cwd: program.cwd,
@@ -269,9 +294,11 @@ export class ChildProcessHandle {
     this.tailLines = options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES;
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
 
+    const { env, heldBack } = childEnv({ env: options.env, clean: options.cleanEnv, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv });
+    if (heldBack.length) this.log.debug(`${this.label}: holding back ${heldBack.length} environment variable(s) (--clean-env): ${heldBack.join(", ")}`);
     this.proc = spawn(command, args, {
       cwd: options.cwd,
-      env: childEnv({ env: options.env, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv }),
+      env,
       stdio: ["pipe", "pipe", "pipe"],
       shell: false,
       windowsHide: true,

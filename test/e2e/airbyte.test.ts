@@ -24,8 +24,8 @@ function start(scenario: Json, options: { flags?: string[]; env?: Record<string,
 }
 
 /** One unary request in a fresh process; stdin closes after it, as Flow does. */
-async function unaryCli(scenario: Json, request: object, flags: string[] = []) {
-  const run = start(scenario, { flags });
+async function unaryCli(scenario: Json, request: object, flags: string[] = [], env: Record<string, string> = {}) {
+  const run = start(scenario, { flags, env });
   run.send(request);
   run.end();
   const { code } = await run.exit;
@@ -46,6 +46,19 @@ describe("flowcap airbyte: the command", () => {
     expect((await missing.exit).code).toBe(2);
     expect(missing.stderr.lines[0]).toBe("flowcap airbyte: give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
     expect(missing.stdout.lines).toEqual([]);
+  });
+
+  it("hands the source the whole environment, or with --clean-env only the allowlist and --pass-env names, logging what it held back", async () => {
+    const log = path.join(work, `env-${Math.random().toString(36).slice(2)}.jsonl`);
+    const env = { DEPLOYMENT_MODE: "cloud", AIRBYTE_ENABLE_UNSAFE_CODE: "true", LOG_LEVEL: "debug" };
+    const inherited = await unaryCli({ spec: SPEC, log }, INTERNAL_SPEC, [], env);
+    const clean = await unaryCli({ spec: SPEC, log }, INTERNAL_SPEC, ["--clean-env"], env);
+    expect([inherited.code, clean.code]).toEqual([0, 0]);
+    const [first, second] = readJsonLines(log).map((e) => e.env as string[]);
+    expect(first).toEqual(expect.arrayContaining(["DEPLOYMENT_MODE", "AIRBYTE_ENABLE_UNSAFE_CODE", "REPLAY_SCENARIO"]));
+    expect(second).toEqual(expect.arrayContaining(["AIRBYTE_ENABLE_UNSAFE_CODE", "REPLAY_SCENARIO"]));
+    expect(second).not.toContain("DEPLOYMENT_MODE");
+    expect(clean.logs).toContainEqual(expect.objectContaining({ level: "debug", message: expect.stringMatching(/holding back 1 environment variable\(s\) \(--clean-env\): DEPLOYMENT_MODE$/) }));
   });
 });
 

@@ -10,8 +10,9 @@ The scenario is a JSON file named by the REPLAY_SCENARIO environment variable:
   spec       the ConnectorSpecification printed by `spec`
   catalog    the AirbyteCatalog printed by `discover`
   check      the connectionStatus printed by `check` (default SUCCEEDED)
-  log        a file to which each invocation appends one JSON line: the command, and the
-             parsed --config, --catalog and --state files it was given
+  log        a file to which each invocation appends one JSON line: the command, the names
+             of its environment variables, and the parsed --config, --catalog and --state
+             files it was given
   control    a config to send as a CONTROL connectorConfig message before answering
   read       what `read` plays, one of:
     {"file": F}          the lines of a recorded message stream, byte for byte; a bare
@@ -52,7 +53,7 @@ def main(argv):
         opts[argv[i].lstrip("-")] = argv[i + 1]
         i += 2
     if scenario.get("log"):
-        entry = {"command": command, "pid": os.getpid()}
+        entry = {"command": command, "pid": os.getpid(), "env": sorted(os.environ)}
         for name in ("config", "catalog", "state"):
             if name in opts:
                 entry[name] = load(opts[name])

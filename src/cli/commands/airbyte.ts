@@ -14,11 +14,13 @@ Options:
                              from the source's declarative OAuth when that is sound
   --documentation-url URL    the spec's documentationUrl (default: the source's)
   --env NAME=VALUE           a variable for the source's environment (repeatable)
-  --pass-env NAME            pass this variable of flowcap's environment to the source (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
-                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
-                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
-                             AIRBYTE_*; other variables (credentials) pass only when named
+  --clean-env                give the source only an allowlist of flowcap's environment instead
+                             of all of it: PATH, HOME, locale, proxy, CA and LOG_LEVEL
+                             variables, runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV,
+                             JAVA_HOME, JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...),
+                             AIRBYTE_* and --pass-env names; the names held back are logged at
+                             debug level. Default: the source inherits the whole environment
+  --pass-env NAME            with --clean-env, pass this variable too (repeatable)
   --cwd DIR                  the source's working directory
   --legacy-state FORM        how LEGACY state is handed back: blob (default) or message
   --no-decode-state          keep gzip+base64 (Faros) LEGACY state compressed in Flow's state
@@ -34,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
 
-  const source = childSource({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
+  const source = childSource({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
   const connector = createAirbyteConnector(source, {
     oauth2: common.oauth2,
     documentationUrl: common.documentationUrl,

@@ -28,11 +28,13 @@ Options:
   --oauth2 FILE              Flow's oauth2 object for the spec (JSON)
   --documentation-url URL    the spec's documentationUrl
   --env NAME=VALUE           a variable for the tap's environment (repeatable)
-  --pass-env NAME            pass this variable of flowcap's environment to the tap (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
-                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
-                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
-                             TAP_*, SINGER_*; other variables (credentials) pass only when named
+  --clean-env                give the tap only an allowlist of flowcap's environment instead
+                             of all of it: PATH, HOME, locale, proxy, CA and LOG_LEVEL
+                             variables, runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV,
+                             JAVA_HOME, JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...),
+                             TAP_*, SINGER_* and --pass-env names; the names held back are logged at
+                             debug level. Default: the tap inherits the whole environment
+  --pass-env NAME            with --clean-env, pass this variable too (repeatable)
   --cwd DIR                  the tap's working directory
   --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
   -h, --help                 show this help
@@ -83,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) return fail(`${values.catalog} does not hold a Singer catalog (an object with a "streams" list)`);
   }
 
-  const tap = childTap({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
+  const tap = childTap({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
   const connector = createSingerConnector(tap, {
     configSchema,
     catalog,

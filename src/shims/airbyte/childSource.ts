@@ -11,8 +11,9 @@ import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecifica
 export type ChildSourceOptions = ProgramOptions;
 
 /**
- * Variables a source inherits by prefix (default of `inheritEnvPrefixes`): the Airbyte CDK's
- * own switches, such as `AIRBYTE_ENABLE_UNSAFE_CODE`, which a source's image sets for it.
+ * Variables a source inherits by prefix under `cleanEnv` (default of `inheritEnvPrefixes`): the
+ * Airbyte CDK's own switches, such as `AIRBYTE_ENABLE_UNSAFE_CODE`, which a source's image sets
+ * for it.
  */
 export const AIRBYTE_ENV_PREFIXES: readonly string[] = ["AIRBYTE_"];
 
