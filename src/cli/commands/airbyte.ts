@@ -24,6 +24,10 @@ Options:
   --cwd DIR                  the source's working directory
   --legacy-state FORM        how LEGACY state is handed back: blob (default) or message
   --no-decode-state          keep gzip+base64 (Faros) LEGACY state compressed in Flow's state
+  --max-tracked-keys N       keys a keyed full-refresh stream tracks so that a complete refresh
+                             deletes the rows it no longer has (default 500000); each costs its
+                             JSON plus ~15 bytes of Flow state (a UUID ~57), and Flow refuses a
+                             checkpoint over 64 MB
   --kill-timeout-ms N        after SIGTERM, how long the source gets before SIGKILL (default 10000)
   -h, --help                 show this help
 `;
@@ -42,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     documentationUrl: common.documentationUrl,
     legacyStateForm: legacy as "blob" | "message" | undefined,
     decodeCompressedState: values["no-decode-state"] ? false : undefined,
+    maxTrackedKeys: common.maxTrackedKeys,
   });
   return serve(connector);
 }

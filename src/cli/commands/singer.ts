@@ -49,7 +49,6 @@ export async function run(argv: string[]): Promise<number> {
     "catalog-arg": { type: "string" },
     "no-about": { type: "boolean" },
     "sourced-schema": { type: "boolean" },
-    "max-tracked-keys": { type: "string" },
   } as const;
   const parsed = parseShimArgs(argv, options, { name: "singer", usage, wraps: "the tap", example: "tap-github" });
   if (typeof parsed === "number") return parsed;
@@ -62,12 +61,6 @@ export async function run(argv: string[]): Promise<number> {
     if (values.properties && arg !== "properties") return fail("--properties and --catalog-arg disagree");
     catalogArgument = arg;
   } else if (values.properties) catalogArgument = "properties";
-
-  let maxTrackedKeys: number | undefined;
-  if (values["max-tracked-keys"] !== undefined) {
-    maxTrackedKeys = Number(values["max-tracked-keys"]);
-    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) return fail("--max-tracked-keys wants a whole number");
-  }
 
   let configSchema: Record<string, unknown> | undefined;
   if (values["config-schema"]) {
@@ -92,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     catalogArgument,
     about: values["no-about"] ? false : undefined,
     sourcedSchemas: values["sourced-schema"] === true,
-    maxTrackedKeys,
+    maxTrackedKeys: common.maxTrackedKeys,
     oauth2: common.oauth2,
     documentationUrl: common.documentationUrl,
     cwd: common.cwd,

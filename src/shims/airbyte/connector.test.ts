@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
+import { reduceCollection } from "../../../test/helpers/singer.js";
+import { documentSchema } from "./discover.js";
 import { createAirbyteConnector, mergeConfig, type AirbyteConnectorOptions } from "./connector.js";
 import type { AirbyteReadOutcome, AirbyteSource } from "./source.js";
 import type { StateInputFile } from "./state.js";
@@ -205,6 +207,93 @@ describe("open", () => {
       expect(two.code).toBe(0);
       expect(two.reduced!.docs.map((d) => d.doc)).toEqual([{ name: "item 0", _meta: { op: "u", row_id: 0 } }]);
       expect((two.reduced!.state.bindingStateV1 as Json).items).toEqual({ rows: 3 });
+    });
+  });
+
+  describe("a keyed full-refresh stream", () => {
+    const users = (ids: number[]) => ids.map((id) => record("users", { id, name: `user ${id}` }));
+    const status = (status: string) => ({ type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "users" }, status } } });
+    const writeSchema = documentSchema({ type: "object", properties: { id: { type: "integer" }, name: { type: "string" } }, required: ["id", "name"] }, true, ["id"]);
+    const binding = airbyteBinding("users", { syncMode: "full_refresh", writeSchema });
+    const ids = (docs: { doc: Json }[]) => [...reduceCollection(docs.map((d) => d.doc), ["/id"]).keys()];
+
+    /** Runs the reads one after the other, each from the state the last one committed. */
+    async function reads(...scripts: { lines: (string | object)[]; outcome?: AirbyteReadOutcome | Error }[]) {
+      const { source, given } = fakeSource({ reads: scripts });
+      let state: Json = {};
+      const docs: { binding: number; doc: Json }[] = [];
+      const runs = [];
+      for (const _ of scripts) {
+        const run = await session(source, [binding], state);
+        const committed = reduceSession(run.messages, state);
+        docs.push(...committed.docs);
+        state = committed.state;
+        runs.push({ ...run, committed, docs: committed.docs.map((d) => d.doc) });
+      }
+      return { runs, docs, state, given };
+    }
+
+    it("deletes the rows a complete refresh no longer has (5 rows shrink to 2), by their keys", async () => {
+      const { runs, docs, state } = await reads({ lines: users([1, 2, 3, 4, 5]) }, { lines: users([1, 3]) });
+      expect(runs[0]!.docs.map((d) => (d._meta as Json).op)).toEqual(["u", "u", "u", "u", "u"]);
+      expect(runs[1]!.docs.slice(2)).toEqual([
+        { id: 2, _meta: { op: "d", row_id: 2 } },
+        { id: 4, _meta: { op: "d", row_id: 3 } },
+        { id: 5, _meta: { op: "d", row_id: 4 } },
+      ]);
+      expect(runs[1]!.logs).toContainEqual(expect.objectContaining({ level: "info", message: "stream users: the refresh is complete: deleting 3 row(s) it no longer has" }));
+      expect(ids(docs)).toEqual(["[1]", "[3]"]);
+      expect((state.bindingStateV1 as Json).users).toEqual({ keys: { "1": 2, "3": 2 }, refresh: 3 });
+    });
+
+    it("deletes nothing after an incomplete refresh: a failed read, an INCOMPLETE status, a TRACE error, a read that says nothing of it", async () => {
+      const { runs, docs } = await reads(
+        { lines: users([1, 2, 3]) },
+        { lines: [...users([1]), streamState("users", { page: 2 })], outcome: new Error("the API went away") },
+        { lines: [...users([1]), status("INCOMPLETE")] },
+        { lines: [...users([1]), { type: "TRACE", trace: { type: "ERROR", emitted_at: 1, error: { message: "timeout", stream_descriptor: { name: "users" } } } }] },
+        { lines: [] },
+      );
+      expect(runs.slice(1).map((r) => r.docs.filter((d) => (d._meta as Json).op === "d"))).toEqual([[], [], [], []]);
+      expect(ids(docs)).toEqual(["[1]", "[2]", "[3]"]);
+      expect(runs[4]!.logs).toContainEqual(expect.objectContaining({ level: "warn", message: "stream users: the source sent no record and no status for it in this read: keeping the 3 row(s) of its last refresh instead of deleting them" }));
+    });
+
+    it("counts a refresh resumed after a failed read as one: what the failed read sent is not deleted", async () => {
+      const { runs, docs, given } = await reads(
+        { lines: users([1, 2, 3, 4, 5]) },
+        { lines: [...users([1, 2]), streamState("users", { page: 2 })], outcome: new Error("the API went away") },
+        { lines: [...users([3]), streamState("users", { page: 3 })] },
+      );
+      expect(given[2]!.state).toEqual({ kind: "STREAM", value: [streamState("users", { page: 2 }).state] });
+      expect(runs[2]!.docs.filter((d) => (d._meta as Json).op === "d").map((d) => d.id)).toEqual([4, 5]);
+      expect(ids(docs)).toEqual(["[1]", "[2]", "[3]"]);
+    });
+
+    it("makes its deletions at the stream's COMPLETE status, and records after it do not undo the refresh", async () => {
+      const { runs, docs } = await reads({ lines: users([1, 2, 3]) }, { lines: [...users([1]), status("COMPLETE"), streamState("users", {}), ...users([2])] });
+      expect(runs[1]!.docs.map((d) => `${(d._meta as Json).op}:${String(d.id)}`)).toEqual(["u:1", "d:2", "d:3", "u:2"]);
+      expect(ids(docs)).toEqual(["[1]", "[2]"]);
+    });
+
+    it("warns, and deletes nothing, when its collection's schema has no deletion rule (discovered before)", async () => {
+      const old = airbyteBinding("users", { syncMode: "full_refresh", writeSchema: { type: "object", required: ["id", "name"] } });
+      const { source } = fakeSource({ reads: [{ lines: users([1, 2]) }, { lines: users([1]) }] });
+      const one = await session(source, [old]);
+      const two = await session(source, [old], one.reduced!.state);
+      expect(two.reduced!.docs.map((d) => d.doc.id)).toEqual([1]);
+      expect(two.logs).toContainEqual(expect.objectContaining({ level: "warn", message: expect.stringMatching(/^stream users is read by full refresh, but its collection's schema has no rule for deletions/) }));
+      expect(JSON.stringify(two.reduced!.state)).not.toContain("keys");
+    });
+
+    it("stops tracking past maxTrackedKeys, and says so", async () => {
+      const { source } = fakeSource({ reads: [{ lines: users([1, 2, 3]) }, { lines: users([1]) }] });
+      const one = await session(source, [binding], {}, undefined, { maxTrackedKeys: 2 });
+      expect(one.logs).toContainEqual(expect.objectContaining({ level: "warn", message: expect.stringMatching(/^stream users has more than 2 keys: they are no longer tracked/) }));
+      expect((one.reduced!.state.bindingStateV1 as Json).users).toEqual({ keysDropped: true });
+      const two = await session(source, [binding], one.reduced!.state, undefined, { maxTrackedKeys: 2 });
+      expect(two.reduced!.docs.map((d) => d.doc.id)).toEqual([1]);
+      expect(two.logs).toContainEqual(expect.objectContaining({ level: "warn", message: "stream users: its refreshes cannot delete the rows they no longer have: it has more keys than are tracked (--max-tracked-keys 2)" }));
     });
   });
 

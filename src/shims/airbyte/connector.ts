@@ -23,6 +23,8 @@ export interface AirbyteConnectorOptions {
   decodeCompressedState?: boolean;
   /** Where a changed config is encrypted (default `ENCRYPTION_URL`, else Estuary's service). */
   encryptionUrl?: string;
+  /** Keys a keyed full-refresh stream tracks for its deletions (default 500,000: see DEFAULT_MAX_TRACKED_KEYS). */
+  maxTrackedKeys?: number;
 }
 
 /**
@@ -35,7 +37,8 @@ export interface AirbyteConnectorOptions {
  *   source's message), then its `discover`, and rejects every binding whose stream the source
  *   does not have (or whose sync mode it does not support), naming each.
  * - `open`: builds the configured catalog from the bindings alone (no discover) and runs one
- *   `read`, mapped by `AirbyteReadSession`; the session ends (and the process exits 0) when the
+ *   `read`, mapped by `AirbyteReadSession` (which also deletes the rows a complete full refresh
+ *   no longer has); the session ends (and the process exits 0) when the
  *   read ends, and Flow starts the next one after the capture's interval.
  * - CONTROL connectorConfig messages, in any command, become Flow `configUpdate` events.
  */
@@ -130,7 +133,7 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
             { decodeCompressed: options.decodeCompressedState, legacyForm: options.legacyStateForm },
           );
           const sctx = context({ log: task.log, signal: task.stopping }, config);
-          const session = new AirbyteReadSession(task, bindings, keeper, { label: source.label, onConfig: sctx.onConfig });
+          const session = new AirbyteReadSession(task, bindings, keeper, { label: source.label, onConfig: sctx.onConfig, maxTrackedKeys: options.maxTrackedKeys });
           const input = keeper.input();
           task.log.info(`reading ${bindings.length} stream(s) from ${source.label}`, { state: input?.kind ?? "none" });
           const outcome = await source.read(config, catalog, input, { ...sctx, failureDetail: () => session.sourceError }, session);

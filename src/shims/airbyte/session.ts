@@ -3,7 +3,9 @@ import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
 import { ProtocolLineRule } from "../protocolLines.js";
+import { acceptsDeletions } from "../documents.js";
 import { SkippedStreams } from "../skippedStreams.js";
+import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import type { AirbyteStateKeeper } from "./state.js";
@@ -36,6 +38,12 @@ interface Target {
   appeared: boolean;
   /** Captured documents since the last checkpoint. */
   dirty: boolean;
+  /** Keyed full-refresh streams: the keys of the rows in the collection, with the refresh that last sent each. */
+  tracker: KeyTracker | undefined;
+  /** Keyed full-refresh streams: the number of the refresh under way (its keys are stamped with it). */
+  refresh: number;
+  /** A record without the collection key was warned of. */
+  keyless: boolean;
 }
 
 export interface ReadSessionOptions {
@@ -43,6 +51,8 @@ export interface ReadSessionOptions {
   onConfig(config: Record<string, unknown>): Promise<void>;
   /** How logs name the source. */
   label: string;
+  /** Keys a keyed full-refresh stream tracks before it stops tracking them (default DEFAULT_MAX_TRACKED_KEYS). */
+  maxTrackedKeys?: number;
 }
 
 /**
@@ -66,6 +76,14 @@ export interface ReadSessionOptions {
  * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
  * streams drop the source's state of them, and a final checkpoint commits the rest. A read that
  * fails or stops never gets it, so nothing after the source's last STATE is committed.
+ *
+ * A keyed full-refresh stream (a key of its own, whose collection schema has the deletion rule)
+ * has its keys tracked in the state (`../trackedKeys.ts`, bounded as the Singer shim's are), each
+ * with the number of the refresh that last sent it; when a refresh completes (a COMPLETE status,
+ * or the end of a read that succeeded), the keys older refreshes sent and it did not are deleted
+ * (`_meta.op: "d"`). An incomplete refresh (a failed or stopped read, an INCOMPLETE status, a
+ * TRACE error of the stream, a read that says nothing of it) deletes nothing; a refresh that
+ * resumes after a failed read goes on with the same number.
  */
 export class AirbyteReadSession implements AirbyteMessageSink {
   /** The message of the source's last TRACE error, if it reported one. */
@@ -79,6 +97,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   private readonly targets: Target[];
   private readonly skipped: SkippedStreams;
   private readonly sourceLog: Logger;
+  private readonly maxKeys: number;
 
   constructor(
     private readonly task: CaptureTask,
@@ -88,6 +107,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   ) {
     this.sourceLog = task.log.child({ source: options.label });
     this.skipped = new SkippedStreams(task.log);
+    this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
       return {
@@ -98,6 +118,9 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         incomplete: false,
         appeared: false,
         dirty: false,
+        tracker: this.keyTracker(binding, slot.keysDropped === true),
+        refresh: typeof slot.refresh === "number" ? slot.refresh : 1,
+        keyless: false,
       };
     });
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
@@ -134,12 +157,19 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   /** The read succeeded: completes snapshot refreshes and writes the final checkpoint. */
   async complete(): Promise<void> {
     for (const target of this.targets) {
-      if (!target.binding.snapshot || target.finished || target.incomplete) continue;
-      if (target.appeared) this.finishRefresh(target);
-      else if (target.rowsBound > 0) {
-        this.task.log.warn(
-          `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
-        );
+      if (target.finished || target.incomplete) continue;
+      if (target.binding.snapshot) {
+        if (target.appeared) this.finishRefresh(target);
+        else if (target.rowsBound > 0) {
+          this.task.log.warn(
+            `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
+          );
+        }
+      } else if (target.tracker) {
+        if (target.appeared) this.finishKeyedRefresh(target);
+        else if (target.tracker.size > 0) {
+          this.task.log.warn(`stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.tracker.size} row(s) of its last refresh instead of deleting them`);
+        }
       }
     }
     // Airbyte hands a full-refresh stream's state back only to the next attempt of a read that
@@ -175,6 +205,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.task.capturedBytes(target.binding.index, line, span.dataStart, close, line[j] === 0x7b /* { */ ? `"_meta":{"op":"u","row_id":${row}}}` : `,"_meta":{"op":"u","row_id":${row}}}`);
     this.records++;
     this.touch(target);
+    if (target.tracker) this.trackKey(target, line, span.dataStart, span.dataEnd);
   }
 
   /** A record given as an object (in-process sources, and lines the fast path did not take). */
@@ -197,6 +228,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.task.capturedJson(target.binding.index, spliceMeta(json, 0, json.length, `{"op":"u","row_id":${target.nextRowId++}}`));
     this.records++;
     this.touch(target);
+    if (target.tracker) this.trackKey(target, Buffer.from(json), 0, json.length);
   }
 
   private mergedRecord(target: Target, data: Record<string, unknown>): void {
@@ -204,6 +236,38 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.task.captured(target.binding.index, { ...data, _meta: { ...own, op: "u", row_id: target.nextRowId++ } });
     this.records++;
     this.touch(target);
+    if (target.tracker) {
+      const json = Buffer.from(JSON.stringify(data));
+      this.trackKey(target, json, 0, json.length);
+    }
+  }
+
+  /** A keyed full-refresh stream's tracker, or undefined (other streams, and a schema without the deletion rule, which is warned of). */
+  private keyTracker(binding: ShimBinding, dropped: boolean): KeyTracker | undefined {
+    if (!binding.keyedRefresh) return undefined;
+    if (!acceptsDeletions(binding.writeSchema)) {
+      this.task.log.warn(
+        `stream ${binding.stream} is read by full refresh, but its collection's schema has no rule for deletions (it was discovered before flowcap deleted the rows a refresh no longer has): rows deleted at the source stay in the collection. Discover the capture again to add the rule`,
+      );
+      return undefined;
+    }
+    const tracker = new KeyTracker(this.keeper, binding.stateKey, binding.key, this.maxKeys, dropped);
+    tracker.start();
+    if (dropped) this.task.log.warn(`stream ${binding.stream}: its refreshes cannot delete the rows they no longer have: it has more keys than are tracked (--max-tracked-keys ${this.maxKeys})`);
+    return tracker;
+  }
+
+  /** Stamps a keyed full-refresh record's key with the refresh under way. */
+  private trackKey(target: Target, bytes: Buffer, start: number, end: number): void {
+    const seen = target.tracker!.see(bytes, start, end, target.refresh);
+    if (seen === "keyless" && !target.keyless) {
+      target.keyless = true;
+      this.task.log.warn(`stream ${target.binding.stream}: a record lacks the collection key ${target.binding.key.map((t) => "/" + t.join("/")).join(", ")}: it cannot be deleted by a later refresh`);
+    } else if (seen === "dropped") {
+      this.task.log.warn(
+        `stream ${target.binding.stream} has more than ${this.maxKeys} keys: they are no longer tracked, so its refreshes cannot delete the rows they no longer have. Raise --max-tracked-keys and backfill the binding to track them again`,
+      );
+    }
   }
 
   private touch(target: Target): void {
@@ -261,6 +325,22 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.keeper.stage(b.stateKey, { rows: count });
   }
 
+  /**
+   * A keyed full-refresh stream's refresh is complete: the keys only earlier refreshes sent are
+   * deleted, committed with the next checkpoint, and the next read starts a new refresh. Records
+   * after this (more of the same refresh) keep its number.
+   */
+  private finishKeyedRefresh(target: Target): void {
+    const b = target.binding;
+    const tracker = target.tracker!;
+    if (tracker.dropped) return;
+    const stale = tracker.settle(target.refresh);
+    if (stale.length) this.task.log.info(`stream ${b.stream}: the refresh is complete: deleting ${stale.length} row(s) it no longer has`);
+    for (const key of stale) this.task.capturedJson(b.index, tracker.deletionDocument(key, `{"op":"d","row_id":${target.nextRowId++}}`));
+    target.finished = true;
+    this.keeper.stage(b.stateKey, { refresh: target.refresh + 1 });
+  }
+
   private logMessage(log: AirbyteMessage["log"]): void {
     logAirbyteLog(this.sourceLog, log);
   }
@@ -295,6 +375,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
           case "COMPLETE":
             target.appeared = true;
             if (target.binding.snapshot && !target.incomplete) this.finishRefresh(target);
+            else if (target.tracker && !target.incomplete) this.finishKeyedRefresh(target);
             return;
           case "STARTED":
           case "RUNNING":
