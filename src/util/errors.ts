@@ -17,6 +17,8 @@ export type FlowcapErrorCode =
   | "STATE_INVALID"
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
+  /** Flow did not read the connector's output before the stop's grace period ended. */
+  | "OUTPUT_STALLED"
   | "STOPPED"
   | "CATALOG_INVALID"
   | "CONNECTOR_FAILED"
