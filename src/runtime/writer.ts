@@ -11,6 +11,9 @@ export type WriteFn = (data: string | Buffer) => Promise<void>;
  * Writes honour backpressure: when the reader stalls, `write()` waits for 'drain', and so do
  * the tasks waiting to commit, so memory stays bounded.
  *
+ * It writes with the stream's own `write`, taken when it is created: `serve()` then guards the
+ * stream's `write` against everyone else (see routeConsoleToLog).
+ *
  * Closing it is bounded by a deadline (the end of a stop's grace period): what Flow does not
  * read by then is given up with an error, rather than waited for for ever.
  */
@@ -23,8 +26,11 @@ export class ResponseWriter {
   /** close() gave up on the stream: nothing more is waited for. */
   private abandoned = false;
   private waiters = new Set<() => void>();
+  /** The stream's own write, kept before anyone replaces it. */
+  private readonly streamWrite: Writable["write"];
 
   constructor(private readonly stream: Writable) {
+    this.streamWrite = stream.write.bind(stream) as Writable["write"];
     stream.on("error", (error: Error) => this.fail(error));
     stream.on("close", () => this.fail(new Error("stream closed")));
   }
@@ -82,7 +88,7 @@ export class ResponseWriter {
   /** Resolves when everything written has left the stream's buffer (before exiting the process). */
   async flushed(): Promise<void> {
     if (this.failure || this.abandoned || this.stream.writableLength === 0) return;
-    await new Promise<void>((resolve) => this.stream.write("", () => resolve()));
+    await new Promise<void>((resolve) => this.streamWrite("", () => resolve()));
   }
 
   /** Data is being written or waits in the stream's buffer. */
@@ -92,7 +98,7 @@ export class ResponseWriter {
 
   private readonly writeFn: WriteFn = (data) => {
     if (this.failure) return Promise.reject(this.outputClosed());
-    if (this.stream.write(data)) return Promise.resolve();
+    if (this.streamWrite(data)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);
