@@ -281,6 +281,38 @@ describe("ChildProcessHandle.consume", () => {
   });
 });
 
+describe("the idle timeout", () => {
+  it("stops a child that writes nothing while waited for, and fails naming it and the silence", async () => {
+    const { log } = logger();
+    const child = startChild({ argv: node("console.log('started'); setInterval(() => {}, 60_000)"), log, label: "tap-hung sync", idleTimeoutMs: 1000, killTimeoutMs: 2000 });
+    const lines: string[] = [];
+    const error = (await child.consume((line) => void lines.push(line.toString())).catch((e: unknown) => e)) as ChildProcessError;
+    expect(error).toMatchObject({ code: "SOURCE_IDLE", userFacing: true, data: { command: "tap-hung sync", idleTimeoutMs: 1000 } });
+    expect(error.message).toMatch(/^tap-hung sync wrote nothing, on stdout or stderr, for \d+ s: it looks hung, so it was stopped\. If it is only slow, raise the idle timeout \(--idle-timeout-ms, now 1000; 0 disables it\)$/);
+    expect(lines).toEqual(["started"]);
+    expect((await child.exited).signal).toBe("SIGTERM");
+  });
+
+  it("takes any line for life, a log on stderr included", async () => {
+    const { log } = logger();
+    // Alive longer than the timeout, saying so on stderr only.
+    const script = "const t = setInterval(() => console.error('still working'), 100); setTimeout(() => { clearInterval(t); console.log('done'); }, 3500)";
+    const child = startChild({ argv: node(script), log, idleTimeoutMs: 2500 });
+    const lines: string[] = [];
+    expect(await child.consume((line) => void lines.push(line.toString()))).toBe("completed");
+    expect(lines).toEqual(["done"]);
+  });
+
+  it("does not count the time the shim spends behind (waiting on Flow) as the child's silence", async () => {
+    const { log } = logger();
+    // The child writes one line, then nothing for 4 s; the shim holds that line until the child has exited.
+    const child = startChild({ argv: node("console.log('a'); setTimeout(() => {}, 4000)"), log, idleTimeoutMs: 1500 });
+    const outcome = await child.consume(() => child.exited.then(() => undefined));
+    expect(outcome).toBe("completed");
+  });
+
+});
+
 describe("relayLine", () => {
   it("keeps the level of JSON log lines and logs other text at the given level", () => {
     const { log, logs } = logger();

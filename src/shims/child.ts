@@ -17,6 +17,10 @@
  *   the pipe fills and the child blocks in its own write, so a slow consumer (Flow reading our
  *   stdout slowly) slows the child instead of growing our memory.
  * - `terminate()` sends SIGTERM, then SIGKILL after `killTimeoutMs`; an `AbortSignal` can do it.
+ * - A child that writes nothing, on stdout or stderr, for `idleTimeoutMs` while the shim waits
+ *   for it (not while the shim is behind, waiting on Flow) looks hung: it is terminated and
+ *   reading fails with a SOURCE_IDLE error naming it and the silence. A coarse timer compares
+ *   a counter of the chunks read, so this costs nothing per line.
  * - A child that cannot start, exits non-zero or dies by a signal (other than one we sent) is
  *   reported as a `ChildProcessError` with its exit status and the tail of its stderr.
  * - `TempDir` writes the files a child reads (configs, catalogs, state) as `*.json`, mode 0600,
@@ -30,6 +34,7 @@ import type { Readable, Writable } from "node:stream";
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from "../protocol/index.js";
 import type { Logger, LogLevel } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
+import { humanDuration } from "../util/format.js";
 import { isPlainObject } from "../util/mergePatch.js";
 
 /**
@@ -88,6 +93,15 @@ export const DEFAULT_INHERITED_ENV_PREFIXES: readonly string[] = ["LC_"];
 
 /** How long a child gets to exit after SIGTERM before it is killed. */
 export const DEFAULT_KILL_TIMEOUT_MS = 10_000;
+/**
+ * How long a child may write nothing (no line on stdout or stderr) while the shim waits for it,
+ * before it is taken for hung: 3 hours, as the Airbyte platform's heartbeat allows a source
+ * between messages (and it counts only records and states; this counts logs too). Sources
+ * that wait out long rate limits or slow queries in silence stay within it.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+/** The idle timer checks at most this far apart (and at least 10 times per timeout). */
+const MAX_IDLE_CHECK_MS = 60_000;
 /** Unconsumed stdout held before reading pauses. */
 export const DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES = 1024 * 1024;
 /** stderr lines kept for a failure report. */
@@ -190,6 +204,8 @@ export interface StartChildOptions {
   /** Aborting it terminates the child (SIGTERM, then SIGKILL). */
   signal?: AbortSignal;
   killTimeoutMs?: number;
+  /** How long the child may write nothing while waited for before it is taken for hung (default DEFAULT_IDLE_TIMEOUT_MS; 0 disables). */
+  idleTimeoutMs?: number;
   highWaterMarkBytes?: number;
   maxLineBytes?: number;
   stderrTailLines?: number;
@@ -217,6 +233,12 @@ export interface ProgramOptions {
   /** How logs and errors name the program; default its argv. */
   label?: string;
   killTimeoutMs?: number;
+  /**
+   * How long the program may write nothing (no line on stdout or stderr, logs included) while
+   * the shim waits for it, before it is taken for hung and the operation fails (default 3 hours,
+   * DEFAULT_IDLE_TIMEOUT_MS; 0 disables it).
+   */
+  idleTimeoutMs?: number;
   highWaterMarkBytes?: number;
   maxLineBytes?: number;
 }
@@ -242,6 +264,7 @@ export function startProgram(
     cwd: program.cwd,
     signal: operation.signal,
     killTimeoutMs: program.killTimeoutMs,
+    idleTimeoutMs: program.idleTimeoutMs,
     highWaterMarkBytes: program.highWaterMarkBytes,
     maxLineBytes: program.maxLineBytes,
     ...extra,
@@ -273,6 +296,14 @@ export class ChildProcessHandle {
   private terminating = false;
   private killTimer: NodeJS.Timeout | undefined;
 
+  // Idle detection: chunks read (stdout and stderr), compared by a coarse timer.
+  private readonly idleTimeoutMs: number;
+  private activity = 0;
+  private seenActivity = 0;
+  private quietSince = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleFailure: FlowcapError | undefined;
+
   // stdout, as a queue of line batches with a high-water mark.
   private readonly splitter: LineSplitter;
   private readonly batches: Buffer[][] = [];
@@ -292,6 +323,7 @@ export class ChildProcessHandle {
     this.killTimeoutMs = options.killTimeoutMs ?? DEFAULT_KILL_TIMEOUT_MS;
     this.highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES;
     this.tailLines = options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
 
     const { env, heldBack } = childEnv({ env: options.env, clean: options.cleanEnv, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv });
@@ -311,6 +343,7 @@ export class ChildProcessHandle {
       this.proc.once("error", (error) => {
         // Spawning failed (ENOENT, EACCES): no 'close' may follow.
         this.spawnError = error;
+        clearInterval(this.idleTimer);
         this.stdoutEnded = true;
         this.wakeReader();
         this.exit = { code: null, signal: null };
@@ -318,6 +351,7 @@ export class ChildProcessHandle {
       });
       this.proc.once("close", (code, signal) => {
         clearTimeout(this.killTimer);
+        clearInterval(this.idleTimer);
         this.exit ??= { code, signal };
         resolve(this.exit);
       });
@@ -330,6 +364,11 @@ export class ChildProcessHandle {
       this.wakeReader();
     });
     this.relayStderr(this.proc.stderr, options.stderrLevel ?? "info");
+    if (this.idleTimeoutMs > 0) {
+      this.quietSince = Date.now();
+      this.idleTimer = setInterval(() => this.checkIdle(), Math.max(10, Math.min(MAX_IDLE_CHECK_MS, this.idleTimeoutMs / 10)));
+      this.idleTimer.unref();
+    }
 
     if (options.signal) {
       if (options.signal.aborted) void this.terminate();
@@ -421,6 +460,7 @@ export class ChildProcessHandle {
    */
   async result(detail?: string): Promise<ChildExit> {
     const exit = await this.exited;
+    if (this.idleFailure) throw this.idleFailure;
     if (this.spawnError) throw new ChildProcessError(this.label, { spawnError: this.spawnError }, this.stderrTail(), detail);
     if (!this.terminating && (exit.code !== 0 || exit.signal !== null)) throw this.failure(exit, detail);
     return exit;
@@ -460,7 +500,31 @@ export class ChildProcessHandle {
     return this.exited;
   }
 
+  /**
+   * The idle timer's tick: the child is quiet while nothing arrives and the shim waits for it
+   * (its reader waits for a batch, or its stdout ended but it has not exited); time the shim
+   * spends behind, on Flow's backpressure, does not count.
+   */
+  private checkIdle(): void {
+    const now = Date.now();
+    const waitingForChild = this.wake !== undefined || (this.stdoutEnded && this.exit === undefined);
+    if (this.activity !== this.seenActivity || !waitingForChild || this.terminating) {
+      this.seenActivity = this.activity;
+      this.quietSince = now;
+      return;
+    }
+    if (now - this.quietSince < this.idleTimeoutMs) return;
+    clearInterval(this.idleTimer);
+    this.idleFailure = new FlowcapError(
+      "SOURCE_IDLE",
+      `${this.label} wrote nothing, on stdout or stderr, for ${humanDuration(now - this.quietSince)}: it looks hung, so it was stopped. If it is only slow, raise the idle timeout (--idle-timeout-ms, now ${this.idleTimeoutMs}; 0 disables it)`,
+      { userFacing: true, data: { command: this.label, idleTimeoutMs: this.idleTimeoutMs } },
+    );
+    void this.terminate();
+  }
+
   private onStdout(chunk: Buffer): void {
+    this.activity++;
     if (this.terminating) return; // discarding
     const batch: Buffer[] = [];
     try {
@@ -514,6 +578,7 @@ export class ChildProcessHandle {
     };
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => {
+      this.activity++;
       const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
       if (partial.length > MAX_STDERR_LINE_CHARS) {

@@ -41,7 +41,9 @@ export type FlowcapErrorCode =
   /** A wrapped source reported a failure of its own (an Airbyte TRACE error, a failed check). */
   | "SOURCE_FAILED"
   /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
-  | "SOURCE_OUTPUT_INVALID";
+  | "SOURCE_OUTPUT_INVALID"
+  /** A wrapped source wrote nothing (no line on stdout or stderr) for the idle timeout: it looks hung. */
+  | "SOURCE_IDLE";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */

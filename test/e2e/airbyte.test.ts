@@ -228,6 +228,14 @@ describe("flowcap airbyte: capture", () => {
     expect(committed.state).toMatchObject({ bindingStateV1: { a: { stream: { cursor: 1 } } } });
   });
 
+  it("fails a source that hangs, naming it and the silence, after --idle-timeout-ms; what it sent before its last state stays committed", async () => {
+    const { code, last, run } = await captureCli({ spec: SPEC, read: { counter: { total: 4, every: 2 }, hang: true } }, [airbyteBinding("a")], {}, { flags: ["--idle-timeout-ms", "6000"] });
+    expect(code, JSON.stringify(run.logs().slice(-3))).toBe(1);
+    expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_IDLE", idleTimeoutMs: 6000 } });
+    expect(last?.message).toMatch(/^python3 \S*airbyteReplay\.py read wrote nothing, on stdout or stderr, for \d+ s: it looks hung, so it was stopped/);
+    expect(reduceSession(run.stdout.json).docs.map((d) => d.doc.id)).toEqual([1, 2, 3, 4]);
+  });
+
   it("passes SIGTERM on to the source, and commits nothing after its last state", async () => {
     const log = path.join(work, "sigterm.log.jsonl");
     const run = start({ spec: SPEC, log, read: { counter: { total: null, every: 100 } } });

@@ -26,6 +26,8 @@ The scenario is a JSON file named by the REPLAY_SCENARIO environment variable:
     plus, for either:
       "crash_after": N   after N lines, flush stdout, write "crashing" to stderr, exit 3
       "exit": N          the exit status at the end (default 0)
+      "hang": true       at the end, flush stdout and wait for ever, writing nothing (a hung
+                         source)
       "stderr": [..]     lines to write to stderr first
       "trace_error": M   end with a TRACE ERROR message M
       "stream_status": true   emit STREAM_STATUS COMPLETE for every stream at the end
@@ -115,6 +117,11 @@ def read(spec, opts):
     if spec.get("trace_error"):
         out(json.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 1, "error": {"message": spec["trace_error"], "failure_type": "system_error"}}}))
     sys.stdout.flush()
+    if spec.get("hang"):
+        sys.stdout.flush()
+        import time
+        while True:
+            time.sleep(3600)
     return spec.get("exit", 0)
 
 

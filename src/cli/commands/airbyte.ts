@@ -28,6 +28,9 @@ Options:
                              deletes the rows it no longer has (default 500000); each costs its
                              JSON plus ~15 bytes of Flow state (a UUID ~57), and Flow refuses a
                              checkpoint over 64 MB
+  --idle-timeout-ms N        how long the source may write nothing, on stdout or stderr, while
+                             flowcap waits for it, before it is taken for hung and the capture
+                             fails (default 10800000: 3 hours; 0 disables it)
   --kill-timeout-ms N        after SIGTERM, how long the source gets before SIGKILL (default 10000)
   -h, --help                 show this help
 `;
@@ -40,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
 
-  const source = childSource({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
+  const source = childSource({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs, idleTimeoutMs: common.idleTimeoutMs });
   const connector = createAirbyteConnector(source, {
     oauth2: common.oauth2,
     documentationUrl: common.documentationUrl,

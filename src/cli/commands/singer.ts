@@ -36,6 +36,9 @@ Options:
                              debug level. Default: the tap inherits the whole environment
   --pass-env NAME            with --clean-env, pass this variable too (repeatable)
   --cwd DIR                  the tap's working directory
+  --idle-timeout-ms N        how long the tap may write nothing, on stdout or stderr, while
+                             flowcap waits for it, before it is taken for hung and the capture
+                             fails (default 10800000: 3 hours; 0 disables it)
   --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
   -h, --help                 show this help
 `;
@@ -78,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) return fail(`${values.catalog} does not hold a Singer catalog (an object with a "streams" list)`);
   }
 
-  const tap = childTap({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
+  const tap = childTap({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs, idleTimeoutMs: common.idleTimeoutMs });
   const connector = createSingerConnector(tap, {
     configSchema,
     catalog,
