@@ -137,7 +137,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 
   message(message: AirbyteMessage): void | Promise<void> {
-    switch (message.type.toUpperCase()) {
+    switch (typeof message.type === "string" ? message.type.toUpperCase() : message.type) {
       case "RECORD":
         return this.objectRecord(message.record);
       case "STATE":
@@ -429,8 +429,8 @@ const AIRBYTE_LINES = new ProtocolLineRule("Airbyte", "the source", ["RECORD", "
 /**
  * The Airbyte message on stdout line number `lineNumber`; undefined for a blank line, and for a
  * line that is not JSON or not an Airbyte message, which is logged as the source's output. The
- * type is given in upper case, as the protocol writes it, whatever case the source used. Throws for a line that carries an Airbyte message type but does not parse (see
- * `../protocolLines.ts`).
+ * type is given in upper case, as the protocol writes it, whatever case the source used. Throws
+ * for a line that carries an Airbyte message type but does not parse (see `../protocolLines.ts`).
  */
 export function airbyteMessageOf(line: Buffer, log: Logger, lineNumber: number): AirbyteMessage | undefined {
   const text = line.toString("utf8");
