@@ -4,13 +4,15 @@
  *
  * - A line that parses as a JSON object with a string `type` is a protocol message.
  * - A line that does not parse is the program's own output (a library's `print`, a progress
- *   line, a traceback) and is logged, unless it carries a protocol message's type member:
- *   `"type"`, a colon and one of the protocol's message types in quotes (any case, whitespace
- *   allowed around the colon), anywhere in the line. Such a line is a message the shim cannot
- *   read (Python's `NaN`, a line cut short, a stray byte, another write landing inside it), and
- *   dropping it could lose a record or a state for good: the capture fails at that line, before
- *   anything after it (the next STATE included) is committed, naming the stdout line number and
- *   what is wrong.
+ *   line, a traceback) and is logged, unless it holds the start of a protocol message: `{`, then
+ *   a `"type"` member naming one of the protocol's message types (any case, whitespace allowed
+ *   around the brace and the colon), anywhere in the line. Every Airbyte and Singer library
+ *   writes `type` first. Such a line is a message the shim cannot read (Python's `NaN`, a line
+ *   cut short, a stray byte, another write landing inside it), and dropping it could lose a
+ *   record or a state for good: the capture fails at that line, before anything after it (the
+ *   next STATE included) is committed, naming the stdout line number and what is wrong.
+ * - The lines of a message pretty-printed over several lines (which no protocol allows) hold no
+ *   `{"type"` on one line: they are logged, as the Airbyte platform does.
  *
  * This costs the record path nothing: it runs only for lines that failed to parse.
  */
@@ -21,7 +23,7 @@ const PREVIEW_CHARS = 200;
 
 /** The rule for one protocol's stdout lines; see the module comment. */
 export class ProtocolLineRule {
-  private readonly typeMember: RegExp;
+  private readonly messageStart: RegExp;
 
   /**
    * @param protocol The protocol's name, for messages (`Airbyte`).
@@ -33,7 +35,7 @@ export class ProtocolLineRule {
     readonly writer: string,
     types: readonly string[],
   ) {
-    this.typeMember = new RegExp(`"type"\\s*:\\s*"(${types.join("|")})"`, "i");
+    this.messageStart = new RegExp(`\\{\\s*"type"\\s*:\\s*"(${types.join("|")})"`, "i");
   }
 
   /**
@@ -42,7 +44,7 @@ export class ProtocolLineRule {
    * undefined when it is the program's own output (the caller logs it).
    */
   unreadable(text: string, lineNumber: number, problem: string): FlowcapError | undefined {
-    const found = this.typeMember.exec(text);
+    const found = this.messageStart.exec(text);
     if (!found) return undefined;
     const type = found[1]!.toUpperCase();
     const preview = text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) + "…" : text;

@@ -466,7 +466,7 @@ describe("open", () => {
     }
 
     it("is the source's own output, logged, when it carries no message type (a library's print)", async () => {
-      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"'];
+      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"', '  "type": "RECORD", (a message pretty-printed over lines)'];
       const { source } = fakeSource({ reads: [{ lines: [...before, ...prints, ...after] }] });
       const { code, logs, reduced } = await session(source, [airbyteBinding("users")]);
       expect(code, JSON.stringify(logs.at(-1))).toBe(0);

@@ -384,7 +384,7 @@ describe("records, states and schemas", () => {
     }
 
     it("is the tap's own output, logged, when it carries no message type (a library's print)", async () => {
-      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"'];
+      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"', '  "type": "RECORD", (a message pretty-printed over lines)'];
       const { tap } = fakeTap({ catalog, syncs: [{ lines: [...before, ...prints, ...after] }] });
       const run = await session(tap, [singerBinding("users")]);
       expect(run.code, JSON.stringify(run.last)).toBe(0);
