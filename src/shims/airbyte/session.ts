@@ -124,6 +124,12 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       };
     });
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
+    const untracked = bindings.filter((b) => b.keyedRefresh && !acceptsDeletions(b.writeSchema)).map((b) => b.stream);
+    if (untracked.length) {
+      task.log.warn(
+        `stream(s) ${untracked.join(", ")} are read by full refresh, but their collections' schemas have no rule for deletions (discovered before flowcap deleted the rows a refresh no longer has): rows deleted at the source stay in those collections. Discover the capture again to add the rule`,
+      );
+    }
   }
 
   line(line: Buffer): void | Promise<void> {
@@ -242,15 +248,9 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     }
   }
 
-  /** A keyed full-refresh stream's tracker, or undefined (other streams, and a schema without the deletion rule, which is warned of). */
+  /** A keyed full-refresh stream's tracker, or undefined (other streams, and a schema without the deletion rule, warned of in one line). */
   private keyTracker(binding: ShimBinding, dropped: boolean): KeyTracker | undefined {
-    if (!binding.keyedRefresh) return undefined;
-    if (!acceptsDeletions(binding.writeSchema)) {
-      this.task.log.warn(
-        `stream ${binding.stream} is read by full refresh, but its collection's schema has no rule for deletions (it was discovered before flowcap deleted the rows a refresh no longer has): rows deleted at the source stay in the collection. Discover the capture again to add the rule`,
-      );
-      return undefined;
-    }
+    if (!binding.keyedRefresh || !acceptsDeletions(binding.writeSchema)) return undefined;
     const tracker = new KeyTracker(this.keeper, binding.stateKey, binding.key, this.maxKeys, dropped);
     tracker.start();
     if (dropped) this.task.log.warn(`stream ${binding.stream}: its refreshes cannot delete the rows they no longer have: it has more keys than are tracked (--max-tracked-keys ${this.maxKeys})`);
