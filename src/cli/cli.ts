@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { commands, type CommandName } from "./commands.js";
 
 function version(): string {
+  // A single executable has no package.json beside it: `bundle --executable --cli` defines the version.
+  const embedded = process.env.FLOWCAP_EMBEDDED_VERSION;
+  if (embedded) return embedded;
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }

@@ -13,6 +13,7 @@ export const commands = {
   check: { summary: "run the protocol conformance suite against a connector", load: () => import("./commands/check.js") },
   oauth: { summary: "run a connector's OAuth2 flow locally (--dry-run: print its requests); oauth lint: check its templates", load: () => import("./commands/oauth.js") },
   bundle: { summary: "bundle a connector into one .mjs file for plain node (esbuild)", load: () => import("./commands/bundle.js") },
+  image: { summary: "print a Dockerfile putting flowcap (one executable) in front of an Airbyte image or a pip-installed source or tap", load: () => import("./commands/image.js") },
   scaffold: { summary: "create a new connector from a template (native, http-oauth, airbyte, singer)", load: () => import("./commands/scaffold.js") },
   version: { summary: "print flowcap's version", load: () => import("./commands/version.js") },
   airbyte: { summary: "run an Airbyte source as a Flow capture connector: flowcap airbyte [options] -- <command...>", load: () => import("./commands/airbyte.js") },

@@ -18,7 +18,7 @@ export {
 } from "./catalog.js";
 export { CatalogError, SourceFile } from "./sourceFile.js";
 export { parseDurationSeconds } from "./duration.js";
-export { ConnectorProcess, ConnectorFailedError, type ExitStatus, type ConnectorProcessOptions } from "./connectorProcess.js";
+export { ConnectorProcess, ConnectorFailedError, type ExitStatus, type ConnectorProcessOptions, type ConnectorChild, type ConnectorLauncher } from "./connectorProcess.js";
 export { ResponseChecker, type ResponseEvent } from "./responseChecker.js";
 export { PROTOCOL_RULES, ProtocolViolationError, type RuleId } from "./rules.js";
 export { decodeOpsLog, type OpsLog, type OpsLevel } from "./opsLog.js";

@@ -1,6 +1,6 @@
 import type { CaptureSpec, ConnectorState } from "../protocol/index.js";
 import type { Catalog, CaptureDef } from "./catalog.js";
-import { ConnectorProcess } from "./connectorProcess.js";
+import { ConnectorProcess, type ConnectorLauncher } from "./connectorProcess.js";
 import { DocumentValidator, sortedKeys, stampUuidPlaceholder } from "./documents.js";
 import type { OpsLog } from "./opsLog.js";
 import { applyRequest, captureSpec, INTERNAL_SPEC_REQUEST, openRequest, validateRequest } from "./requests.js";
@@ -68,6 +68,8 @@ export interface PreviewOptions {
   /** Stops the preview gracefully (Ctrl-C). */
   signal?: AbortSignal;
   reporter?: PreviewReporter;
+  /** Starts the connector instead of spawning its command (the testing kit's in-process runs). */
+  launch?: ConnectorLauncher;
 }
 
 export interface PreviewResult {
@@ -89,14 +91,15 @@ export async function runPreview(catalog: Catalog, capture: CaptureDef, options:
   const logLevel = options.logLevel ?? capture.logLevel;
   localEndpoint(capture);
 
-  const validated = await runValidate(capture, validateRequest(catalog, capture), { logLevel, onLog: (l) => reporter.log?.(l, "validate") });
+  const launch = options.launch;
+  const validated = await runValidate(capture, validateRequest(catalog, capture), { logLevel, launch, onLog: (l) => reporter.log?.(l, "validate") });
   const spec = captureSpec(
     catalog,
     capture,
     validated.bindings.map((b) => b.resourcePath),
   );
   if (spec.bindings.length === 0) throw new CatalogError(`capture ${capture.name} has no enabled bindings to preview`);
-  const applied = await runApply(capture, applyRequest(spec), { logLevel, onLog: (l) => reporter.log?.(l, "apply") });
+  const applied = await runApply(capture, applyRequest(spec), { logLevel, launch, onLog: (l) => reporter.log?.(l, "apply") });
   if (options.outputApply) await reporter.applied?.(applied.actionDescription ?? "");
 
   const stats: PreviewStats = { session: 0, documents: 0, bytes: 0, checkpoints: 0, transactions: 0, startedAtMs: Date.now(), bindings: new Map() };
@@ -151,7 +154,7 @@ interface PendingDocument {
 async function runSession(ctx: SessionContext): Promise<{ state: Record<string, unknown>; ended: "limit" | "connector-exited" | "stopped" }> {
   const { spec, reporter, stats, options } = ctx;
   const delayMs = options.delayMs ?? 0;
-  const proc = ConnectorProcess.start(localEndpoint(ctx.capture), { logLevel: ctx.logLevel, onLog: (l) => reporter.log?.(l, "capture") });
+  const proc = ConnectorProcess.start(localEndpoint(ctx.capture), { logLevel: ctx.logLevel, launch: options.launch, onLog: (l) => reporter.log?.(l, "capture") });
   let state = ctx.state;
   let transactions = 0;
   let sequence: PendingDocument[] = [];

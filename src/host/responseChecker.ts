@@ -162,10 +162,16 @@ export class ResponseChecker {
   }
 }
 
-/** The path of the first object schema with properties but without additionalProperties: false. */
-function openObjectSchema(schema: unknown, path: string): string | undefined {
+/**
+ * The path of the first object schema with properties that is left open: it sets neither
+ * additionalProperties nor unevaluatedProperties to false, and no enclosing schema closes it with
+ * unevaluatedProperties: false (which covers the properties its allOf/oneOf/anyOf branches and
+ * local definitions evaluate at the same instance, as Estuary's SQL captures' schemas do).
+ */
+function openObjectSchema(schema: unknown, path: string, closedAbove = false): string | undefined {
   if (!isPlainObject(schema)) return undefined;
-  if (isPlainObject(schema.properties) && schema.additionalProperties !== false) return path;
+  const closed = closedAbove || schema.unevaluatedProperties === false;
+  if (isPlainObject(schema.properties) && schema.additionalProperties !== false && !closed) return path;
   for (const [key, sub] of Object.entries(isPlainObject(schema.properties) ? schema.properties : {})) {
     const found = openObjectSchema(sub, `${path}.properties.${key}`);
     if (found) return found;
@@ -178,7 +184,7 @@ function openObjectSchema(schema: unknown, path: string): string | undefined {
     const list = schema[key];
     if (Array.isArray(list)) {
       for (const [i, sub] of list.entries()) {
-        const found = openObjectSchema(sub, `${path}.${key}[${i}]`);
+        const found = openObjectSchema(sub, `${path}.${key}[${i}]`, closed);
         if (found) return found;
       }
     }
@@ -187,7 +193,7 @@ function openObjectSchema(schema: unknown, path: string): string | undefined {
     const defs = schema[key];
     if (isPlainObject(defs)) {
       for (const [name, sub] of Object.entries(defs)) {
-        const found = openObjectSchema(sub, `${path}.${key}.${name}`);
+        const found = openObjectSchema(sub, `${path}.${key}.${name}`, closed);
         if (found) return found;
       }
     }

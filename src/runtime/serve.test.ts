@@ -299,6 +299,38 @@ describe("serve: capture sessions", () => {
     expect(acked).toEqual([0, 1, 2]);
   });
 
+  it("with onAcknowledged, checkpoint() resolves once written and the callback runs when Flow acknowledges, in order, never for unacknowledged ones", async () => {
+    const written: number[] = [];
+    const acked: number[] = [];
+    let stopped: () => void = () => {};
+    const done = new Promise<void>((r) => (stopped = r));
+    const run = serveInProcess(
+      connector(
+        async (task) => {
+          for (const i of [0, 1, 2]) {
+            task.captured(0, { id: i });
+            await task.checkpoint({ cursor: i }, { onAcknowledged: () => acked.push(i) });
+            written.push(i);
+          }
+          await done;
+        },
+        { explicitAcknowledgements: true },
+      ),
+    );
+    run.send(openRequest({}, ["a"]));
+    await run.stdout.until((l) => l.length === 7);
+    while (written.length < 3) await sleep(5); // none waits for an acknowledgement
+    expect(written).toEqual([0, 1, 2]);
+    expect(acked).toEqual([]);
+    run.send({ acknowledge: { checkpoints: 2 } });
+    await sleep(50);
+    expect(acked).toEqual([0, 1]);
+    stopped();
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    expect(acked).toEqual([0, 1]);
+  });
+
   it("fails when Flow acknowledges more checkpoints than were written", async () => {
     const run = serveInProcess(
       connector(

@@ -43,7 +43,10 @@ export type FlowcapErrorCode =
   /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
   | "SOURCE_OUTPUT_INVALID"
   /** A wrapped source wrote nothing (no line on stdout or stderr) for the idle timeout: it looks hung. */
-  | "SOURCE_IDLE";
+  | "SOURCE_IDLE"
+  // Testing kit (testing/)
+  /** A value differs from its checked-in snapshot. */
+  | "SNAPSHOT_MISMATCH";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */

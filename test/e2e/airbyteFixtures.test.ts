@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { checkWithSchema } from "../../src/sdk/index.js";
 import { RESOURCE_CONFIG_SCHEMA } from "../../src/shims/airbyte/index.js";
 import { parsePointer } from "../../src/util/jsonPointer.js";
-import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, replayConnector, tmpDir, unary, writeScenario } from "../helpers/airbyte.js";
+import { airbyteBinding, catalogOfShimGolden, INTERNAL_SPEC, openRequest, reduceSession, replayConnector, tmpDir, unary, writeScenario } from "../helpers/airbyte.js";
 import { fixturePath, haveSharedFixtures, readFixture } from "../helpers/fixtures.js";
 import { serveInProcess } from "../helpers/inProcess.js";
 
@@ -149,25 +149,7 @@ describe.runIf(haveSharedFixtures)("the Airbyte shim over the real-world corpus"
       const goldenSpec = (readJson(dir, "snapshots__spec__capture.stdout.json") as Json[])[0]!;
       const golden = readJson(dir, "snapshots__discover__capture.stdout.json") as { recommendedName: string; resourceConfig: Json; key: string[]; documentSchema: Json }[];
 
-      // The Airbyte catalog these bindings came from: each stream's schema without what the
-      // shim adds, its key as Airbyte paths, its cursor, and its sync modes.
-      const catalog = {
-        streams: golden.map((b) => {
-          const { _meta, ...properties } = (b.documentSchema.properties ?? {}) as Json;
-          void _meta;
-          const { "x-infer-schema": _x, if: _if, then: _then, ...schema } = b.documentSchema;
-          void _x, _if, _then;
-          const stream: Json = {
-            name: b.resourceConfig.stream,
-            json_schema: { ...schema, properties },
-            supported_sync_modes: b.resourceConfig.syncMode === "incremental" ? ["full_refresh", "incremental"] : ["full_refresh"],
-          };
-          if (b.key[0] !== "/_meta/row_id") stream.source_defined_primary_key = b.key.map((p) => parsePointer(p));
-          if (b.resourceConfig.cursorField) stream.default_cursor_field = b.resourceConfig.cursorField;
-          if (b.resourceConfig.namespace) stream.namespace = b.resourceConfig.namespace;
-          return stream;
-        }),
-      };
+      const catalog = catalogOfShimGolden(golden);
       const scenario = writeScenario(work, { spec: airbyteSpec, catalog }, `${name}.json`);
 
       // With Estuary's oauth2 given (Estuary's shim takes it from the connector's code), the whole spec is Estuary's.

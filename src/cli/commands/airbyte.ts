@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { serve } from "../../runtime/index.js";
 import { childSource, createAirbyteConnector } from "../../shims/airbyte/index.js";
 import { parseShimArgs } from "../shimArgs.js";
@@ -10,6 +11,14 @@ CLI convention: spec, check --config F, discover --config F, read --config F --c
 [--state F]. Logs go to stderr.
 
 Options:
+  --patches DIR              an airbyte-to-flow patch set (Estuary's Rust shim): spec.patch.json,
+                             spec.map.json, oauth2.patch.json, documentation_url.patch.json,
+                             schema_normalizations.json, selected_streams.json,
+                             omitted_streams.json, run_interval_minutes.json and
+                             streams/<name>.{pk,patch,normalize}.json (streams/*.patch.json or
+                             streams/__star__.patch.json for every stream) apply as that shim
+                             applied them; its state is picked up (AIRBYTE_TO_FLOW_STATE_FORMAT=
+                             per_stream reads it as per-stream state, as that shim did)
   --oauth2 FILE              Flow's oauth2 object for the spec (JSON); by default it is derived
                              from the source's declarative OAuth when that is sound
   --documentation-url URL    the spec's documentationUrl (default: the source's)
@@ -37,11 +46,12 @@ Options:
 
 /** `flowcap airbyte [options] -- <argv...>`: parse, build the connector, serve it. */
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseShimArgs(argv, { "legacy-state": { type: "string" }, "no-decode-state": { type: "boolean" } }, { name: "airbyte", usage, wraps: "the source", example: "python3 main.py" });
+  const parsed = parseShimArgs(argv, { "legacy-state": { type: "string" }, "no-decode-state": { type: "boolean" }, patches: { type: "string" } }, { name: "airbyte", usage, wraps: "the source", example: "python3 main.py" });
   if (typeof parsed === "number") return parsed;
   const { values, command, common, fail } = parsed;
   const legacy = values["legacy-state"];
   if (legacy !== undefined && legacy !== "blob" && legacy !== "message") return fail(`--legacy-state is blob or message, got ${JSON.stringify(legacy)}`);
+  if (values.patches !== undefined && !statSync(values.patches, { throwIfNoEntry: false })?.isDirectory()) return fail(`--patches ${values.patches} is not a folder (an airbyte-to-flow patch set)`);
 
   const source = childSource({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs, idleTimeoutMs: common.idleTimeoutMs });
   const connector = createAirbyteConnector(source, {
@@ -50,6 +60,8 @@ export async function run(argv: string[]): Promise<number> {
     legacyStateForm: legacy as "blob" | "message" | undefined,
     decodeCompressedState: values["no-decode-state"] ? false : undefined,
     maxTrackedKeys: common.maxTrackedKeys,
+    patches: values.patches,
+    foreignStateFormat: process.env.AIRBYTE_TO_FLOW_STATE_FORMAT === "per_stream" ? "per_stream" : undefined,
   });
   return serve(connector);
 }

@@ -7,6 +7,7 @@ import { acceptsDeletions } from "../documents.js";
 import { SkippedStreams } from "../skippedStreams.js";
 import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
+import type { DocumentNormalizer } from "./patchedDocuments.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import type { AirbyteStateKeeper } from "./state.js";
 import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
@@ -44,6 +45,8 @@ interface Target {
   refresh: number;
   /** A record without the collection key was warned of. */
   keyless: boolean;
+  /** Rewrites each record's data before it is captured (airbyte-to-flow's normalizations). */
+  normalize: DocumentNormalizer | undefined;
 }
 
 export interface ReadSessionOptions {
@@ -53,6 +56,11 @@ export interface ReadSessionOptions {
   label: string;
   /** Keys a keyed full-refresh stream tracks before it stops tracking them (default DEFAULT_MAX_TRACKED_KEYS). */
   maxTrackedKeys?: number;
+  /**
+   * The normalizer of a binding's records, if any (`--patches`: airbyte-to-flow's date-time and
+   * `.normalize.json` rules). Records of a binding without one keep the unparsed fast path.
+   */
+  normalizerOf?(binding: ShimBinding): DocumentNormalizer | undefined;
 }
 
 /**
@@ -121,6 +129,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         tracker: this.keyTracker(binding, slot.keysDropped === true),
         refresh: typeof slot.refresh === "number" ? slot.refresh : 1,
         keyless: false,
+        normalize: options.normalizerOf?.(binding),
       };
     });
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
@@ -198,7 +207,11 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
     if (!found) return this.unknownStream(span.stream, span.namespace);
     const target = found.target;
-    if (span.hasMeta) {
+    if (target.normalize) {
+      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      // Unchanged data keeps its bytes (and their numbers' exact digits); changed data is rewritten.
+      if (target.normalize(data) || Object.prototype.hasOwnProperty.call(data, "_meta")) return this.parsedRecord(target, data);
+    } else if (span.hasMeta) {
       // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
       const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
@@ -229,6 +242,12 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       });
     }
     const target = found.target;
+    if (target.normalize) target.normalize(data);
+    return this.parsedRecord(target, data);
+  }
+
+  /** A record whose data is parsed: `_meta` merged into its own, if it has one. */
+  private parsedRecord(target: Target, data: Record<string, unknown>): void {
     if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
     const json = JSON.stringify(data);
     this.task.capturedJson(target.binding.index, spliceMeta(json, 0, json.length, `{"op":"u","row_id":${target.nextRowId++}}`));
