@@ -40,9 +40,9 @@ export interface ServeOptions {
   /** Stop gracefully on SIGTERM and log uncaught errors as the final line. Default: as `exit`. */
   handleSignals?: boolean;
   /**
-   * Turn what the global `console` prints into log lines while serving, so nothing but protocol
-   * messages reaches stdout (see routeConsoleToLog). Default: true when serving the process's
-   * own stdio.
+   * Turn what the global `console` prints, and what code writes with `process.stdout.write`,
+   * into log lines while serving, so nothing but protocol messages reaches stdout (see
+   * routeConsoleToLog). Default: true when serving the process's own stdio.
    */
   routeConsole?: boolean;
   gracefulStopMs?: number;

@@ -93,6 +93,18 @@ function requireKeyLocation(schema: JsonObject, pointer: string): void {
 }
 
 /**
+ * Whether a collection's schema lets a `_meta.op: "d"` document delete its row: it has the
+ * deletion rule `documentSchema` writes with `deletions` (a `then` that reduces with
+ * `delete: true`). A collection discovered before its shim deleted rows has none, and a deletion
+ * document would then be stored as a row (or fail the schema's `required`).
+ */
+export function acceptsDeletions(schema: unknown): boolean {
+  if (!isPlainObject(schema) || !isPlainObject(schema.then)) return false;
+  const reduce = schema.then.reduce;
+  return isPlainObject(reduce) && reduce.delete === true;
+}
+
+/**
  * A collection name for a stream: each `/`-separated part keeps Unicode letters and digits and
  * `-`, `_`, `.`; anything else becomes `_`. Empty parts are dropped.
  */

@@ -102,6 +102,17 @@ describe("discoveredBindings", () => {
     expect(() => encodeResponse({ discovered: { bindings } })).not.toThrow();
   });
 
+  it("gives a keyed full-refresh stream the deletion rule, its key required, so its refreshes can delete rows; an incremental one none", () => {
+    const json_schema = { type: "object", properties: { id: { type: "integer" }, name: { type: "string" } }, required: ["id", "name"] };
+    const [full, incremental] = discoveredBindings(
+      { streams: [stream("tags", { json_schema, supported_sync_modes: ["full_refresh"], source_defined_primary_key: [["id"]] }), stream("users", { json_schema, supported_sync_modes: ["incremental"], source_defined_primary_key: [["id"]] })] },
+      logger().log,
+    );
+    expect(full!.documentSchema).toMatchObject({ required: ["id"], else: { required: ["name"] }, then: { reduce: { strategy: "merge", delete: true } } });
+    expect(incremental!.documentSchema).toMatchObject({ required: ["id", "name"] });
+    expect(incremental!.documentSchema).not.toHaveProperty("then");
+  });
+
   it("makes names unique after cleaning", () => {
     const { log } = logger();
     const names = discoveredBindings({ streams: [stream("a b"), stream("a_b"), stream("a?b")] }, log).map((b) => b.recommendedName);
