@@ -8,8 +8,6 @@ import { createConnectorHarness, type HarnessCaptureProgress } from "flowcap/tes
 import { MOCK_RECORDS, MOCK_SECRETS, startMockApi, type MockApi } from "../mock/server.js";
 import { connector } from "../src/index.js";
 
-const file = (rel: string) => fileURLToPath(new URL(`../${rel}`, import.meta.url));
-
 let api: MockApi;
 /** Every log line the connector wrote, for the check that no credential shows. */
 const logLines: string[] = [];
@@ -32,8 +30,8 @@ const ids = (documents: HarnessCaptureProgress["documents"]) => new Set(document
 describe("<% name %>", { timeout: 60_000 }, () => {
   it("answers spec and discover as its snapshots say (UPDATE_SNAPSHOTS=1 rewrites them)", async () => {
     const h = harness();
-    await h.matchSnapshot(file("snapshots/spec.json"), await h.spec());
-    await h.matchSnapshot(file("snapshots/discover.json"), await h.discover());
+    await h.matchSnapshot(new URL("../snapshots/spec.json", import.meta.url), await h.spec());
+    await h.matchSnapshot(new URL("../snapshots/discover.json", import.meta.url), await h.discover());
   });
 <%#oauth2%>
 
@@ -70,7 +68,7 @@ describe("<% name %>", { timeout: 60_000 }, () => {
   });
 
   it("passes flowcap's conformance suite against the mock API", async () => {
-    const catalog = await loadCatalog(file("test.flow.yaml"));
+    const catalog = await loadCatalog(fileURLToPath(new URL("../test.flow.yaml", import.meta.url)));
     const capture = selectCapture(catalog);
     // test.flow.yaml's config, pointed at this test's mock (on a free port).
     const results = await runChecks(catalog, { ...capture, endpoint: { ...capture.endpoint, config: api.config } }, { stopGraceMs: 5_000 });
