@@ -63,7 +63,11 @@ export interface RecordedRequest {
 export type FixturePagination =
   /** GitHub style: `?page=N&per_page=M`, the body is the array, a `Link` header with next/prev/first/last. */
   | "link"
-  /** `?cursor=C&limit=M`: `{ "data": [...], "next_cursor": "..." | null }` (the cursor is opaque). */
+  /**
+   * `?cursor=C&limit=M`: `{ "data": [...], "next_cursor": "..." | null }`. The cursor is opaque but
+   * holds an offset, as many APIs' do: records that change order between two pages shift it. For
+   * a keyset cursor, serve the pages from a `route`.
+   */
   | "cursor"
   /** `?offset=N&limit=M`: `{ "data": [...], "total": T }`. */
   | "offset"

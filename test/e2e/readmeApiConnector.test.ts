@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnConnector } from "../helpers/child.js";
+import { exchange } from "../helpers/child.js";
 import { repoRoot } from "../helpers/fixtures.js";
 import { bundleExample, readmeExample, typeErrors } from "../helpers/readme.js";
 
@@ -36,13 +36,7 @@ describe("README's API connector", () => {
   it("runs as a process: spec, discover with its interval, and a config error", async () => {
     const bundle = path.join(workDir, "main.mjs");
     await bundleExample(files.main, bundle);
-    const send = async (...requests: object[]) => {
-      const run = spawnConnector([process.execPath, bundle]);
-      for (const r of requests) run.send(r);
-      run.end();
-      const { code } = await run.exit;
-      return { code, out: run.stdout.json, last: run.logs().at(-1) };
-    };
+    const send = (...requests: object[]) => exchange([process.execPath, bundle], workDir, ...requests);
     const discovered = await send({ spec: { config: {} } }, { discover: { config: { api_key: "k" } } });
     expect(discovered.code).toBe(0);
     expect(discovered.out[0]).toMatchObject({ spec: { configSchema: { properties: { api_key: { secret: true } } } } });
