@@ -1,7 +1,7 @@
 # <% name %>
 
-<% title %>: a capture connector for [Estuary Flow](https://estuary.dev) reading an HTTP API<%#oauth2%> with
-OAuth2<%/oauth2%>, built with [flowcap](https://github.com/flowcap/flowcap).
+<% title %>: a capture connector for [Estuary Flow](https://estuary.dev) reading an HTTP API with
+<%#apiKey%>an API key<%/apiKey%><%#bearer%>a bearer token<%/bearer%><%#basic%>HTTP Basic auth<%/basic%><%#oauth2%>OAuth2<%/oauth2%>, built with [flowcap](https://github.com/flowcap/flowcap).
 
 ## Configure
 

@@ -42,7 +42,7 @@ export const MOCK_CONFIG = {
 <%/oauth2%>
 };
 
-/** The secret values of MOCK_CONFIG, which must never appear in a log line. */
+/** The secret values of MOCK_CONFIG (and their encodings on the wire), which must never appear in a log line. */
 <%#apiKey%>
 export const MOCK_SECRETS = [MOCK_CONFIG.api_key];
 <%/apiKey%>
@@ -50,7 +50,7 @@ export const MOCK_SECRETS = [MOCK_CONFIG.api_key];
 export const MOCK_SECRETS = [MOCK_CONFIG.access_token];
 <%/bearer%>
 <%#basic%>
-export const MOCK_SECRETS = [MOCK_CONFIG.password];
+export const MOCK_SECRETS = [MOCK_CONFIG.password, Buffer.from(`${MOCK_CONFIG.username}:${MOCK_CONFIG.password}`).toString("base64")];
 <%/basic%>
 <%#oauth2%>
 export const MOCK_SECRETS = [MOCK_CONFIG.credentials.client_secret, MOCK_CONFIG.credentials.refresh_token];
@@ -59,12 +59,14 @@ export const MOCK_SECRETS = [MOCK_CONFIG.credentials.client_secret, MOCK_CONFIG.
 /** How many records the mock starts with: three pages. */
 export const MOCK_RECORDS = 250;
 
+/** A record of the mock API. */
 export interface Mock<% resourceType %> {
   id: string;
   updated_at: string;
   name: string;
 }
 
+/** The running mock API. */
 export interface MockApi {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
@@ -78,6 +80,7 @@ export interface MockApi {
   create(): Mock<% resourceType %>;
   /** Changes a record: a new name, updated now. */
   update(id: string): Mock<% resourceType %>;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 
