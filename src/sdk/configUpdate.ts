@@ -18,10 +18,13 @@ export function sortKeys(value: unknown): unknown {
   );
 }
 
+/** Options of encryptConfig. */
 export interface EncryptOptions {
   /** Default: `ENCRYPTION_URL` from the environment, else Estuary's service. */
   encryptionUrl?: string;
+  /** The environment to read `ENCRYPTION_URL` from: process.env by default. */
   env?: Record<string, string | undefined>;
+  /** How long the encryption request may take. */
   timeoutMs?: number;
 }
 

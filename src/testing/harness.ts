@@ -28,6 +28,7 @@ import { matchSnapshot, type MatchSnapshotOptions } from "./snapshots.js";
  */
 export type ConnectorUnderTest = Connector | { source: string; capture?: string };
 
+/** Options of createConnectorHarness. */
 export interface HarnessOptions {
   /** The endpoint config of an in-process connector (a catalog's capture has its own). */
   config?: Record<string, unknown>;
@@ -42,6 +43,7 @@ export interface HarnessOptions {
 /** A binding to capture: a resource name, or a resource config (with `name`) and a backfill counter. */
 export type HarnessBinding = string | { resource: Record<string, unknown> & { name: string }; backfill?: number };
 
+/** Options of a harness's capture(). */
 export interface HarnessCaptureOptions {
   /**
    * The bindings to capture. In-process: by default every discovered binding that is not
@@ -69,17 +71,21 @@ export interface HarnessCaptureOptions {
    * transaction: wait on what the connector did rather than on time.
    */
   until?: (progress: HarnessCaptureProgress) => boolean;
+  /** Ends the session (gracefully) when it fires. */
   signal?: AbortSignal;
 }
 
 /** What a session committed so far. */
 export interface HarnessCaptureProgress {
+  /** The documents committed so far, as HarnessCaptureResult.documents. */
   documents: readonly [collection: string, doc: Record<string, unknown>][];
   /** The state after the last committed transaction. */
   state: Record<string, unknown>;
+  /** Transactions committed so far. */
   transactions: number;
 }
 
+/** What a harness's capture() committed. */
 export interface HarnessCaptureResult {
   /** The committed documents as `flowctl preview` prints them: `[collection, doc]`, keys sorted, `_meta.uuid` a placeholder. */
   documents: [collection: string, doc: Record<string, unknown>][];
@@ -87,8 +93,11 @@ export interface HarnessCaptureResult {
   state: Record<string, unknown>;
   /** Each transaction's state update, as Flow's runtime would apply it. */
   states: ConnectorState[];
+  /** Transactions committed. */
   transactions: number;
+  /** Checkpoints the connector wrote (several may make one transaction). */
   checkpoints: number;
+  /** How the session ended: the connector exited, `transactions` or `until` was reached, a timeout, or a stop. */
   ended: PreviewResult["ended"];
 }
 
@@ -106,7 +115,7 @@ export interface ConnectorHarness {
   /** The values of the config's secret fields (by the spec's schema), which snapshots redact. */
   secrets(): Promise<string[]>;
   /** Compares `value` with the snapshot `file`, secrets redacted (see matchSnapshot). */
-  matchSnapshot(file: string, value: unknown, options?: Omit<MatchSnapshotOptions, "secrets">): Promise<void>;
+  matchSnapshot(file: string | URL, value: unknown, options?: Omit<MatchSnapshotOptions, "secrets">): Promise<void>;
 }
 
 /**
