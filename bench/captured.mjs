@@ -24,16 +24,17 @@ export function sink() {
 }
 
 /**
- * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: split
- * by LineSplitter, batch by batch, waiting whenever the sink returns a promise.
+ * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: each
+ * chunk in a buffer of its own (a pipe's read allocates one; the sink may write over it), split by
+ * LineSplitter into batches, waiting whenever the sink returns a promise.
  */
 export async function feedLines(chunks, lineSink) {
   const splitter = new LineSplitter();
+  const batches = [];
   for (const chunk of chunks) {
-    const batch = [];
-    splitter.push(chunk, (line) => batch.push(line));
-    for (let i = 0; i < batch.length; i++) {
-      const wait = lineSink.line(batch[i]);
+    splitter.pushBatch(Buffer.from(chunk), (batch) => batches.push(batch));
+    for (const batch of batches.splice(0)) {
+      const wait = lineSink.lines(batch);
       if (wait !== undefined) await wait;
     }
   }

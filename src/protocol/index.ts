@@ -17,7 +17,7 @@ export {
   type EncodeOptions,
   type ResponseVariant,
 } from "./encode.js";
-export { LineSplitter, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
+export { LineSplitter, LineBatch, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
 export { stateKey } from "./stateKey.js";
 export { RequestDecodeError, LineTooLongError } from "./errors.js";
 export { shapeOf, type Shape, type FieldShape } from "./shapes.js";

@@ -3,6 +3,7 @@ import { aborted } from "../util/abort.js";
 import type { Logger } from "./log.js";
 import { AckLedger } from "./ledger.js";
 import { Task, type TaskHost } from "./task.js";
+import { SpoolBudget } from "./spool.js";
 import type { ResponseWriter } from "./writer.js";
 import type { CaptureSession } from "./connector.js";
 
@@ -11,6 +12,7 @@ export interface SessionOptions {
   log: Logger;
   bindingCount: number;
   explicitAcknowledgements: boolean;
+  /** Bytes of pending lines all tasks together keep in memory before spilling to disk. */
   spoolMemoryBytes: number;
   /** How long tasks get, once told to stop, to reach their next checkpoint. */
   gracefulStopMs: number;
@@ -28,7 +30,7 @@ export class Session implements TaskHost {
   readonly writer: ResponseWriter;
   readonly ledger: AckLedger | undefined;
   readonly bindingCount: number;
-  readonly spoolMemoryBytes: number;
+  readonly spoolBudget: SpoolBudget;
   private readonly log: Logger;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
@@ -42,7 +44,7 @@ export class Session implements TaskHost {
     this.writer = options.writer;
     this.log = options.log;
     this.bindingCount = options.bindingCount;
-    this.spoolMemoryBytes = options.spoolMemoryBytes;
+    this.spoolBudget = new SpoolBudget(options.spoolMemoryBytes);
     this.gracefulStopMs = options.gracefulStopMs;
     this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
   }
@@ -127,6 +129,7 @@ export class Session implements TaskHost {
     } finally {
       this.ended = true;
       clearTimeout(this.graceTimer);
+      this.spoolBudget.close();
       this.ledger?.fail(new StoppedError("session ended"));
     }
     if (this.firstError !== undefined) throw this.firstError;

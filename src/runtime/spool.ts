@@ -1,49 +1,99 @@
-import { closeSync, openSync, readSync, unlinkSync, writeSync, ftruncateSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { randomBytes } from "node:crypto";
+import { SPILL_PAGE_BYTES, SpillFile } from "./spillFile.js";
 import type { WriteFn } from "./writer.js";
 
-/** A task keeps up to this many bytes of pending lines in memory before it spills to a file. */
-export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
+/**
+ * The bytes of pending lines a process keeps in memory, across all its tasks, before spools
+ * spill to disk (ServeOptions.spoolMemoryBytes).
+ */
+export const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
 /** Pending lines are joined into strings of about this size, so stdout sees few large writes. */
 const JOIN_BYTES = 256 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Over the budget, a spool spills once it holds this much: a thousand spools holding a few
+ * documents each do not each write a file page per document.
+ */
+const MIN_SPILL_BYTES = 16 * 1024;
+
+/** `,"_meta":{"op":"` and `"_meta":{"op":"`: the start of the `_meta` that capturedInPlace adds. */
+const META_OPEN = [Buffer.from('"_meta":{"op":"', "latin1"), Buffer.from(',"_meta":{"op":"', "latin1")] as const;
+/** `","row_id":` */
+const ROW_ID = Buffer.from('","row_id":', "latin1");
+/** `}}` closing `_meta` and the document, then the captured line's `}}\n`. */
+const CLOSE = Buffer.from("}}}}\n", "latin1");
+
+/**
+ * What the spools of one process may keep in memory together: past `limitBytes`, a spool that
+ * grows spills what it holds to the process's one spill file. One budget, not one per task, so
+ * memory stays bounded whatever the number of tasks (a capture of a thousand bindings whose
+ * reader stalls holds at most this, plus less than MIN_SPILL_BYTES per spool).
+ */
+export class SpoolBudget {
+  /** Bytes the spools hold in memory. */
+  usedBytes = 0;
+  readonly spillFile = new SpillFile();
+
+  constructor(readonly limitBytes = DEFAULT_SPOOL_MEMORY_BYTES) {}
+
+  /** Closes the spill file. */
+  close(): void {
+    this.spillFile.close();
+  }
+}
 
 /**
  * The lines of one task's open checkpoint sequence, waiting to be written together with their
- * checkpoint. Like Estuary's spooled buffer: in memory up to a limit, then in a temporary file,
- * so a task may capture any number of documents between checkpoints in bounded memory.
+ * checkpoint. Like Estuary's spooled buffer: in memory within the process's budget, then in a
+ * temporary file, so tasks may capture any number of documents between checkpoints in bounded
+ * memory.
  *
- * Sizes count UTF-16 code units, which is bytes for the ASCII that dominates JSON.
+ * Sizes count UTF-16 code units for strings, which is bytes for the ASCII that dominates JSON.
  *
- * Lines come as strings (`append`) or, for shims that pass a child's output through, as UTF-8
- * bytes copied into a byte arena (`appendBytes`), so those never become strings at all. Order
- * is kept across both kinds.
+ * Lines come three ways, and their order is kept across all three:
+ * - as strings (`append`), joined into ~256 KiB strings;
+ * - as UTF-8 bytes copied into a byte arena (`appendBytes`), so they never become strings;
+ * - built in place in a buffer of lines the caller hands over (`appendInPlace`): the shims
+ *   rewrite a child's RECORD lines into `captured` lines where they lie, and the spool keeps views
+ *   of the buffer, so those bytes are neither copied nor decoded.
  */
 export class Spool {
   private parts: string[] = [];
   private partsBytes = 0;
   private chunks: (string | Buffer)[] = [];
+  /** Bytes this spool holds in memory (counted in the budget). */
   private memoryBytes = 0;
   private arena: Buffer | undefined;
   private arenaUsed = 0;
-  private fd: number | undefined;
-  private filePath: string | undefined;
+  // The region being built in place: `regionBuf[regionStart, writeAt)` holds finished lines;
+  // `regionLimit` is the end of the last line handed over (bytes up to it may be overwritten).
+  private regionBuf: Buffer | undefined;
+  private regionStart = 0;
+  private writeAt = 0;
+  private regionLimit = -1;
+  // What was spilled: whole pages, the last one filled to `lastPageBytes`.
+  private pages: number[] = [];
+  private lastPageBytes = SPILL_PAGE_BYTES;
   private fileBytes = 0;
+  private readonly budget: SpoolBudget;
+  private readonly ownBudget: boolean;
 
-  constructor(private readonly memoryLimitBytes = DEFAULT_SPOOL_MEMORY_BYTES) {}
+  /** @param budget The process's budget; a number makes a budget of that many bytes for this spool alone. */
+  constructor(budget: SpoolBudget | number = DEFAULT_SPOOL_MEMORY_BYTES) {
+    this.ownBudget = typeof budget === "number";
+    this.budget = typeof budget === "number" ? new SpoolBudget(budget) : budget;
+  }
 
   /** Bytes pending in memory and on disk. */
   get size(): number {
-    return this.memoryBytes + this.partsBytes + this.arenaUsed + this.fileBytes;
+    return this.memoryBytes + this.fileBytes;
   }
 
   append(line: string): void {
+    if (this.regionBuf !== undefined) this.closeRegion();
     if (this.arenaUsed > 0) this.flushArena();
     this.parts.push(line);
     this.partsBytes += line.length;
     if (this.partsBytes >= JOIN_BYTES) this.join();
+    this.grew(line.length);
   }
 
   /**
@@ -51,6 +101,7 @@ export class Spool {
    * `tail` and the bytes `suffix`, copied into the arena (no string is made of the bytes).
    */
   appendBytes(head: Uint8Array, bytes: Uint8Array, start: number, end: number, tail: string, suffix: Uint8Array): void {
+    if (this.regionBuf !== undefined) this.closeRegion();
     if (this.partsBytes > 0) this.join();
     const need = head.length + (end - start) + tail.length * 3 + suffix.length;
     let arena = this.arena;
@@ -58,10 +109,12 @@ export class Spool {
       this.flushArena();
       arena = this.arena = Buffer.allocUnsafe(Math.max(JOIN_BYTES, need));
     }
-    let at = this.arenaUsed;
+    const from = this.arenaUsed;
+    let at = from;
     arena.set(head, at);
     at += head.length;
-    at += Buffer.prototype.copy.call(bytes, arena, at, start, end);
+    arena.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
+    at += end - start;
     // Tails are short and usually ASCII: a loop beats a call into the encoder.
     const n = tail.length;
     let i = 0;
@@ -75,81 +128,173 @@ export class Spool {
     at += suffix.length;
     this.arenaUsed = at;
     if (at >= JOIN_BYTES) this.flushArena();
+    this.grew(at - from);
+  }
+
+  /**
+   * Appends the `captured` line of a document that lies in a buffer of lines the caller hands
+   * over: `head` (the binding's `{"captured":...,"doc":`), the document's bytes
+   * `buf[dataStart, dataClose)` (an object without its closing brace), `"_meta":{"op":"<op>",
+   * "row_id":<rowId>}` (after a comma unless `comma` is false, for an empty object), then the
+   * braces that close it all. The line is built in place over `buf[lineStart, lineLimit)`, the
+   * line that held the document (its newline included), right after the line built from the
+   * line before it when that one was handed over too; the caller must not use those bytes
+   * again. When it does not fit there (a document whose envelope was shorter than what Flow's
+   * line adds), it is copied instead.
+   */
+  appendInPlace(head: Uint8Array, buf: Buffer, lineStart: number, lineLimit: number, dataStart: number, dataClose: number, comma: boolean, op: number, rowId: number): void {
+    if (this.partsBytes > 0) this.join();
+    if (this.arenaUsed > 0) this.flushArena();
+    if (buf !== this.regionBuf || lineStart !== this.regionLimit) {
+      if (this.regionBuf !== undefined) this.closeRegion();
+      this.regionBuf = buf;
+      this.regionStart = this.writeAt = lineStart;
+    }
+    let digits = 1;
+    for (let x = rowId; x >= 10; x = Math.floor(x / 10)) digits++;
+    const open = META_OPEN[comma ? 1 : 0];
+    const dataBytes = dataClose - dataStart;
+    const length = head.length + dataBytes + open.length + 1 + ROW_ID.length + digits + CLOSE.length;
+    let at = this.writeAt;
+    if (at + length > lineLimit) {
+      // No room: copy this one, and start the next region after it.
+      this.closeRegion();
+      const tail = `${comma ? "," : ""}"_meta":{"op":"${String.fromCharCode(op)}","row_id":${rowId}}}`;
+      this.appendBytes(head, buf, dataStart, dataClose, tail, CLOSE.subarray(2));
+      return;
+    }
+    // The document first (it may overlap where the head goes), then what surrounds it.
+    buf.copyWithin(at + head.length, dataStart, dataClose);
+    buf.set(head, at);
+    at += head.length + dataBytes;
+    buf.set(open, at);
+    at += open.length;
+    buf[at++] = op;
+    buf.set(ROW_ID, at);
+    at += ROW_ID.length + digits;
+    for (let p = at - 1, x = rowId; p >= at - digits; p--, x = Math.floor(x / 10)) buf[p] = 0x30 + (x % 10);
+    buf.set(CLOSE, at);
+    this.writeAt = at + CLOSE.length;
+    this.regionLimit = lineLimit;
+    this.grew(length);
+  }
+
+  /** Counts `bytes` more in memory, and spills when the process is over its budget. */
+  private grew(bytes: number): void {
+    this.memoryBytes += bytes;
+    const budget = this.budget;
+    budget.usedBytes += bytes;
+    if (budget.usedBytes > budget.limitBytes && this.memoryBytes >= Math.min(MIN_SPILL_BYTES, budget.limitBytes)) this.spill();
+  }
+
+  private closeRegion(): void {
+    const buf = this.regionBuf!;
+    if (this.writeAt > this.regionStart) this.chunks.push(buf.subarray(this.regionStart, this.writeAt));
+    this.regionBuf = undefined;
+    this.regionLimit = -1;
   }
 
   private flushArena(): void {
     if (this.arenaUsed === 0 || this.arena === undefined) return;
     this.chunks.push(this.arena.subarray(0, this.arenaUsed));
-    this.memoryBytes += this.arenaUsed;
     this.arena = undefined;
     this.arenaUsed = 0;
-    if (this.memoryBytes > this.memoryLimitBytes) this.spill();
   }
 
   private join(): void {
     if (this.parts.length === 0) return;
     const chunk = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
     this.parts = [];
-    this.memoryBytes += this.partsBytes;
     this.partsBytes = 0;
     this.chunks.push(chunk);
-    if (this.memoryBytes > this.memoryLimitBytes) this.spill();
   }
 
-  private spill(): void {
-    if (this.fd === undefined) {
-      this.filePath = path.join(tmpdir(), `flowcap-spool-${process.pid}-${randomBytes(6).toString("hex")}`);
-      this.fd = openSync(this.filePath, "w+", 0o600);
-      // The file is only ever read through this descriptor: unlink it now, so it cannot outlive us.
-      unlinkSync(this.filePath);
-    }
-    for (const chunk of this.chunks) {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.fileBytes + offset);
-      this.fileBytes += bytes.length;
-    }
-    this.chunks = [];
-    this.memoryBytes = 0;
-  }
-
-  /** Writes everything pending (file first, then memory) through `write`, then empties the spool. */
-  async drainTo(write: WriteFn): Promise<void> {
+  /** Everything in memory, in order, as chunks. */
+  private gather(): (string | Buffer)[] {
+    if (this.regionBuf !== undefined) this.closeRegion();
     this.join();
     this.flushArena();
-    if (this.fd !== undefined && this.fileBytes > 0) {
-      for (let position = 0; position < this.fileBytes; ) {
-        const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.fileBytes - position));
-        const n = readSync(this.fd, buffer, 0, buffer.length, position);
-        if (n <= 0) throw new Error(`spool file ended at ${position} of ${this.fileBytes} bytes`);
-        position += n;
-        await write(n === buffer.length ? buffer : buffer.subarray(0, n));
-      }
-      ftruncateSync(this.fd, 0);
-      this.fileBytes = 0;
-    }
     const chunks = this.chunks;
     this.chunks = [];
+    return chunks;
+  }
+
+  /** Moves everything in memory to the end of what is spilled. */
+  private spill(): void {
+    const file = this.budget.spillFile;
+    for (const chunk of this.gather()) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+      for (let offset = 0; offset < bytes.length; ) {
+        if (this.lastPageBytes === SPILL_PAGE_BYTES) {
+          this.pages.push(file.take());
+          this.lastPageBytes = 0;
+        }
+        const n = Math.min(bytes.length - offset, SPILL_PAGE_BYTES - this.lastPageBytes);
+        file.write(this.pages[this.pages.length - 1]!, this.lastPageBytes, bytes.subarray(offset, offset + n));
+        this.lastPageBytes += n;
+        offset += n;
+        this.fileBytes += n;
+      }
+    }
+    this.budget.usedBytes -= this.memoryBytes;
     this.memoryBytes = 0;
-    for (const chunk of chunks) await write(chunk);
+  }
+
+  /**
+   * Writes everything pending (spilled first, then memory) through `write`, then empties the
+   * spool. What the task appends meanwhile belongs to its next sequence.
+   */
+  async drainTo(write: WriteFn): Promise<void> {
+    const chunks = this.gather();
+    // The gathered chunks leave the spool now, and the budget as each is written.
+    let held = 0;
+    for (const chunk of chunks) held += chunk.length;
+    this.memoryBytes -= held;
+    const pages = this.pages;
+    let remaining = this.fileBytes;
+    this.pages = [];
+    this.lastPageBytes = SPILL_PAGE_BYTES;
+    this.fileBytes = 0;
+    try {
+      if (pages.length > 0) {
+        const file = this.budget.spillFile;
+        try {
+          for (const page of pages) {
+            const n = Math.min(remaining, SPILL_PAGE_BYTES);
+            const buffer = Buffer.allocUnsafe(n);
+            file.read(page, buffer, n);
+            remaining -= n;
+            await write(buffer);
+          }
+        } finally {
+          file.release(pages);
+        }
+      }
+      for (const chunk of chunks) {
+        await write(chunk);
+        held -= chunk.length;
+        this.budget.usedBytes -= chunk.length;
+      }
+    } finally {
+      this.budget.usedBytes -= held;
+    }
   }
 
   /** Drops everything pending (the sequence will not be committed). */
   discard(): void {
-    this.parts = [];
-    this.partsBytes = 0;
-    this.arena = undefined;
-    this.arenaUsed = 0;
-    this.chunks = [];
+    this.gather();
+    this.budget.usedBytes -= this.memoryBytes;
     this.memoryBytes = 0;
-    if (this.fd !== undefined) ftruncateSync(this.fd, 0);
+    this.arena = undefined;
+    if (this.pages.length > 0) this.budget.spillFile.release(this.pages);
+    this.pages = [];
+    this.lastPageBytes = SPILL_PAGE_BYTES;
     this.fileBytes = 0;
   }
 
-  /** Releases the spool file, if any. */
+  /** Releases what the spool holds (and the spill file, when the budget is its own). */
   close(): void {
     this.discard();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    if (this.ownBudget) this.budget.close();
   }
 }

@@ -11,6 +11,21 @@ function scan(line: string) {
 }
 
 describe("scanRecord", () => {
+  it("reads one line of a buffer of lines, never past its end", () => {
+    // Each broken line would be whole if the scan ran on into the next one.
+    const broken = ['{"type":"RECORD","record":{"stream":"a","data":{"x":"cut', '{"type":"RECORD","record":{"stream":"a","data":{"x":1}', '{"type":"RECORD","record":{"stream":"a","data":{"x":1},"emitted_at":'];
+    const good = '{"type":"RECORD","record":{"stream":"b","data":{"y":2}}}';
+    for (const line of broken) {
+      const buf = Buffer.from(`${line}\n"}}}}\n${good}\n`);
+      expect(scanRecord(buf, span, 0, line.length), line).toBe(false);
+      const start = line.length + 7;
+      expect(scanRecord(buf, span, start, start + good.length)).toBe(true);
+      expect([span.stream, buf.toString("utf8", span.dataStart, span.dataEnd)]).toEqual(["b", '{"y":2}']);
+      // A line's trailing `\r` is whitespace.
+      expect(scanRecord(Buffer.from(`${good}\r\n`), span, 0, good.length + 1)).toBe(true);
+    }
+  });
+
   it("finds stream, namespace and the exact data text, whatever the key order and spacing", () => {
     expect(scan('{"type":"RECORD","record":{"stream":"users","data":{"id":1},"emitted_at":1}}')).toEqual({ stream: "users", namespace: null, data: '{"id":1}' });
     // faros-airbyte-cdk order: record first, type last.

@@ -16,7 +16,7 @@
  * The byte walkers are `../jsonBytes.ts`'s, shared with the Singer scanner (see newMetaFlag
  * there for what keeps them fast).
  */
-import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, startsWith, stringValue } from "../jsonBytes.js";
+import { COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, startsWith, stringValue } from "../jsonBytes.js";
 
 const RECORD_VALUE = Buffer.from('"RECORD"');
 const META = newMetaFlag();
@@ -44,91 +44,95 @@ export class RecordSpan {
   }
 }
 
-/** Reads the `record` object at `b[i]` into `out`; returns the offset past it, or -1. */
-function scanRecordObject(b: Buffer, i: number, out: RecordSpan): number {
+/** Reads the `record` object at `b[i]` (before `end`) into `out`; returns the offset past it, or -1. */
+function scanRecordObject(b: Buffer, i: number, end: number, out: RecordSpan): number {
   if (b[i] !== LBRACE) return -1;
   let haveStream = false;
   out.namespace = null;
   out.dataStart = -1;
-  i = skipWs(b, i + 1);
+  i = skipWs(b, i + 1, end);
   if (b[i] === RBRACE) return -1;
   for (;;) {
-    if (b[i] !== QUOTE) return -1;
+    if (i >= end || b[i] !== QUOTE) return -1;
     const keyStart = i;
-    const keyEnd = skipString(b, i);
+    const keyEnd = skipString(b, i, end);
     if (keyEnd < 0) return -1;
     const keyLen = keyEnd - keyStart - 2;
-    i = skipWs(b, keyEnd);
+    i = skipWs(b, keyEnd, end);
     if (b[i] !== COLON) return -1;
-    i = skipWs(b, i + 1);
+    i = skipWs(b, i + 1, end);
     const valueStart = i;
-    const isData = keyIs(b, keyStart, keyLen, "data");
-    if (isData && b[valueStart] !== LBRACE) return -1;
-    if (isData) META.hasMeta = false;
-    i = isData ? skipComposite(b, i, META) : skipValue(b, i);
-    if (isData) out.hasMeta = META.hasMeta;
-    if (i < 0) return -1;
-    if (isData) {
+    if (keyIs(b, keyStart, keyLen, "data")) {
+      if (b[valueStart] !== LBRACE) return -1;
+      META.hasMeta = false;
+      i = skipComposite(b, i, META, end);
+      if (i < 0) return -1;
+      out.hasMeta = META.hasMeta;
       out.dataStart = valueStart;
       out.dataEnd = i;
-    } else if (keyIs(b, keyStart, keyLen, "stream")) {
-      if (b[valueStart] !== QUOTE) return -1;
-      out.stream = out.streamOf(b, valueStart, i);
-      haveStream = true;
-    } else if (keyIs(b, keyStart, keyLen, "namespace")) {
-      if (b[valueStart] === QUOTE) out.namespace = stringValue(b, valueStart, i) || null;
-      else if (!(i - valueStart === 4 && startsWith(b, valueStart, NULL))) return -1;
+    } else {
+      i = skipValue(b, i, end);
+      if (i < 0) return -1;
+      if (keyIs(b, keyStart, keyLen, "stream")) {
+        if (b[valueStart] !== QUOTE) return -1;
+        out.stream = out.streamOf(b, valueStart, i);
+        haveStream = true;
+      } else if (keyIs(b, keyStart, keyLen, "namespace")) {
+        if (b[valueStart] === QUOTE) out.namespace = stringValue(b, valueStart, i) || null;
+        else if (!(i - valueStart === 4 && startsWith(b, valueStart, NULL, end))) return -1;
+      }
     }
-    i = skipWs(b, i);
+    i = skipWs(b, i, end);
     const c = b[i];
-    if (c === COMMA) {
-      i = skipWs(b, i + 1);
+    if (i < end && c === COMMA) {
+      i = skipWs(b, i + 1, end);
       continue;
     }
-    if (c === RBRACE) return haveStream && out.dataStart >= 0 ? i + 1 : -1;
+    if (i < end && c === RBRACE) return haveStream && out.dataStart >= 0 ? i + 1 : -1;
     return -1;
   }
 }
 
 /**
- * Scans the UTF-8 bytes of `line` as an Airbyte RECORD message. Returns true and fills `out`
- * when it is one the fast path can take; false for anything else (which the caller then
- * decodes and parses).
+ * Scans the UTF-8 bytes of `line` (or of the line `line[start, end)` of a buffer of lines) as an
+ * Airbyte RECORD message. Returns true and fills `out` when it is one the fast path can take;
+ * false for anything else (which the caller then decodes and parses). Nothing outside
+ * `[start, end)` is read.
  */
-export function scanRecord(line: Buffer, out: RecordSpan): boolean {
-  let i = skipWs(line, 0);
+export function scanRecord(line: Buffer, out: RecordSpan, start = 0, end: number = line.length): boolean {
+  let i = skipWs(line, start, end);
   if (line[i] !== LBRACE) return false;
-  i = skipWs(line, i + 1);
+  i = skipWs(line, i + 1, end);
   let isRecord = false;
   let sawRecord = false;
   for (;;) {
-    if (line[i] !== QUOTE) return false;
+    if (i >= end || line[i] !== QUOTE) return false;
     const keyStart = i;
-    const keyEnd = skipString(line, i);
+    const keyEnd = skipString(line, i, end);
     if (keyEnd < 0) return false;
     const keyLen = keyEnd - keyStart - 2;
-    i = skipWs(line, keyEnd);
+    i = skipWs(line, keyEnd, end);
     if (line[i] !== COLON) return false;
-    i = skipWs(line, i + 1);
+    i = skipWs(line, i + 1, end);
     if (keyIs(line, keyStart, keyLen, "type")) {
-      if (!startsWith(line, i, RECORD_VALUE)) return false;
+      if (!startsWith(line, i, RECORD_VALUE, end)) return false;
       isRecord = true;
       i += RECORD_VALUE.length;
     } else if (keyIs(line, keyStart, keyLen, "record")) {
-      i = scanRecordObject(line, i, out);
+      i = scanRecordObject(line, i, end, out);
       if (i < 0) return false;
       sawRecord = true;
     } else {
-      i = skipValue(line, i);
+      i = skipValue(line, i, end);
       if (i < 0) return false;
     }
-    i = skipWs(line, i);
+    i = skipWs(line, i, end);
     const c = line[i];
-    if (c === COMMA) {
-      i = skipWs(line, i + 1);
+    if (i < end && c === COMMA) {
+      i = skipWs(line, i + 1, end);
       continue;
     }
-    if (c !== RBRACE) return false;
-    return isRecord && sawRecord && skipWs(line, i + 1) === line.length;
+    if (i >= end || c !== RBRACE) return false;
+    return isRecord && sawRecord && skipWs(line, i + 1, end) === end;
   }
 }

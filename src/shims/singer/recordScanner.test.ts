@@ -11,6 +11,18 @@ function scan(line: string) {
 }
 
 describe("scanSingerRecord", () => {
+  it("reads one line of a buffer of lines, never past its end", () => {
+    const broken = ['{"type":"RECORD","stream":"a","record":{"x":"cut', '{"type":"RECORD","stream":"a","record":{"x":1}', '{"type":"RECORD","stream":"a","record":{"x":1},"version":'];
+    const good = '{"type":"RECORD","stream":"b","record":{"y":2}}';
+    for (const line of broken) {
+      const buf = Buffer.from(`${line}\n"}}}1}\n${good}\n`);
+      expect(scanSingerRecord(buf, span, 0, line.length), line).toBe(false);
+      const start = line.length + 8;
+      expect(scanSingerRecord(buf, span, start, start + good.length)).toBe(true);
+      expect([span.stream, buf.toString("utf8", span.recordStart, span.recordEnd)]).toEqual(["b", '{"y":2}']);
+    }
+  });
+
   it("finds stream, version and the exact record text, whatever the case of the type, the key order and the spacing", () => {
     expect(scan('{"type": "RECORD", "stream": "users", "record": {"id": 1}, "version": 3, "time_extracted": "2024-01-01T00:00:00Z"}')).toEqual({
       stream: "users",

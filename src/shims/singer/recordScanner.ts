@@ -8,7 +8,7 @@
  *
  * The byte walkers are `../jsonBytes.ts`'s, shared with the Airbyte scanner.
  */
-import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, hasEscape, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, stringValue, tokenIsCaseless } from "../jsonBytes.js";
+import { COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, hasEscape, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, stringValue, tokenIsCaseless } from "../jsonBytes.js";
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
 export class SingerRecordSpan {
@@ -66,37 +66,38 @@ function versionOf(b: Buffer, start: number, end: number): number | undefined {
 }
 
 /**
- * Scans the UTF-8 bytes of `line` as a Singer RECORD message. Returns true and fills `out` when
- * it is a well-formed one (a string `stream`, an object `record`, a numeric or null `version`);
- * false for anything else.
+ * Scans the UTF-8 bytes of `line` (or of the line `line[start, end)` of a buffer of lines) as a
+ * Singer RECORD message. Returns true and fills `out` when it is a well-formed one (a string
+ * `stream`, an object `record`, a numeric or null `version`); false for anything else. Nothing
+ * outside `[start, end)` is read.
  */
-export function scanSingerRecord(line: Buffer, out: SingerRecordSpan): boolean {
-  let i = skipWs(line, 0);
+export function scanSingerRecord(line: Buffer, out: SingerRecordSpan, start = 0, end: number = line.length): boolean {
+  let i = skipWs(line, start, end);
   if (line[i] !== LBRACE) return false;
-  i = skipWs(line, i + 1);
+  i = skipWs(line, i + 1, end);
   let isRecord = false;
   let haveStream = false;
   out.recordStart = -1;
   out.version = undefined;
   for (;;) {
-    if (line[i] !== QUOTE) return false;
+    if (i >= end || line[i] !== QUOTE) return false;
     const keyStart = i;
-    const keyEnd = skipString(line, i);
+    const keyEnd = skipString(line, i, end);
     if (keyEnd < 0) return false;
-    i = skipWs(line, keyEnd);
+    i = skipWs(line, keyEnd, end);
     if (line[i] !== COLON) return false;
-    const valueStart = skipWs(line, i + 1);
+    const valueStart = skipWs(line, i + 1, end);
     const key = envelopeKey(line, keyStart, keyEnd);
     if (key === "record") {
       if (line[valueStart] !== LBRACE) return false;
       META.hasMeta = false;
-      i = skipComposite(line, valueStart, META);
+      i = skipComposite(line, valueStart, META, end);
       if (i < 0) return false;
       out.hasMeta = META.hasMeta;
       out.recordStart = valueStart;
       out.recordEnd = i;
     } else {
-      i = skipValue(line, valueStart);
+      i = skipValue(line, valueStart, end);
       if (i < 0) return false;
       if (key === "type") {
         if (line[valueStart] !== QUOTE || !tokenIsCaseless(line, valueStart, i, "RECORD")) return false;
@@ -111,13 +112,13 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan): boolean {
         out.version = v;
       }
     }
-    i = skipWs(line, i);
+    i = skipWs(line, i, end);
     const c = line[i];
-    if (c === COMMA) {
-      i = skipWs(line, i + 1);
+    if (i < end && c === COMMA) {
+      i = skipWs(line, i + 1, end);
       continue;
     }
-    if (c !== RBRACE) return false;
-    return isRecord && haveStream && out.recordStart >= 0 && skipWs(line, i + 1) === line.length;
+    if (i >= end || c !== RBRACE) return false;
+    return isRecord && haveStream && out.recordStart >= 0 && skipWs(line, i + 1, end) === end;
   }
 }
