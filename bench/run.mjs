@@ -42,6 +42,7 @@ async function runGroup(spec) {
     process.stdout.write(`\n${row.name}: ${row.ratio.toFixed(2)}×`);
   }
   if (spec.relations?.length) process.stdout.write("\n");
+  spec.report?.(rows);
   for (const row of rows) {
     const floor = guards[spec.id]?.[row.name];
     if (floor !== undefined && row.ratio < floor) {

@@ -11,7 +11,8 @@
 // The shim also answers Flow's internal spec before the open (one more run of the script), and
 // both Node processes include starting Node.
 import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, writeFileSync, chmodSync, closeSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync, chmodSync, closeSync, rmSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,19 +125,32 @@ function writeFixture(dir, protocol) {
   return { file, script, node, python, bytes: Buffer.byteLength(text) };
 }
 
-/** Runs `argv` with stdout into /dev/null and `input` on stdin (kept open: the session ends by itself). */
+const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+/**
+ * Runs `argv` with stdout into /dev/null and `input` on stdin (kept open: the session ends by
+ * itself). Returns its wall time and, where GNU time is installed, the CPU time (user + system)
+ * of the process and the children it waited for: steadier than wall time on a shared machine.
+ */
 export function runToDevNull(argv, input) {
   return new Promise((resolve, reject) => {
     const out = openSync("/dev/null", "w");
-    const child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", out, "pipe"], env: { PATH: process.env.PATH, LOG_LEVEL: "warn" } });
+    const timeFile = TIME ? path.join(tmpdir(), `flowcap-bench-time-${process.pid}`) : undefined;
+    const command = TIME ? [TIME, "-f", "%U %S", "-o", timeFile, ...argv] : argv;
+    const started = performance.now();
+    const child = spawn(command[0], command.slice(1), { stdio: ["pipe", out, "pipe"], env: { PATH: process.env.PATH, LOG_LEVEL: "warn" } });
     closeSync(out);
     let stderr = "";
     child.stderr.on("data", (c) => (stderr += c));
     if (input) child.stdin.write(input);
     else child.stdin.end();
     child.on("close", (code) => {
+      const wallMs = performance.now() - started;
       child.stdin.destroy();
-      code === 0 ? resolve() : reject(new Error(`${argv.join(" ")} exited ${code}: ${stderr.slice(-500)}`));
+      if (code !== 0) return reject(new Error(`${argv.join(" ")} exited ${code}: ${stderr.slice(-500)}`));
+      if (!timeFile) return resolve({ wallMs });
+      const [user, system] = readFileSync(timeFile, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
+      resolve({ wallMs, cpuMs: (user + system) * 1000 });
     });
   });
 }

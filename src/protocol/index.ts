@@ -7,6 +7,7 @@ export { decodeRequest, formatAjvErrors, REQUEST_VARIANTS, type DecodedRequest, 
 export {
   encodeResponse,
   encodeCaptured,
+  capturedDocJson,
   encodeCapturedJson,
   encodeCheckpoint,
   encodeSourcedSchema,

@@ -6,20 +6,23 @@ import type { WriteFn } from "./writer.js";
  * spill to disk (ServeOptions.spoolMemoryBytes).
  */
 export const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
-/** Pending lines are joined into strings of about this size, so stdout sees few large writes. */
-const JOIN_BYTES = 256 * 1024;
+/** A spool's first byte arena; each one it fills is followed by one twice as large, up to MAX_ARENA_BYTES. */
+const MIN_ARENA_BYTES = 16 * 1024;
+/** The largest arena, so stdout sees few large writes from a busy task. */
+const MAX_ARENA_BYTES = 256 * 1024;
 /**
  * Over the budget, a spool spills once it holds this much: a thousand spools holding a few
  * documents each do not each write a file page per document.
  */
 const MIN_SPILL_BYTES = 16 * 1024;
 
-/** `,"_meta":{"op":"` and `"_meta":{"op":"`: the start of the `_meta` that capturedInPlace adds. */
+/** `,"_meta":{"op":"` and `"_meta":{"op":"`: the start of the `_meta` that appendInPlace adds. */
 const META_OPEN = [Buffer.from('"_meta":{"op":"', "latin1"), Buffer.from(',"_meta":{"op":"', "latin1")] as const;
 /** `","row_id":` */
 const ROW_ID = Buffer.from('","row_id":', "latin1");
 /** `}}` closing `_meta` and the document, then the captured line's `}}\n`. */
 const CLOSE = Buffer.from("}}}}\n", "latin1");
+const EMPTY = Buffer.alloc(0);
 
 /**
  * What the spools of one process may keep in memory together: past `limitBytes`, a spool that
@@ -46,23 +49,23 @@ export class SpoolBudget {
  * temporary file, so tasks may capture any number of documents between checkpoints in bounded
  * memory.
  *
- * Sizes count UTF-16 code units for strings, which is bytes for the ASCII that dominates JSON.
- *
- * Lines come three ways, and their order is kept across all three:
- * - as strings (`append`), joined into ~256 KiB strings;
- * - as UTF-8 bytes copied into a byte arena (`appendBytes`), so they never become strings;
- * - built in place in a buffer of lines the caller hands over (`appendInPlace`): the shims
- *   rewrite a child's RECORD lines into `captured` lines where they lie, and the spool keeps views
- *   of the buffer, so those bytes are neither copied nor decoded.
+ * Lines are kept as UTF-8 bytes, never as strings: text is encoded once, into a byte arena
+ * (`append`, `appendJson`), which stdout then writes as it is; a shim's bytes are copied there
+ * (`appendBytes`) or, better, built in place in a buffer of lines it hands over
+ * (`appendInPlace`: the shims rewrite a child's RECORD lines into `captured` lines where they
+ * lie, and the spool keeps views of the buffer). Order is kept across all of them. An arena
+ * outlives the sequences written from it: the next sequence goes on after them in the same one.
  */
 export class Spool {
-  private parts: string[] = [];
-  private partsBytes = 0;
-  private chunks: (string | Buffer)[] = [];
+  /** Finished parts of the sequence, in order (views of arenas and of buffers built in place). */
+  private chunks: Buffer[] = [];
   /** Bytes this spool holds in memory (counted in the budget). */
   private memoryBytes = 0;
-  private arena: Buffer | undefined;
+  // The arena being written: `arena[arenaStart, arenaUsed)` is pending, what is before it written.
+  private arena: Buffer = EMPTY;
+  private arenaStart = 0;
   private arenaUsed = 0;
+  private nextArenaBytes = MIN_ARENA_BYTES;
   // The region being built in place: `regionBuf[regionStart, writeAt)` holds finished lines;
   // `regionLimit` is the end of the last line handed over (bytes up to it may be overwritten).
   private regionBuf: Buffer | undefined;
@@ -87,13 +90,28 @@ export class Spool {
     return this.memoryBytes + this.fileBytes;
   }
 
+  /** Appends a line of text (its newline included). */
   append(line: string): void {
-    if (this.regionBuf !== undefined) this.closeRegion();
-    if (this.arenaUsed > 0) this.flushArena();
-    this.parts.push(line);
-    this.partsBytes += line.length;
-    if (this.partsBytes >= JOIN_BYTES) this.join();
-    this.grew(line.length);
+    const need = line.length * 3;
+    const at = need <= MAX_ARENA_BYTES ? this.room(need) : this.room(Buffer.byteLength(line));
+    const written = this.arena.write(line, at);
+    this.arenaUsed = at + written;
+    this.grew(written);
+  }
+
+  /** Appends the line `head`, then the JSON text `json`, then `suffix`: encoded once, never concatenated. */
+  appendJson(head: Uint8Array, json: string, suffix: Uint8Array): void {
+    const need = head.length + json.length * 3 + suffix.length;
+    let at = need <= MAX_ARENA_BYTES ? this.room(need) : this.room(head.length + Buffer.byteLength(json) + suffix.length);
+    const arena = this.arena;
+    const from = at;
+    arena.set(head, at);
+    at += head.length;
+    at += arena.write(json, at);
+    arena.set(suffix, at);
+    at += suffix.length;
+    this.arenaUsed = at;
+    this.grew(at - from);
   }
 
   /**
@@ -101,16 +119,9 @@ export class Spool {
    * `tail` and the bytes `suffix`, copied into the arena (no string is made of the bytes).
    */
   appendBytes(head: Uint8Array, bytes: Uint8Array, start: number, end: number, tail: string, suffix: Uint8Array): void {
-    if (this.regionBuf !== undefined) this.closeRegion();
-    if (this.partsBytes > 0) this.join();
-    const need = head.length + (end - start) + tail.length * 3 + suffix.length;
-    let arena = this.arena;
-    if (arena === undefined || arena.length - this.arenaUsed < need) {
-      this.flushArena();
-      arena = this.arena = Buffer.allocUnsafe(Math.max(JOIN_BYTES, need));
-    }
-    const from = this.arenaUsed;
-    let at = from;
+    let at = this.room(head.length + (end - start) + tail.length * 3 + suffix.length);
+    const arena = this.arena;
+    const from = at;
     arena.set(head, at);
     at += head.length;
     arena.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
@@ -127,7 +138,6 @@ export class Spool {
     arena.set(suffix, at);
     at += suffix.length;
     this.arenaUsed = at;
-    if (at >= JOIN_BYTES) this.flushArena();
     this.grew(at - from);
   }
 
@@ -143,10 +153,9 @@ export class Spool {
    * line adds), it is copied instead.
    */
   appendInPlace(head: Uint8Array, buf: Buffer, lineStart: number, lineLimit: number, dataStart: number, dataClose: number, comma: boolean, op: number, rowId: number): void {
-    if (this.partsBytes > 0) this.join();
-    if (this.arenaUsed > 0) this.flushArena();
     if (buf !== this.regionBuf || lineStart !== this.regionLimit) {
       if (this.regionBuf !== undefined) this.closeRegion();
+      this.flushArena();
       this.regionBuf = buf;
       this.regionStart = this.writeAt = lineStart;
     }
@@ -179,6 +188,20 @@ export class Spool {
     this.grew(length);
   }
 
+  /**
+   * The arena offset where `need` more bytes fit: after what is pending in the current arena, or
+   * at the start of a new one (each one filled is followed by a larger one).
+   */
+  private room(need: number): number {
+    if (this.regionBuf !== undefined) this.closeRegion();
+    if (this.arena.length - this.arenaUsed >= need) return this.arenaUsed;
+    this.flushArena();
+    this.arena = Buffer.allocUnsafe(Math.max(this.nextArenaBytes, need));
+    this.nextArenaBytes = Math.min(this.nextArenaBytes * 2, MAX_ARENA_BYTES);
+    this.arenaStart = this.arenaUsed = 0;
+    return 0;
+  }
+
   /** Counts `bytes` more in memory, and spills when the process is over its budget. */
   private grew(bytes: number): void {
     this.memoryBytes += bytes;
@@ -194,36 +217,26 @@ export class Spool {
     this.regionLimit = -1;
   }
 
+  /** Ends the pending part of the arena as a chunk; the arena's rest stays for what follows. */
   private flushArena(): void {
-    if (this.arenaUsed === 0 || this.arena === undefined) return;
-    this.chunks.push(this.arena.subarray(0, this.arenaUsed));
-    this.arena = undefined;
-    this.arenaUsed = 0;
-  }
-
-  private join(): void {
-    if (this.parts.length === 0) return;
-    const chunk = this.parts.length === 1 ? this.parts[0]! : this.parts.join("");
-    this.parts = [];
-    this.partsBytes = 0;
-    this.chunks.push(chunk);
+    if (this.arenaUsed === this.arenaStart) return;
+    this.chunks.push(this.arena.subarray(this.arenaStart, this.arenaUsed));
+    this.arenaStart = this.arenaUsed;
   }
 
   /** Everything in memory, in order, as chunks. */
-  private gather(): (string | Buffer)[] {
+  private gather(): Buffer[] {
     if (this.regionBuf !== undefined) this.closeRegion();
-    this.join();
     this.flushArena();
     const chunks = this.chunks;
     this.chunks = [];
     return chunks;
   }
 
-  /** Moves everything in memory to the end of what is spilled. */
+  /** Moves everything in memory to the end of what is spilled, and lets the arena go. */
   private spill(): void {
     const file = this.budget.spillFile;
-    for (const chunk of this.gather()) {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    for (const bytes of this.gather()) {
       for (let offset = 0; offset < bytes.length; ) {
         if (this.lastPageBytes === SPILL_PAGE_BYTES) {
           this.pages.push(file.take());
@@ -238,6 +251,9 @@ export class Spool {
     }
     this.budget.usedBytes -= this.memoryBytes;
     this.memoryBytes = 0;
+    this.arena = EMPTY;
+    this.arenaStart = this.arenaUsed = 0;
+    this.nextArenaBytes = MIN_ARENA_BYTES;
   }
 
   /**
@@ -285,7 +301,8 @@ export class Spool {
     this.gather();
     this.budget.usedBytes -= this.memoryBytes;
     this.memoryBytes = 0;
-    this.arena = undefined;
+    this.arena = EMPTY;
+    this.arenaStart = this.arenaUsed = 0;
     if (this.pages.length > 0) this.budget.spillFile.release(this.pages);
     this.pages = [];
     this.lastPageBytes = SPILL_PAGE_BYTES;

@@ -1,4 +1,4 @@
-import { CAPTURED_SUFFIX, capturedPrefix, encodeCaptured, encodeCapturedJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
+import { CAPTURED_SUFFIX, capturedDocJson, capturedPrefix, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import type { Logger } from "./log.js";
 import { Spool, type SpoolBudget } from "./spool.js";
@@ -113,12 +113,12 @@ export class Task implements CaptureTask {
 
   captured(binding: number, doc: object): void {
     this.checkBinding(binding);
-    this.spool.append(encodeCaptured(binding, doc));
+    this.spool.appendJson(this.prefixOf(binding), capturedDocJson(doc), SUFFIX_BYTES);
   }
 
   capturedJson(binding: number, docJson: string): void {
     this.checkBinding(binding);
-    this.spool.append(encodeCapturedJson(binding, docJson));
+    this.spool.appendJson(this.prefixOf(binding), docJson, SUFFIX_BYTES);
   }
 
   capturedBytes(binding: number, bytes: Uint8Array, start: number, end: number, tail = ""): void {
