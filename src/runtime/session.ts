@@ -1,4 +1,6 @@
+import { setMaxListeners } from "node:events";
 import { StoppedError } from "../util/errors.js";
+import { capturedPrefix } from "../protocol/index.js";
 import { aborted } from "../util/abort.js";
 import type { Logger } from "./log.js";
 import { AckLedger } from "./ledger.js";
@@ -31,6 +33,8 @@ export class Session implements TaskHost {
   readonly ledger: AckLedger | undefined;
   readonly bindingCount: number;
   readonly spoolBudget: SpoolBudget;
+  /** Each binding's `captured` prefix as bytes, shared by all tasks (a sparse array per task would grow with the binding count). */
+  private readonly prefixes: Buffer[];
   private readonly log: Logger;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
@@ -45,12 +49,20 @@ export class Session implements TaskHost {
     this.log = options.log;
     this.bindingCount = options.bindingCount;
     this.spoolBudget = new SpoolBudget(options.spoolMemoryBytes);
+    this.prefixes = new Array<Buffer>(options.bindingCount);
     this.gracefulStopMs = options.gracefulStopMs;
     this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
+    // Every task (one per binding, or more) may listen to the stop signal: a capture of a
+    // thousand bindings is not a listener leak.
+    setMaxListeners(0, this.controller.signal);
   }
 
   get stopping(): AbortSignal {
     return this.controller.signal;
+  }
+
+  capturedPrefixBytes(binding: number): Buffer {
+    return (this.prefixes[binding] ??= Buffer.from(capturedPrefix(binding), "latin1"));
   }
 
   track(name: string, run: Promise<void>): Promise<void> {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 
-/** Spilled bytes are kept in pages of this size. */
-export const SPILL_PAGE_BYTES = 64 * 1024;
+/** Spilled bytes are kept in pages of this size (a spool block's, so a page is read back into a block). */
+export const SPILL_PAGE_BYTES = 16 * 1024;
 
 /**
  * One temporary file shared by every spool of a process, for what does not fit their common

@@ -5,16 +5,12 @@ import type { WriteFn } from "./writer.js";
  * The bytes of pending lines a process keeps in memory, across all its tasks, before spools
  * spill to disk (ServeOptions.spoolMemoryBytes).
  */
-export const DEFAULT_SPOOL_MEMORY_BYTES = 16 * 1024 * 1024;
-/** A spool's first byte arena; each one it fills is followed by one twice as large, up to MAX_ARENA_BYTES. */
-const MIN_ARENA_BYTES = 16 * 1024;
-/** The largest arena, so stdout sees few large writes from a busy task. */
-const MAX_ARENA_BYTES = 256 * 1024;
-/**
- * Over the budget, a spool spills once it holds this much: a thousand spools holding a few
- * documents each do not each write a file page per document.
- */
-const MIN_SPILL_BYTES = 16 * 1024;
+export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
+/** Spools write lines into blocks of this size, which a process's budget hands out and takes back. */
+export const SPOOL_BLOCK_BYTES = SPILL_PAGE_BYTES;
+
+/** Pages of the spill file read back and handed to the stream, not yet written out, at most. */
+const MAX_PAGES_IN_FLIGHT = 4;
 
 /** `,"_meta":{"op":"` and `"_meta":{"op":"`: the start of the `_meta` that appendInPlace adds. */
 const META_OPEN = [Buffer.from('"_meta":{"op":"', "latin1"), Buffer.from(',"_meta":{"op":"', "latin1")] as const;
@@ -22,24 +18,54 @@ const META_OPEN = [Buffer.from('"_meta":{"op":"', "latin1"), Buffer.from(',"_met
 const ROW_ID = Buffer.from('","row_id":', "latin1");
 /** `}}` closing `_meta` and the document, then the captured line's `}}\n`. */
 const CLOSE = Buffer.from("}}}}\n", "latin1");
-const EMPTY = Buffer.alloc(0);
 
 /**
- * What the spools of one process may keep in memory together: past `limitBytes`, a spool that
- * grows spills what it holds to the process's one spill file. One budget, not one per task, so
- * memory stays bounded whatever the number of tasks (a capture of a thousand bindings whose
- * reader stalls holds at most this, plus less than MIN_SPILL_BYTES per spool).
+ * What the spools of one process may keep in memory together, and the blocks they write into.
+ * A spool takes a block from here when it needs one. Once the process holds more than
+ * `limitBytes` (blocks, whole, from the moment they are taken until stdout is done with them),
+ * a spool that needs room spills what it holds to the process's one spill file and writes on
+ * through the staging block: one block for the whole process, which a spool writes to its pages
+ * of the file when another takes it over. One budget, not one per task, so memory stays bounded
+ * whatever the number of tasks: the budget plus one block, for one task or for a thousand.
+ * Blocks are reused once written, so a busy capture does not leave a trail of buffers for the
+ * garbage collector.
  */
 export class SpoolBudget {
-  /** Bytes the spools hold in memory. */
+  /** Bytes held in memory: blocks taken, lines built in place, lines too long for a block. */
   usedBytes = 0;
   readonly spillFile = new SpillFile();
+  private readonly free: Buffer[] = [];
+  /** The staging block (see the class comment), made when first needed, and the spool writing into it. */
+  staging: Buffer | undefined;
+  stagingOwner: Spool | undefined;
 
   constructor(readonly limitBytes = DEFAULT_SPOOL_MEMORY_BYTES) {}
 
-  /** Closes the spill file. */
+  /** True once what is held passes the budget. */
+  get spent(): boolean {
+    return this.usedBytes > this.limitBytes;
+  }
+
+  /** A block to write into (counted as held until given back). */
+  take(): Buffer {
+    this.usedBytes += SPOOL_BLOCK_BYTES;
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(SPOOL_BLOCK_BYTES);
+  }
+
+  /**
+   * Takes a block back, once nothing reads it any more. Blocks are kept for reuse up to the
+   * budget (which they came out of): dropping them would leave them to the garbage collector,
+   * which lets tens of megabytes of dead buffers pile up before it frees them.
+   */
+  give(block: Buffer): void {
+    this.usedBytes -= SPOOL_BLOCK_BYTES;
+    if ((this.free.length + 1) * SPOOL_BLOCK_BYTES <= this.limitBytes) this.free.push(block);
+  }
+
+  /** Closes the spill file and drops the free blocks. */
   close(): void {
     this.spillFile.close();
+    this.free.length = 0;
   }
 }
 
@@ -49,23 +75,23 @@ export class SpoolBudget {
  * temporary file, so tasks may capture any number of documents between checkpoints in bounded
  * memory.
  *
- * Lines are kept as UTF-8 bytes, never as strings: text is encoded once, into a byte arena
- * (`append`, `appendJson`), which stdout then writes as it is; a shim's bytes are copied there
- * (`appendBytes`) or, better, built in place in a buffer of lines it hands over
+ * Lines are kept as UTF-8 bytes, never as strings: text is encoded once, into the budget's
+ * blocks (`append`, `appendJson`), which stdout then writes as they are; a shim's bytes are
+ * copied there (`appendBytes`) or, better, built in place in a buffer of lines it hands over
  * (`appendInPlace`: the shims rewrite a child's RECORD lines into `captured` lines where they
- * lie, and the spool keeps views of the buffer). Order is kept across all of them. An arena
- * outlives the sequences written from it: the next sequence goes on after them in the same one.
+ * lie, and the spool keeps views of the buffer). Order is kept across all of them.
  */
 export class Spool {
-  /** Finished parts of the sequence, in order (views of arenas and of buffers built in place). */
+  /** Finished parts of the sequence, in order: views of blocks, of buffers built in place, and lines of their own. */
   private chunks: Buffer[] = [];
-  /** Bytes this spool holds in memory (counted in the budget). */
+  /** For each chunk, the block to give back once it is written (null: not a block). */
+  private owners: (Buffer | null)[] = [];
+  /** Bytes of pending lines in memory. */
   private memoryBytes = 0;
-  // The arena being written: `arena[arenaStart, arenaUsed)` is pending, what is before it written.
-  private arena: Buffer = EMPTY;
-  private arenaStart = 0;
-  private arenaUsed = 0;
-  private nextArenaBytes = MIN_ARENA_BYTES;
+  // The block being written, filled to `blockUsed`; `staged` when it is the budget's staging block.
+  private block: Buffer | undefined;
+  private blockUsed = 0;
+  private staged = false;
   // The region being built in place: `regionBuf[regionStart, writeAt)` holds finished lines;
   // `regionLimit` is the end of the last line handed over (bytes up to it may be overwritten).
   private regionBuf: Buffer | undefined;
@@ -93,38 +119,38 @@ export class Spool {
   /** Appends a line of text (its newline included). */
   append(line: string): void {
     const need = line.length * 3;
-    const at = need <= MAX_ARENA_BYTES ? this.room(need) : this.room(Buffer.byteLength(line));
-    const written = this.arena.write(line, at);
-    this.arenaUsed = at + written;
-    this.grew(written);
+    const block = this.room(need <= SPOOL_BLOCK_BYTES ? need : Buffer.byteLength(line));
+    const written = block.write(line, this.blockUsed);
+    this.blockUsed += written;
+    this.memoryBytes += written;
   }
 
   /** Appends the line `head`, then the JSON text `json`, then `suffix`: encoded once, never concatenated. */
   appendJson(head: Uint8Array, json: string, suffix: Uint8Array): void {
     const need = head.length + json.length * 3 + suffix.length;
-    let at = need <= MAX_ARENA_BYTES ? this.room(need) : this.room(head.length + Buffer.byteLength(json) + suffix.length);
-    const arena = this.arena;
-    const from = at;
-    arena.set(head, at);
+    const block = this.room(need <= SPOOL_BLOCK_BYTES ? need : head.length + Buffer.byteLength(json) + suffix.length);
+    const from = this.blockUsed;
+    let at = from;
+    block.set(head, at);
     at += head.length;
-    at += arena.write(json, at);
-    arena.set(suffix, at);
+    at += block.write(json, at);
+    block.set(suffix, at);
     at += suffix.length;
-    this.arenaUsed = at;
-    this.grew(at - from);
+    this.blockUsed = at;
+    this.memoryBytes += at - from;
   }
 
   /**
    * Appends one line made of the bytes `head`, the UTF-8 bytes `bytes[start, end)`, the text
-   * `tail` and the bytes `suffix`, copied into the arena (no string is made of the bytes).
+   * `tail` and the bytes `suffix`, copied (no string is made of the bytes).
    */
   appendBytes(head: Uint8Array, bytes: Uint8Array, start: number, end: number, tail: string, suffix: Uint8Array): void {
-    let at = this.room(head.length + (end - start) + tail.length * 3 + suffix.length);
-    const arena = this.arena;
-    const from = at;
-    arena.set(head, at);
+    const block = this.room(head.length + (end - start) + tail.length * 3 + suffix.length);
+    const from = this.blockUsed;
+    let at = from;
+    block.set(head, at);
     at += head.length;
-    arena.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
+    block.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), at);
     at += end - start;
     // Tails are short and usually ASCII: a loop beats a call into the encoder.
     const n = tail.length;
@@ -132,13 +158,13 @@ export class Spool {
     for (; i < n; i++) {
       const c = tail.charCodeAt(i);
       if (c >= 0x80) break;
-      arena[at++] = c;
+      block[at++] = c;
     }
-    if (i < n) at += arena.write(tail.slice(i), at, "utf8");
-    arena.set(suffix, at);
+    if (i < n) at += block.write(tail.slice(i), at, "utf8");
+    block.set(suffix, at);
     at += suffix.length;
-    this.arenaUsed = at;
-    this.grew(at - from);
+    this.blockUsed = at;
+    this.memoryBytes += at - from;
   }
 
   /**
@@ -155,7 +181,7 @@ export class Spool {
   appendInPlace(head: Uint8Array, buf: Buffer, lineStart: number, lineLimit: number, dataStart: number, dataClose: number, comma: boolean, op: number, rowId: number): void {
     if (buf !== this.regionBuf || lineStart !== this.regionLimit) {
       if (this.regionBuf !== undefined) this.closeRegion();
-      this.flushArena();
+      if (this.block !== undefined) this.endBlock();
       this.regionBuf = buf;
       this.regionStart = this.writeAt = lineStart;
     }
@@ -185,124 +211,181 @@ export class Spool {
     buf.set(CLOSE, at);
     this.writeAt = at + CLOSE.length;
     this.regionLimit = lineLimit;
-    this.grew(length);
+    this.memoryBytes += length;
   }
 
   /**
-   * The arena offset where `need` more bytes fit: after what is pending in the current arena, or
-   * at the start of a new one (each one filled is followed by a larger one).
+   * The block where `need` more bytes fit, at `blockUsed`: the current one, or a new one once it
+   * is full (the full one joins the chunks). A line longer than a block gets a buffer of its own.
+   * While the process's budget is spent, what the spool holds goes to its pages of the spill file
+   * and it writes on through the staging block.
    */
-  private room(need: number): number {
+  private room(need: number): Buffer {
     if (this.regionBuf !== undefined) this.closeRegion();
-    if (this.arena.length - this.arenaUsed >= need) return this.arenaUsed;
-    this.flushArena();
-    this.arena = Buffer.allocUnsafe(Math.max(this.nextArenaBytes, need));
-    this.nextArenaBytes = Math.min(this.nextArenaBytes * 2, MAX_ARENA_BYTES);
-    this.arenaStart = this.arenaUsed = 0;
-    return 0;
+    const current = this.block;
+    if (current !== undefined) {
+      if (current.length - this.blockUsed >= need) return current;
+      this.endBlock();
+    }
+    const budget = this.budget;
+    if (budget.spent && need <= SPOOL_BLOCK_BYTES) {
+      if (this.chunks.length > 0) this.spill();
+      const owner = budget.stagingOwner;
+      if (owner !== undefined && owner !== this) owner.unstage();
+      budget.stagingOwner = this;
+      this.staged = true;
+      this.blockUsed = 0;
+      return (this.block = budget.staging ??= Buffer.allocUnsafeSlow(SPOOL_BLOCK_BYTES));
+    }
+    if (need > SPOOL_BLOCK_BYTES) {
+      budget.usedBytes += need;
+      this.block = Buffer.allocUnsafe(need);
+    } else this.block = budget.take();
+    this.blockUsed = 0;
+    return this.block;
   }
 
-  /** Counts `bytes` more in memory, and spills when the process is over its budget. */
-  private grew(bytes: number): void {
-    this.memoryBytes += bytes;
-    const budget = this.budget;
-    budget.usedBytes += bytes;
-    if (budget.usedBytes > budget.limitBytes && this.memoryBytes >= Math.min(MIN_SPILL_BYTES, budget.limitBytes)) this.spill();
+  /** Ends the current block: what it holds joins the chunks (or the block goes back, empty); a staged one goes to the file. */
+  private endBlock(): void {
+    if (this.staged) return this.unstage();
+    const block = this.block!;
+    this.block = undefined;
+    const pooled = block.length === SPOOL_BLOCK_BYTES;
+    if (this.blockUsed === 0) {
+      if (pooled) this.budget.give(block);
+      else this.budget.usedBytes -= block.length;
+      return;
+    }
+    this.chunks.push(this.blockUsed === block.length ? block : block.subarray(0, this.blockUsed));
+    this.owners.push(pooled ? block : null);
+    // A line of its own holds only its bytes from now on.
+    if (!pooled) this.budget.usedBytes -= block.length - this.blockUsed;
+  }
+
+  /** Writes what the spool staged to its pages and lets the staging block go (another spool takes it, or the budget has room again). */
+  private unstage(): void {
+    if (this.blockUsed > 0) {
+      this.toFile(this.block!.subarray(0, this.blockUsed));
+      this.memoryBytes -= this.blockUsed;
+    }
+    this.block = undefined;
+    this.blockUsed = 0;
+    this.staged = false;
+    if (this.budget.stagingOwner === this) this.budget.stagingOwner = undefined;
+  }
+
+  /** Appends `bytes` to what is spilled. */
+  private toFile(bytes: Buffer): void {
+    const file = this.budget.spillFile;
+    for (let offset = 0; offset < bytes.length; ) {
+      if (this.lastPageBytes === SPILL_PAGE_BYTES) {
+        this.pages.push(file.take());
+        this.lastPageBytes = 0;
+      }
+      const n = Math.min(bytes.length - offset, SPILL_PAGE_BYTES - this.lastPageBytes);
+      file.write(this.pages[this.pages.length - 1]!, this.lastPageBytes, bytes.subarray(offset, offset + n));
+      this.lastPageBytes += n;
+      offset += n;
+      this.fileBytes += n;
+    }
   }
 
   private closeRegion(): void {
     const buf = this.regionBuf!;
-    if (this.writeAt > this.regionStart) this.chunks.push(buf.subarray(this.regionStart, this.writeAt));
     this.regionBuf = undefined;
     this.regionLimit = -1;
+    if (this.writeAt === this.regionStart) return;
+    const bytes = this.writeAt - this.regionStart;
+    this.chunks.push(buf.subarray(this.regionStart, this.writeAt));
+    this.owners.push(null);
+    this.budget.usedBytes += bytes;
+    if (this.budget.spent) this.spill();
   }
 
-  /** Ends the pending part of the arena as a chunk; the arena's rest stays for what follows. */
-  private flushArena(): void {
-    if (this.arenaUsed === this.arenaStart) return;
-    this.chunks.push(this.arena.subarray(this.arenaStart, this.arenaUsed));
-    this.arenaStart = this.arenaUsed;
-  }
-
-  /** Everything in memory, in order, as chunks. */
-  private gather(): Buffer[] {
+  /** Everything in memory, in order, as chunks and their owners. */
+  private gather(): { chunks: Buffer[]; owners: (Buffer | null)[] } {
     if (this.regionBuf !== undefined) this.closeRegion();
-    this.flushArena();
-    const chunks = this.chunks;
+    if (this.block !== undefined) this.endBlock();
+    const gathered = { chunks: this.chunks, owners: this.owners };
     this.chunks = [];
-    return chunks;
+    this.owners = [];
+    return gathered;
   }
 
-  /** Moves everything in memory to the end of what is spilled, and lets the arena go. */
+  /** Gives back what a chunk holds, once nothing reads it any more. */
+  private release(chunk: Buffer, owner: Buffer | null): void {
+    if (owner !== null) this.budget.give(owner);
+    else this.budget.usedBytes -= chunk.length;
+  }
+
+  /** Moves everything in memory to the end of what is spilled. */
   private spill(): void {
-    const file = this.budget.spillFile;
-    for (const bytes of this.gather()) {
-      for (let offset = 0; offset < bytes.length; ) {
-        if (this.lastPageBytes === SPILL_PAGE_BYTES) {
-          this.pages.push(file.take());
-          this.lastPageBytes = 0;
-        }
-        const n = Math.min(bytes.length - offset, SPILL_PAGE_BYTES - this.lastPageBytes);
-        file.write(this.pages[this.pages.length - 1]!, this.lastPageBytes, bytes.subarray(offset, offset + n));
-        this.lastPageBytes += n;
-        offset += n;
-        this.fileBytes += n;
-      }
+    const { chunks, owners } = this.gather();
+    for (let c = 0; c < chunks.length; c++) {
+      this.toFile(chunks[c]!);
+      this.release(chunks[c]!, owners[c]!);
     }
-    this.budget.usedBytes -= this.memoryBytes;
     this.memoryBytes = 0;
-    this.arena = EMPTY;
-    this.arenaStart = this.arenaUsed = 0;
-    this.nextArenaBytes = MIN_ARENA_BYTES;
   }
 
   /**
    * Writes everything pending (spilled first, then memory) through `write`, then empties the
-   * spool. What the task appends meanwhile belongs to its next sequence.
+   * spool. What the task appends meanwhile belongs to its next sequence. Blocks go back to the
+   * budget as the stream finishes with them.
    */
   async drainTo(write: WriteFn): Promise<void> {
-    const chunks = this.gather();
-    // The gathered chunks leave the spool now, and the budget as each is written.
-    let held = 0;
-    for (const chunk of chunks) held += chunk.length;
-    this.memoryBytes -= held;
+    const { chunks, owners } = this.gather();
+    this.memoryBytes = 0;
     const pages = this.pages;
     let remaining = this.fileBytes;
     this.pages = [];
     this.lastPageBytes = SPILL_PAGE_BYTES;
     this.fileBytes = 0;
+    let next = 0;
     try {
       if (pages.length > 0) {
         const file = this.budget.spillFile;
         try {
+          // Each page is read into a block, which goes back once written; a stream that takes
+          // writes faster than it writes them out does not get the whole file at once.
+          let inFlight = 0;
+          let written: (() => void) | undefined;
           for (const page of pages) {
+            while (inFlight >= MAX_PAGES_IN_FLIGHT) await new Promise<void>((resolve) => (written = resolve));
             const n = Math.min(remaining, SPILL_PAGE_BYTES);
-            const buffer = Buffer.allocUnsafe(n);
-            file.read(page, buffer, n);
+            const block = this.budget.take();
+            file.read(page, block, n);
             remaining -= n;
-            await write(buffer);
+            inFlight++;
+            await write(n === block.length ? block : block.subarray(0, n), () => {
+              this.budget.give(block);
+              inFlight--;
+              const wake = written;
+              written = undefined;
+              wake?.();
+            });
           }
         } finally {
           file.release(pages);
         }
       }
-      for (const chunk of chunks) {
-        await write(chunk);
-        held -= chunk.length;
-        this.budget.usedBytes -= chunk.length;
+      while (next < chunks.length) {
+        const chunk = chunks[next]!;
+        const owner = owners[next]!;
+        next++; // handed over: released when the stream is done with it
+        await write(chunk, () => this.release(chunk, owner));
       }
     } finally {
-      this.budget.usedBytes -= held;
+      // What was not handed to the stream (it failed) is let go here.
+      for (; next < chunks.length; next++) this.release(chunks[next]!, owners[next]!);
     }
   }
 
   /** Drops everything pending (the sequence will not be committed). */
   discard(): void {
-    this.gather();
-    this.budget.usedBytes -= this.memoryBytes;
+    const { chunks, owners } = this.gather();
+    for (let c = 0; c < chunks.length; c++) this.release(chunks[c]!, owners[c]!);
     this.memoryBytes = 0;
-    this.arena = EMPTY;
-    this.arenaStart = this.arenaUsed = 0;
     if (this.pages.length > 0) this.budget.spillFile.release(this.pages);
     this.pages = [];
     this.lastPageBytes = SPILL_PAGE_BYTES;

@@ -1,4 +1,4 @@
-import { CAPTURED_SUFFIX, capturedDocJson, capturedPrefix, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
+import { CAPTURED_SUFFIX, capturedDocJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import type { Logger } from "./log.js";
 import { Spool, type SpoolBudget } from "./spool.js";
@@ -83,6 +83,8 @@ export interface TaskHost {
   readonly bindingCount: number;
   /** What the spools of all tasks may hold in memory together. */
   readonly spoolBudget: SpoolBudget;
+  /** The `captured` prefix of a binding, as bytes (made once per binding, for all tasks). */
+  capturedPrefixBytes(binding: number): Buffer;
   track(name: string, run: Promise<void>): Promise<void>;
 }
 
@@ -92,8 +94,6 @@ const OPS = { c: 0x63, u: 0x75, d: 0x64 } as const;
 
 export class Task implements CaptureTask {
   private readonly spool: Spool;
-  /** The `captured` prefix of each binding, as bytes (for capturedBytes). */
-  private readonly prefixBytes: Buffer[] = [];
 
   constructor(
     readonly name: string,
@@ -143,7 +143,7 @@ export class Task implements CaptureTask {
   }
 
   private prefixOf(binding: number): Buffer {
-    return (this.prefixBytes[binding] ??= Buffer.from(capturedPrefix(binding), "latin1"));
+    return this.host.capturedPrefixBytes(binding);
   }
 
   sourcedSchema(binding: number, documentSchema: object | boolean): void {

@@ -2,8 +2,12 @@ import type { Writable } from "node:stream";
 import { aborted } from "../util/abort.js";
 import { FlowcapError, StoppedError } from "../util/errors.js";
 
-/** Writes one string to the stream, waiting for 'drain' when its buffer is full. */
-export type WriteFn = (data: string | Buffer) => Promise<void>;
+/**
+ * Writes data to the stream, waiting for 'drain' when its buffer is full. `onWritten` is called
+ * once the stream is done with `data` (written out, or failed): until then its bytes must stay
+ * as they are.
+ */
+export type WriteFn = (data: string | Buffer, onWritten?: () => void) => Promise<void>;
 
 /**
  * The single writer of a connector's stdout. Everything that reaches stdout goes through here,
@@ -96,9 +100,12 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = (data) => {
-    if (this.failure) return Promise.reject(this.outputClosed());
-    if (this.streamWrite(data)) return Promise.resolve();
+  private readonly writeFn: WriteFn = (data, onWritten) => {
+    if (this.failure) {
+      onWritten?.();
+      return Promise.reject(this.outputClosed());
+    }
+    if (this.streamWrite(data, onWritten && (() => onWritten()))) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);

@@ -37,6 +37,7 @@ import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type LineBatch } from "../protoco
 import type { Logger, LogLevel } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { humanDuration } from "../util/format.js";
+import { collectYoungGarbage } from "../util/youngGarbage.js";
 import { isPlainObject } from "../util/mergePatch.js";
 
 /**
@@ -106,6 +107,11 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 const MAX_IDLE_CHECK_MS = 60_000;
 /** Unconsumed stdout held before reading pauses. */
 export const DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES = 1024 * 1024;
+/**
+ * Every this many bytes read from a child's stdout, the reads' dead buffers are collected (see
+ * collectYoungGarbage): what a fast child leaves in memory stays within this, not V8's 64 MB.
+ */
+const GARBAGE_EVERY_BYTES = 8 * 1024 * 1024;
 /** stderr lines kept for a failure report. */
 export const DEFAULT_STDERR_TAIL_LINES = 20;
 /** A stderr line longer than this is relayed truncated. */
@@ -311,6 +317,8 @@ export class ChildProcessHandle {
   private readonly batches: LineBatch[] = [];
   private readonly batchBytes: number[] = [];
   private queuedBytes = 0;
+  /** Bytes handed to the consumer since the last collection of young garbage. */
+  private readBytes = 0;
   private stdoutEnded = false;
   private stdoutFailure: unknown;
   private paused = false;
@@ -409,7 +417,13 @@ export class ChildProcessHandle {
     for (;;) {
       const batch = this.batches.shift();
       if (batch) {
-        this.queuedBytes -= this.batchBytes.shift()!;
+        const bytes = this.batchBytes.shift()!;
+        this.queuedBytes -= bytes;
+        this.readBytes += bytes;
+        if (this.readBytes >= GARBAGE_EVERY_BYTES) {
+          this.readBytes = 0;
+          collectYoungGarbage();
+        }
         if (this.paused && this.queuedBytes < this.highWaterMarkBytes / 2) {
           this.paused = false;
           this.proc.stdout.resume();
