@@ -14,10 +14,14 @@ const CARRIAGE_RETURN = 0x0d;
  * last line that had none); a `\r` before the newline is part of it. Its number in the stream is
  * `firstLine + k`.
  *
- * The buffer is the reader's: nothing else holds the bytes of these lines (the splitter keeps
- * only what follows the last one), so a reader may overwrite a line once it has read it.
+ * The buffer is the reader's: nothing else holds it (the splitter copies what follows the last
+ * line), so a reader may overwrite a line once it has read it, or hand the buffer's memory to
+ * another thread.
  */
 export class LineBatch {
+  /** What a scanner found on each line, in its own layout, when one ran before the reader (see the shims' scanWorker). */
+  scan: Int32Array | undefined = undefined;
+
   constructor(
     readonly buf: Buffer,
     /** Offset of the first line. */
@@ -141,8 +145,12 @@ export class LineSplitter {
       ends[n++] = nl;
       from = nl + 1;
     }
+    if (from < chunk.length) {
+      // Without a line of the chunk, the chunk is kept as it is; otherwise its unfinished end
+      // is copied (a fragment of one line), so the batch's reader owns the whole chunk.
+      this.keep(from === 0 ? chunk : Buffer.from(chunk.subarray(from)));
+    }
     this.emit(chunk, start, n, onBatch);
-    if (from < chunk.length) this.keep(from === 0 ? chunk : chunk.subarray(from));
   }
 
   /** Ends the input of pushBatch: a final line that had no newline, if any, as a batch. */
