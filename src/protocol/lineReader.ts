@@ -15,13 +15,9 @@ const CARRIAGE_RETURN = 0x0d;
  * `firstLine + k`.
  *
  * The buffer is the reader's: nothing else holds it (the splitter copies what follows the last
- * line), so a reader may overwrite a line once it has read it, or hand the buffer's memory to
- * another thread.
+ * line), so a reader may overwrite a line once it has read it.
  */
 export class LineBatch {
-  /** What a scanner found on each line, in its own layout, when one ran before the reader (see the shims' scanWorker). */
-  scan: Int32Array | undefined = undefined;
-
   constructor(
     readonly buf: Buffer,
     /** Offset of the first line. */

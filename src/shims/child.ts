@@ -34,7 +34,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type LineBatch } from "../protocol/index.js";
-import type { BatchScanner } from "./scanWorker.js";
 import type { Logger, LogLevel } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { humanDuration } from "../util/format.js";
@@ -220,12 +219,6 @@ export interface StartChildOptions {
   stderrTailLines?: number;
   /** Level for stderr lines that carry no level of their own; default "info". */
   stderrLevel?: LogLevel;
-  /**
-   * Scans stdout's batches of lines in another thread as they are read, ahead of the consumer
-   * (see scanWorker.ts), as many as it keeps up with (the consumer scans the others); the
-   * handle closes it when reading ends.
-   */
-  scanner?: BatchScanner;
 }
 
 /** How to run a wrapped program (an Airbyte source, a Singer tap) as a child process. */
@@ -321,8 +314,7 @@ export class ChildProcessHandle {
 
   // stdout, as a queue of line batches with a high-water mark.
   private readonly splitter: LineSplitter;
-  private readonly batches: (LineBatch | Promise<LineBatch>)[] = [];
-  private readonly scanner: BatchScanner | undefined;
+  private readonly batches: LineBatch[] = [];
   private readonly batchBytes: number[] = [];
   private queuedBytes = 0;
   /** Bytes handed to the consumer since the last collection of young garbage. */
@@ -343,7 +335,6 @@ export class ChildProcessHandle {
     this.tailLines = options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-    this.scanner = options.scanner;
 
     const { env, heldBack } = childEnv({ env: options.env, clean: options.cleanEnv, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv });
     if (heldBack.length) this.log.debug(`${this.label}: holding back ${heldBack.length} environment variable(s) (--clean-env): ${heldBack.join(", ")}`);
@@ -424,8 +415,8 @@ export class ChildProcessHandle {
     if (this.reading) throw new FlowcapError("INTERNAL", `the stdout of ${this.label} is already being read`);
     this.reading = true;
     for (;;) {
-      const next = this.batches.shift();
-      if (next) {
+      const batch = this.batches.shift();
+      if (batch) {
         const bytes = this.batchBytes.shift()!;
         this.queuedBytes -= bytes;
         this.readBytes += bytes;
@@ -437,8 +428,7 @@ export class ChildProcessHandle {
           this.paused = false;
           this.proc.stdout.resume();
         }
-        // A batch being scanned is waited for here, in order (a failed scan fails the read).
-        yield next instanceof Promise ? await next : next;
+        yield batch;
         continue;
       }
       if (this.stdoutFailure !== undefined) throw this.stdoutFailure;
@@ -482,8 +472,6 @@ export class ChildProcessHandle {
     } catch (error) {
       await this.terminate();
       throw error;
-    } finally {
-      await this.scanner?.close();
     }
     if (signal?.aborted) {
       await this.terminate();
@@ -582,11 +570,7 @@ export class ChildProcessHandle {
 
   private readonly enqueue = (batch: LineBatch): void => {
     const bytes = batch.bytes;
-    // While the worker is busy, the consumer scans batches itself: the two threads share the work.
-    const scanned = this.scanner?.busy === false ? this.scanner.scan(batch) : undefined;
-    // Handled where it is awaited; not an unhandled rejection if the read ends first.
-    scanned?.catch(() => {});
-    this.batches.push(scanned ?? batch);
+    this.batches.push(batch);
     this.batchBytes.push(bytes);
     this.queuedBytes += bytes;
     this.wakeReader();

@@ -1,7 +1,6 @@
 import { StoppedError, FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions, type StartChildOptions } from "../child.js";
-import { BatchScanner } from "../scanWorker.js";
+import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions } from "../child.js";
 import { airbyteMessageOf, logAirbyteLog, logTraceError } from "./session.js";
 import type { AirbyteReadContext, AirbyteReadOutcome, AirbyteSource, AirbyteSourceContext } from "./source.js";
 import type { AirbyteMessageSink } from "./session.js";
@@ -27,8 +26,7 @@ export const AIRBYTE_ENV_PREFIXES: readonly string[] = ["AIRBYTE_"];
 export function childSource(options: ChildSourceOptions): AirbyteSource {
   const label = options.label ?? options.argv.join(" ");
   const program = { ...options, inheritEnvPrefixes: options.inheritEnvPrefixes ?? AIRBYTE_ENV_PREFIXES };
-  const start = (args: string[], ctx: AirbyteSourceContext, extra?: Partial<StartChildOptions>): ChildProcessHandle =>
-    startProgram(program, args, { what: args[0]!, log: ctx.log, signal: ctx.signal, logFields: { source: label } }, extra);
+  const start = (args: string[], ctx: AirbyteSourceContext): ChildProcessHandle => startProgram(program, args, { what: args[0]!, log: ctx.log, signal: ctx.signal, logFields: { source: label } });
 
   /** Runs a command that answers with one message of type `want`. */
   async function unary<T>(args: string[], want: "SPEC" | "CONNECTION_STATUS" | "CATALOG", ctx: AirbyteSourceContext): Promise<T> {
@@ -76,8 +74,7 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
       return withTempDir(async (dir) => {
         const args = ["read", "--config", await dir.writeJson("config", config), "--catalog", await dir.writeJson("catalog", catalog)];
         if (state) args.push("--state", await dir.writeJson("state", state.value));
-        // The record path: RECORD lines are scanned in a second thread where one can run.
-        return start(args, ctx, { scanner: BatchScanner.create("airbyte") }).consumeBatches((batch) => sink.lines(batch), { signal: ctx.signal, detail: ctx.failureDetail });
+        return start(args, ctx).consumeBatches((batch) => sink.lines(batch), { signal: ctx.signal, detail: ctx.failureDetail });
       });
     },
   };

@@ -22,8 +22,6 @@ const RECORD_VALUE = Buffer.from('"RECORD"');
 const META = newMetaFlag();
 const NULL = Buffer.from("null");
 
-import { SCAN_STRIDE } from "../scanLayout.js";
-
 export { spliceMeta } from "../jsonBytes.js";
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
@@ -37,12 +35,6 @@ export class RecordSpan {
   dataEnd = -1;
   /** A top-level string of `data` is `"_meta"` (most likely its own `_meta` key). */
   hasMeta = false;
-  /** Where the stream's string token is (quotes included). */
-  streamStart = -1;
-  streamEnd = -1;
-  /** Where the namespace's string token is, or -1 when it has none. */
-  namespaceStart = -1;
-  namespaceEnd = -1;
   /** Most records repeat the last stream name, which is then not decoded again. */
   private readonly names = new TokenCache();
 
@@ -57,7 +49,6 @@ function scanRecordObject(b: Buffer, i: number, end: number, out: RecordSpan): n
   if (b[i] !== LBRACE) return -1;
   let haveStream = false;
   out.namespace = null;
-  out.namespaceStart = -1;
   out.dataStart = -1;
   i = skipWs(b, i + 1, end);
   if (b[i] === RBRACE) return -1;
@@ -85,15 +76,10 @@ function scanRecordObject(b: Buffer, i: number, end: number, out: RecordSpan): n
       if (keyIs(b, keyStart, keyLen, "stream")) {
         if (b[valueStart] !== QUOTE) return -1;
         out.stream = out.streamOf(b, valueStart, i);
-        out.streamStart = valueStart;
-        out.streamEnd = i;
         haveStream = true;
       } else if (keyIs(b, keyStart, keyLen, "namespace")) {
-        if (b[valueStart] === QUOTE) {
-          out.namespace = stringValue(b, valueStart, i) || null;
-          out.namespaceStart = out.namespace === null ? -1 : valueStart;
-          out.namespaceEnd = i;
-        } else if (!(i - valueStart === 4 && startsWith(b, valueStart, NULL, end))) return -1;
+        if (b[valueStart] === QUOTE) out.namespace = stringValue(b, valueStart, i) || null;
+        else if (!(i - valueStart === 4 && startsWith(b, valueStart, NULL, end))) return -1;
       }
     }
     i = skipWs(b, i, end);
@@ -149,45 +135,4 @@ export function scanRecord(line: Buffer, out: RecordSpan, start = 0, end: number
     if (i >= end || c !== RBRACE) return false;
     return isRecord && sawRecord && skipWs(line, i + 1, end) === end;
   }
-}
-
-/**
- * Scans each line of a batch of lines as scanRecord does (`buf`'s lines start at `start` and end
- * at `ends`, see LineBatch), and writes what the read session needs of each into `scan`,
- * SCAN_STRIDE ints per line: 1 for a RECORD the fast path takes (else 0), then the data's start
- * and end, 1 when it has a `_meta` key, the stream token's start and end, and the namespace
- * token's start and end (-1 when it has none). A pure function of the bytes, so it may run in
- * another thread than the session's (see ../scanWorker.ts).
- */
-export function scanBatch(buf: Buffer, start: number, ends: Int32Array, scan: Int32Array): void {
-  const span = BATCH_SPAN;
-  for (let k = 0, at = 0; k < ends.length; k++, at += SCAN_STRIDE) {
-    const newline = ends[k]!;
-    const end = newline > start && buf[newline - 1] === 0x0d ? newline - 1 : newline;
-    if (scanRecord(buf, span, start, end)) {
-      scan[at] = 1;
-      scan[at + 1] = span.dataStart;
-      scan[at + 2] = span.dataEnd;
-      scan[at + 3] = span.hasMeta ? 1 : 0;
-      scan[at + 4] = span.streamStart;
-      scan[at + 5] = span.streamEnd;
-      scan[at + 6] = span.namespaceStart;
-      scan[at + 7] = span.namespaceEnd;
-    } else scan[at] = 0;
-    start = newline + 1;
-  }
-}
-const BATCH_SPAN = new RecordSpan();
-
-/** Fills `out` from line `k` of a batch's scan; false when the line is not a RECORD the fast path takes. */
-export function spanFromScan(buf: Buffer, scan: Int32Array, k: number, out: RecordSpan): boolean {
-  const at = k * SCAN_STRIDE;
-  if (scan[at] !== 1) return false;
-  out.dataStart = scan[at + 1]!;
-  out.dataEnd = scan[at + 2]!;
-  out.hasMeta = scan[at + 3] === 1;
-  out.stream = out.streamOf(buf, scan[at + 4]!, scan[at + 5]!);
-  const ns = scan[at + 6]!;
-  out.namespace = ns < 0 ? null : stringValue(buf, ns, scan[at + 7]!) || null;
-  return true;
 }

@@ -9,7 +9,7 @@ import { SkippedStreams } from "../skippedStreams.js";
 import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import type { DocumentNormalizer } from "./patchedDocuments.js";
-import { RecordSpan, scanRecord, spanFromScan, spliceMeta } from "./recordScanner.js";
+import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import { metaTail } from "../jsonBytes.js";
 import type { AirbyteStateKeeper } from "./state.js";
 import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
@@ -165,7 +165,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
 
   /** The record path: the lines of `batch` from line `k` on, records rewritten in place. */
   private linesFrom(batch: LineBatch, k: number): void | Promise<void> {
-    const { buf, ends, scan } = batch;
+    const { buf, ends } = batch;
     const span = this.span;
     for (let start = batch.lineStart(k); k < ends.length; k++) {
       const newline = ends[k]!;
@@ -173,8 +173,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       const lineStart = start;
       start = newline + 1;
       this.lineNumber++;
-      // A batch scanned in the scan worker's thread says what each line is; others are scanned here.
-      if (scan !== undefined ? spanFromScan(buf, scan, k, span) : scanRecord(buf, span, lineStart, end)) {
+      if (scanRecord(buf, span, lineStart, end)) {
         this.fastRecord(buf, lineStart, Math.min(start, buf.length));
         continue;
       }

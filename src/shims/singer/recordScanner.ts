@@ -21,12 +21,6 @@ export class SingerRecordSpan {
   hasMeta = false;
   /** The record's `version`, or undefined when it has none (absent or null). */
   version: number | undefined = undefined;
-  /** Where the stream's string token is (quotes included). */
-  streamStart = -1;
-  streamEnd = -1;
-  /** Where the version's token is, or -1 when it has none. */
-  versionStart = -1;
-  versionEnd = -1;
   private readonly names = new TokenCache();
   /** The last version token and its value: a stream's records repeat one version. */
   private versionBytes: Buffer = Buffer.alloc(0);
@@ -47,8 +41,6 @@ export class SingerRecordSpan {
     return value;
   }
 }
-
-import { SCAN_STRIDE } from "../scanLayout.js";
 
 const META = newMetaFlag();
 
@@ -87,7 +79,6 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan, start = 0,
   let haveStream = false;
   out.recordStart = -1;
   out.version = undefined;
-  out.versionStart = -1;
   for (;;) {
     if (i >= end || line[i] !== QUOTE) return false;
     const keyStart = i;
@@ -114,15 +105,11 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan, start = 0,
       } else if (key === "stream") {
         if (line[valueStart] !== QUOTE) return false;
         out.stream = out.decodeStream(line, valueStart, i);
-        out.streamStart = valueStart;
-        out.streamEnd = i;
         haveStream = true;
       } else if (key === "version") {
         const v = out.decodeVersion(line, valueStart, i);
         if (Number.isNaN(v)) return false;
         out.version = v;
-        out.versionStart = v === undefined ? -1 : valueStart;
-        out.versionEnd = i;
       }
     }
     i = skipWs(line, i, end);
@@ -134,45 +121,4 @@ export function scanSingerRecord(line: Buffer, out: SingerRecordSpan, start = 0,
     if (i >= end || c !== RBRACE) return false;
     return isRecord && haveStream && out.recordStart >= 0 && skipWs(line, i + 1, end) === end;
   }
-}
-
-/**
- * Scans each line of a batch of lines as scanSingerRecord does (`buf`'s lines start at `start`
- * and end at `ends`, see LineBatch), and writes what the sync session needs of each into `scan`,
- * SCAN_STRIDE ints per line: 1 for a RECORD the fast path takes (else 0), then the record's start
- * and end, 1 when it has a `_meta` key, the stream token's start and end, and the version
- * token's start and end (-1 when it has none). A pure function of the bytes, so it may run in
- * another thread than the session's (see ../scanWorker.ts).
- */
-export function scanSingerBatch(buf: Buffer, start: number, ends: Int32Array, scan: Int32Array): void {
-  const span = BATCH_SPAN;
-  for (let k = 0, at = 0; k < ends.length; k++, at += SCAN_STRIDE) {
-    const newline = ends[k]!;
-    const end = newline > start && buf[newline - 1] === 0x0d ? newline - 1 : newline;
-    if (scanSingerRecord(buf, span, start, end)) {
-      scan[at] = 1;
-      scan[at + 1] = span.recordStart;
-      scan[at + 2] = span.recordEnd;
-      scan[at + 3] = span.hasMeta ? 1 : 0;
-      scan[at + 4] = span.streamStart;
-      scan[at + 5] = span.streamEnd;
-      scan[at + 6] = span.versionStart;
-      scan[at + 7] = span.versionEnd;
-    } else scan[at] = 0;
-    start = newline + 1;
-  }
-}
-const BATCH_SPAN = new SingerRecordSpan();
-
-/** Fills `out` from line `k` of a batch's scan; false when the line is not a RECORD the fast path takes. */
-export function singerSpanFromScan(buf: Buffer, scan: Int32Array, k: number, out: SingerRecordSpan): boolean {
-  const at = k * SCAN_STRIDE;
-  if (scan[at] !== 1) return false;
-  out.recordStart = scan[at + 1]!;
-  out.recordEnd = scan[at + 2]!;
-  out.hasMeta = scan[at + 3] === 1;
-  out.stream = out.decodeStream(buf, scan[at + 4]!, scan[at + 5]!);
-  const v = scan[at + 6]!;
-  out.version = v < 0 ? undefined : out.decodeVersion(buf, v, scan[at + 7]!);
-  return true;
 }

@@ -9,7 +9,7 @@ import { SkippedStreams } from "../skippedStreams.js";
 import { LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
 import { readBatch } from "./batch.js";
 import type { SingerBinding } from "./bindings.js";
-import { scanSingerRecord, singerSpanFromScan, SingerRecordSpan } from "./recordScanner.js";
+import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
 import { modernSchema } from "./schema.js";
 import type { SingerStateKeeper } from "./state.js";
 import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker, PENDING_VERSION } from "../trackedKeys.js";
@@ -157,7 +157,7 @@ export class SingerSyncSession {
   }
 
   private linesFrom(batch: LineBatch, k: number): void | Promise<void> {
-    const { buf, ends, scan } = batch;
+    const { buf, ends } = batch;
     const span = this.span;
     for (let start = batch.lineStart(k); k < ends.length; k++) {
       const newline = ends[k]!;
@@ -165,8 +165,7 @@ export class SingerSyncSession {
       const lineStart = start;
       start = newline + 1;
       this.lineNo++;
-      // A batch scanned in the scan worker's thread says what each line is; others are scanned here.
-      if (scan !== undefined ? singerSpanFromScan(buf, scan, k, span) : scanSingerRecord(buf, span, lineStart, end)) {
+      if (scanSingerRecord(buf, span, lineStart, end)) {
         const target = this.byName.get(span.stream);
         if (!target) this.skip(span.stream);
         else this.record(target, buf, span.recordStart, span.recordEnd, span.hasMeta, span.version, lineStart, Math.min(start, buf.length));

@@ -2,7 +2,6 @@ import type { LineBatch } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { FlowcapError, StoppedError } from "../../util/errors.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
-import { BatchScanner } from "../scanWorker.js";
 import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions, type StartChildOptions, type TempDir } from "../child.js";
 import type { SingerAbout, SingerCatalog } from "./types.js";
 
@@ -166,8 +165,7 @@ export function childTap(options: ChildTapOptions): SingerTap {
           const args = ["--config", configFile];
           if (catalog.argument !== "none") args.push(`--${catalog.argument}`, await dir.writeJson(catalog.argument, catalog.value));
           if (state !== undefined) args.push("--state", await dir.writeText("state", state));
-          // The record path: RECORD lines are scanned in a second thread where one can run.
-          const child = start(args, "sync", ctx, { scanner: BatchScanner.create("singer") });
+          const child = start(args, "sync", ctx);
           return child.consumeBatches((batch) => sink.lines(batch), { signal: ctx.signal, detail: () => tapFailure(child.stderrTail()) });
         }),
       );
