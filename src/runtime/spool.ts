@@ -12,10 +12,14 @@ export const SPOOL_BLOCK_BYTES = SPILL_PAGE_BYTES;
 /** Pages of the spill file read back and handed to the stream, not yet written out, at most. */
 const MAX_PAGES_IN_FLIGHT = 4;
 
-/** `,"_meta":{"op":"` and `"_meta":{"op":"`: the start of the `_meta` that appendInPlace adds. */
-const META_OPEN = [Buffer.from('"_meta":{"op":"', "latin1"), Buffer.from(',"_meta":{"op":"', "latin1")] as const;
-/** `","row_id":` */
-const ROW_ID = Buffer.from('","row_id":', "latin1");
+/** `,"_meta":{"op":"u","row_id":` (and without the comma, and for each op): what appendInPlace adds before the row id. */
+const META_HEADS = new Map<number, Buffer>();
+function metaHead(comma: boolean, op: number): Buffer {
+  const key = comma ? op + 256 : op;
+  let head = META_HEADS.get(key);
+  if (head === undefined) META_HEADS.set(key, (head = Buffer.from(`${comma ? "," : ""}"_meta":{"op":"${String.fromCharCode(op)}","row_id":`, "latin1")));
+  return head;
+}
 /** `}}` closing `_meta` and the document, then the captured line's `}}\n`. */
 const CLOSE = Buffer.from("}}}}\n", "latin1");
 
@@ -187,9 +191,9 @@ export class Spool {
     }
     let digits = 1;
     for (let x = rowId; x >= 10; x = Math.floor(x / 10)) digits++;
-    const open = META_OPEN[comma ? 1 : 0];
+    const meta = metaHead(comma, op);
     const dataBytes = dataClose - dataStart;
-    const length = head.length + dataBytes + open.length + 1 + ROW_ID.length + digits + CLOSE.length;
+    const length = head.length + dataBytes + meta.length + digits + CLOSE.length;
     let at = this.writeAt;
     if (at + length > lineLimit) {
       // No room: copy this one, and start the next region after it.
@@ -202,11 +206,8 @@ export class Spool {
     buf.copyWithin(at + head.length, dataStart, dataClose);
     buf.set(head, at);
     at += head.length + dataBytes;
-    buf.set(open, at);
-    at += open.length;
-    buf[at++] = op;
-    buf.set(ROW_ID, at);
-    at += ROW_ID.length + digits;
+    buf.set(meta, at);
+    at += meta.length + digits;
     for (let p = at - 1, x = rowId; p >= at - digits; p--, x = Math.floor(x / 10)) buf[p] = 0x30 + (x % 10);
     buf.set(CLOSE, at);
     this.writeAt = at + CLOSE.length;
