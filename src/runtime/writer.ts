@@ -3,11 +3,22 @@ import { aborted } from "../util/abort.js";
 import { FlowcapError, StoppedError } from "../util/errors.js";
 
 /**
+ * Within a section, writes are corked (gathered, then written with one `writev`) up to this many
+ * bytes before the stream's own high-water mark applies: a checkpoint sequence of many 16 KiB
+ * blocks is one system call, not one per block.
+ */
+const CORKED_BYTES = 256 * 1024;
+
+/**
  * Writes data to the stream, waiting for 'drain' when its buffer is full. `onWritten` is called
  * once the stream is done with `data` (written out, or failed): until then its bytes must stay
  * as they are.
  */
-export type WriteFn = (data: string | Buffer, onWritten?: () => void) => Promise<void>;
+export interface WriteFn {
+  (data: string | Buffer, onWritten?: () => void): Promise<void>;
+  /** Hands what the writer gathered to the stream now (before waiting for an `onWritten`). */
+  flush?(): void;
+}
 
 /**
  * The single writer of a connector's stdout. Everything that reaches stdout goes through here,
@@ -30,6 +41,8 @@ export class ResponseWriter {
   /** close() gave up on the stream: nothing more is waited for. */
   private abandoned = false;
   private waiters = new Set<() => void>();
+  /** The stream is corked by this writer (within a section, until the corked bytes pass CORKED_BYTES). */
+  private corked = false;
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
 
@@ -52,6 +65,7 @@ export class ResponseWriter {
         return await section(this.writeFn);
       } finally {
         this.active = false;
+        this.uncork();
       }
     });
     this.tail = run.then(
@@ -100,12 +114,20 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = (data, onWritten) => {
+  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), { flush: () => this.uncork() });
+
+  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> {
     if (this.failure) {
       onWritten?.();
       return Promise.reject(this.outputClosed());
     }
-    if (this.streamWrite(data, onWritten && (() => onWritten()))) return Promise.resolve();
+    if (this.active && !this.corked && typeof this.stream.cork === "function") {
+      this.stream.cork();
+      this.corked = true;
+    }
+    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES)) return Promise.resolve();
+    // Past the bound: what is gathered goes out now, and the section waits for the stream.
+    this.uncork();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);
@@ -116,7 +138,13 @@ export class ResponseWriter {
       this.waiters.add(done);
       this.stream.on("drain", done);
     });
-  };
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  }
 
   private fail(error: Error): void {
     if (this.failure) return;
