@@ -352,7 +352,10 @@ export class Spool {
           let inFlight = 0;
           let written: (() => void) | undefined;
           for (const page of pages) {
-            while (inFlight >= MAX_PAGES_IN_FLIGHT) await new Promise<void>((resolve) => (written = resolve));
+            while (inFlight >= MAX_PAGES_IN_FLIGHT) {
+              write.flush?.();
+              await new Promise<void>((resolve) => (written = resolve));
+            }
             const n = Math.min(remaining, SPILL_PAGE_BYTES);
             const block = this.budget.take();
             file.read(page, block, n);
