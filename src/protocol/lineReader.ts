@@ -40,6 +40,27 @@ export class LineBatch {
     return k === 0 ? this.start : this.ends[k - 1]! + 1;
   }
 
+  /**
+   * Calls `onLine` for each line from line `k` on, with where it starts, where it ends without
+   * its line ending (`\n` or `\r\n`), and where its line ending ends (the next line's start).
+   * When `onLine` returns a promise, the lines after it wait for it, and so does the promise
+   * this returns.
+   */
+  eachLine(onLine: (buf: Buffer, start: number, end: number, limit: number) => void | Promise<void>, k = 0): void | Promise<void> {
+    const { buf, ends } = this;
+    for (let start = this.lineStart(k); k < ends.length; k++) {
+      const newline = ends[k]!;
+      const end = newline > start && buf[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+      const lineStart = start;
+      start = newline + 1;
+      const wait = onLine(buf, lineStart, end, Math.min(start, buf.length));
+      if (wait !== undefined) {
+        const next = k + 1;
+        return wait.then(() => this.eachLine(onLine, next));
+      }
+    }
+  }
+
   /** Line `k` without its line ending (`\n` or `\r\n`), as a view of the buffer. */
   line(k: number): Buffer {
     return trimCarriageReturn(this.buf.subarray(this.lineStart(k), this.ends[k]));

@@ -160,31 +160,16 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 
   lines(batch: LineBatch): void | Promise<void> {
-    return this.linesFrom(batch, 0);
+    return batch.eachLine(this.batchLine);
   }
 
-  /** The record path: the lines of `batch` from line `k` on, records rewritten in place. */
-  private linesFrom(batch: LineBatch, k: number): void | Promise<void> {
-    const { buf, ends } = batch;
-    const span = this.span;
-    for (let start = batch.lineStart(k); k < ends.length; k++) {
-      const newline = ends[k]!;
-      const end = newline > start && buf[newline - 1] === 0x0d ? newline - 1 : newline;
-      const lineStart = start;
-      start = newline + 1;
-      this.lineNumber++;
-      if (scanRecord(buf, span, lineStart, end)) {
-        this.fastRecord(buf, lineStart, Math.min(start, buf.length));
-        continue;
-      }
-      const message = airbyteMessageOf(buf.subarray(lineStart, end), this.sourceLog, this.lineNumber);
-      const wait = message && this.message(message);
-      if (wait !== undefined) {
-        const next = k + 1;
-        return wait.then(() => this.linesFrom(batch, next));
-      }
-    }
-  }
+  /** The record path: a line of a batch handed over, a record rewritten in place. */
+  private readonly batchLine = (buf: Buffer, start: number, end: number, limit: number): void | Promise<void> => {
+    this.lineNumber++;
+    if (scanRecord(buf, this.span, start, end)) return this.fastRecord(buf, start, limit);
+    const message = airbyteMessageOf(buf.subarray(start, end), this.sourceLog, this.lineNumber);
+    if (message) return this.message(message);
+  };
 
   message(message: AirbyteMessage): void | Promise<void> {
     switch (typeof message.type === "string" ? message.type.toUpperCase() : message.type) {

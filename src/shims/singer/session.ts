@@ -153,31 +153,19 @@ export class SingerSyncSession {
    * `captured` lines where they lie. Returns a promise when the caller must wait.
    */
   lines(batch: LineBatch): void | Promise<void> {
-    return this.linesFrom(batch, 0);
+    return batch.eachLine(this.batchLine);
   }
 
-  private linesFrom(batch: LineBatch, k: number): void | Promise<void> {
-    const { buf, ends } = batch;
+  private readonly batchLine = (buf: Buffer, start: number, end: number, limit: number): void | Promise<void> => {
+    this.lineNo++;
     const span = this.span;
-    for (let start = batch.lineStart(k); k < ends.length; k++) {
-      const newline = ends[k]!;
-      const end = newline > start && buf[newline - 1] === 0x0d ? newline - 1 : newline;
-      const lineStart = start;
-      start = newline + 1;
-      this.lineNo++;
-      if (scanSingerRecord(buf, span, lineStart, end)) {
-        const target = this.byName.get(span.stream);
-        if (!target) this.skip(span.stream);
-        else this.record(target, buf, span.recordStart, span.recordEnd, span.hasMeta, span.version, lineStart, Math.min(start, buf.length));
-        continue;
-      }
-      const wait = this.message(buf.subarray(lineStart, end));
-      if (wait !== undefined) {
-        const next = k + 1;
-        return wait.then(() => this.linesFrom(batch, next));
-      }
+    if (scanSingerRecord(buf, span, start, end)) {
+      const target = this.byName.get(span.stream);
+      if (!target) return this.skip(span.stream);
+      return this.record(target, buf, span.recordStart, span.recordEnd, span.hasMeta, span.version, start, limit);
     }
-  }
+    return this.message(buf.subarray(start, end));
+  };
 
   /** The tap exited successfully: makes the deletions still due, and writes the final checkpoint. */
   async complete(): Promise<void> {
