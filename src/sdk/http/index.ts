@@ -3,7 +3,8 @@
  * deadline, retries (of idempotent requests) of network errors, 5xx and throttled responses, an
  * adaptive rate limiter that obeys `Retry-After` and rate-limit headers, auth helpers whose
  * secrets never reach a log line, pagination (Link headers, next URLs, cursors, offsets, page
- * numbers) with resumable cursors, streaming of large JSON arrays and JSON lines, and
+ * numbers) with resumable cursors, conditional requests served from a response cache (ETags),
+ * a cap on requests in flight, streaming of large JSON arrays and JSON lines, and
  * HttpStatusError with secrets stripped from the URL.
  */
 export {
@@ -29,6 +30,7 @@ export {
   type HttpHeaders,
   type QueryParams,
 } from "./client.js";
+export { createResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCache, type CachedResponse } from "./responseCache.js";
 export { HttpStatusError, redactUrl, isSecretParamName, BODY_EXCERPT_CHARS } from "./errors.js";
 export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions, type RateLimitTurn } from "./rateLimiter.js";
 export { parseRetryAfter, parseRateLimitHeaders, isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
