@@ -3,14 +3,12 @@ import {
   createHttpClient,
   createResponseCache,
   HttpStatusError,
-  isRateLimitedResponse,
   linkHeader,
   paginate,
   type HttpAuth,
   type HttpClient,
   type Logger,
   type QueryParams,
-  type RetryContext,
 } from "flowcap";
 import type { Config } from "./models.js";
 
@@ -41,7 +39,10 @@ export function iso(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** The REST API's base URL: `api_url` with a trailing slash; a GitHub Enterprise host alone gets `/api/v3/`. */
+/**
+ * The REST API's base URL, with a trailing slash: `api_url` as given, except that a bare https host
+ * is a GitHub Enterprise Server's (its API is at `/api/v3/`) and github.com's API is api.github.com.
+ */
 export function apiBaseUrl(apiUrl: string): string {
   let url: URL;
   try {
@@ -49,7 +50,8 @@ export function apiBaseUrl(apiUrl: string): string {
   } catch {
     throw new ConfigError([{ path: "api_url", message: `${JSON.stringify(apiUrl)} is not a URL` }]);
   }
-  if (url.pathname === "/" && url.hostname !== "api.github.com") url.pathname = "/api/v3/";
+  if (url.hostname === "github.com" || url.hostname === "www.github.com") return "https://api.github.com/";
+  if (url.protocol === "https:" && url.pathname === "/" && url.hostname !== "api.github.com") url.pathname = "/api/v3/";
   return url.href.endsWith("/") ? url.href : url.href + "/";
 }
 
@@ -104,20 +106,6 @@ export class GitHub {
     });
   }
 
-  /**
-   * Retries what the client retries (5xx, and throttled answers: 429, GitHub's 403 with
-   * `Retry-After` or a spent `X-RateLimit-Remaining`), and a secondary-limit 403 that carries
-   * neither, after the minute GitHub asks for then (every request waits: the limit is per user).
-   */
-  private readonly retry = (ctx: RetryContext): boolean => {
-    if (ctx.status >= 500 || isRateLimitedResponse(ctx.status, ctx.headers)) return true;
-    if ((ctx.status === 403 || ctx.status === 429) && /secondary rate limit/i.test(ctx.body)) {
-      this.http.rateLimiter?.pauseUntil(Date.now() + 60_000);
-      return true;
-    }
-    return false;
-  };
-
   /** A link as the state keeps it: relative to the API URL, so a checkpoint survives a change of it. */
   private relative(link: string): string {
     return link.startsWith(this.apiUrl) ? link.slice(this.apiUrl.length) : link;
@@ -129,7 +117,7 @@ export class GitHub {
    * rate limit, so polling what did not change is free.
    */
   async *pages<T>(listing: Listing, signal: AbortSignal, conditional = false): AsyncGenerator<{ items: T[]; next: string | undefined }> {
-    const options = { strategy: linkHeader(), query: listing.query, signal, headers: { accept: ACCEPT }, shouldRetry: this.retry, ...(conditional ? { cache: this.cache } : {}) };
+    const options = { strategy: linkHeader(), query: listing.query, signal, headers: { accept: ACCEPT }, ...(conditional ? { cache: this.cache } : {}) };
     try {
       for await (const page of paginate<Record<string, unknown>>(this.http, listing.path, options)) {
         const items = page.items.map((item) => ({ ...item, ...listing.add }) as T);
@@ -143,7 +131,7 @@ export class GitHub {
 
   /** One resource, revalidated as `pages` does with `conditional`. */
   async get<T>(path: string, signal: AbortSignal): Promise<T> {
-    return (await this.http.request(path, { headers: { accept: ACCEPT }, signal, shouldRetry: this.retry, cache: this.cache })).json<T>();
+    return (await this.http.request(path, { headers: { accept: ACCEPT }, signal, cache: this.cache })).json<T>();
   }
 
   /**
@@ -205,17 +193,21 @@ export class GitHub {
 
   /**
    * A backfill over `listings` in turn (issues: open ones, then closed ones), page by page: after
-   * each page, where to resume. Stops a listing at the first item for which `until` holds.
+   * each page, where to resume. With `until`, a listing stops at the first item for which it
+   * holds; the next page's cursor then waits until that page is read, so a stop at the top of
+   * a page ends the backfill without asking for the page again.
    */
   async *backfill<T>(listings: Listing[], page: BackfillPage | undefined, signal: AbortSignal, until?: (item: T) => boolean): AsyncGenerator<T | BackfillPage> {
     const [index, link] = page ?? [0];
     const listing = listings[index]!;
-    pages: for await (const { items, next } of this.pages<T>(link === undefined ? listing : { ...listing, path: link, query: undefined }, signal)) {
-      for (const item of items) {
-        if (until?.(item)) break pages;
-        yield item;
-      }
-      if (next) yield [index, next];
+    let pending: BackfillPage | undefined;
+    for await (const { items, next } of this.pages<T>(link === undefined ? listing : { ...listing, path: link, query: undefined }, signal)) {
+      const stop = until ? items.findIndex(until) : -1;
+      if (pending && stop !== 0) yield pending;
+      yield* stop < 0 ? items : items.slice(0, stop);
+      if (stop >= 0 || !next) break;
+      if (until) pending = [index, next];
+      else yield [index, next];
     }
     // The next listing starts at the next call; ending without a cursor ends the backfill.
     if (index + 1 < listings.length) yield [index + 1];
