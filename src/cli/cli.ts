@@ -30,9 +30,14 @@ export function usage(): string {
 /** Parses argv, runs the command, and returns the exit code. Only the CLI prints for people. */
 export async function runCli(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+  if (first === undefined) {
+    // No command is a usage error: the usage goes where errors go, with exit 2.
+    process.stderr.write(usage());
+    return 2;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
     process.stdout.write(usage());
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === "-v" || first === "--version") {
     process.stdout.write(version() + "\n");

@@ -1,5 +1,6 @@
 import { inspectResponse, type Response, type ResponseVariant } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
+import { keyLocationProblem } from "./keyLocation.js";
 import { ProtocolViolationError, type RuleId } from "./rules.js";
 
 /** One checked response line. */
@@ -100,6 +101,18 @@ export class ResponseChecker {
         throw violation("expected-response", `a ${variant} response to a ${expected.variant} request (expected ${answer})`);
       }
       if (variant === "spec" && body.protocol !== 3032023) throw violation("protocol-version", `spec.protocol is ${JSON.stringify(body.protocol)}`);
+      if (variant === "discovered") {
+        const bindings = Array.isArray(body.bindings) ? body.bindings : [];
+        bindings.forEach((b: unknown, i: number) => {
+          if (!isPlainObject(b) || !Array.isArray(b.key)) return; // the type check below reports it
+          const name = typeof b.recommendedName === "string" ? ` (${b.recommendedName})` : "";
+          for (const ptr of b.key) {
+            // A key that is not a pointer at all is `flowcap check`'s to report, with the others of its kind.
+            const problem = typeof ptr === "string" && ptr.startsWith("/") ? keyLocationProblem(b.documentSchema, ptr) : undefined;
+            if (problem) throw violation("discovered-keys", `discovered.bindings[${i}]${name}: key ${problem}`);
+          }
+        });
+      }
       if (variant === "validated") {
         const bindings = Array.isArray(body.bindings) ? body.bindings : [];
         if (expected.bindings !== undefined && bindings.length !== expected.bindings) {

@@ -59,7 +59,7 @@ export {
   type FlowClientOptions,
 } from "./localFlow.js";
 export { buildCredentials, maskCredentials, oauthCredentialsBranch } from "./credentials.js";
-export { writeCredentialsToFile, type WriteCredentialsOptions, type WriteCredentialsResult } from "./configFile.js";
+export { writeCredentialsToFile, writeConfigToFile, type WriteCredentialsOptions, type WriteCredentialsResult } from "./configFile.js";
 export {
   createOAuth2TokenSource,
   persistWithConfigUpdate,

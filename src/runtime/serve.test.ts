@@ -62,10 +62,32 @@ describe("serve: unary requests", () => {
     expect(run.stdout.lines).toEqual(['{"discovered":{}}']);
     const fromConsole = run.logs().filter((l) => l.fields?.source === "console");
     expect(fromConsole[0]).toMatchObject({ level: "info", message: "discovering now { password: '[redacted]' }" });
-    expect(fromConsole.some((l) => l.message.includes("│"))).toBe(true); // the table, line by line
+    // The table, as one log line.
+    expect(fromConsole.filter((l) => l.message.includes("│"))).toHaveLength(1);
+    expect(fromConsole.find((l) => l.message.includes("│"))!.message.split("\n").length).toBeGreaterThan(3);
     expect(fromConsole.at(-1)).toMatchObject({ level: "warn", message: "deprecated option" });
     expect(run.stderr.lines.join("\n")).not.toContain("hunter2-secret");
     expect(globalThis.console).toBe(before);
+  });
+
+  it("turns raw process.stdout writes into log lines while serving (a line may come in pieces), and restores process.stdout after", async () => {
+    const ownWrite = Object.getOwnPropertyDescriptor(process.stdout, "write");
+    const chatty = connector(async () => {}, {
+      discover: (req) => {
+        process.stdout.write("progress: ");
+        process.stdout.write(Buffer.from("50%\n"));
+        process.stdout.write(`password is ${String(req.config.password)}\nsecond line\n`);
+        process.stdout.write("no newline at the end");
+        return { bindings: [] };
+      },
+    });
+    const run = serveInProcess(chatty, { routeConsole: true });
+    run.send({ discover: { connectorType: "LOCAL", config: { password: "hunter2-secret" } } });
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    expect(run.logs().filter((l) => l.fields?.source === "stdout").map((l) => l.message)).toEqual(["progress: 50%", "password is [redacted]\nsecond line", "no newline at the end"]);
+    expect(run.stdout.lines).toEqual(['{"discovered":{}}']);
+    expect(Object.getOwnPropertyDescriptor(process.stdout, "write")).toEqual(ownWrite);
   });
 
   it("fails a malformed line with exit 1, naming the line, without a stack", async () => {

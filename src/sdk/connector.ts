@@ -62,6 +62,7 @@ function allowingMeta(schema: JsonSchemaObject): JsonSchemaObject {
   return { ...schema, properties: { ...schema.properties, _meta: META_PROPERTY } };
 }
 
+/** What `defineConnector` takes; `C` is the endpoint config's schema. */
 export interface ConnectorDefinition<C extends JsonSchemaObject> {
   /** Where users read about the connector (Flow requires a non-empty URL). */
   documentationUrl: string;
@@ -95,6 +96,7 @@ export interface ConnectorDefinition<C extends JsonSchemaObject> {
 
 /** A connector built by defineConnector: a runtime Connector that also exposes its definition. */
 export interface DefinedConnector<C extends JsonSchemaObject> extends Connector {
+  /** What it was defined with. */
   readonly definition: ConnectorDefinition<C>;
 }
 

@@ -129,7 +129,7 @@ describe("incremental resources", () => {
         defineIncrementalResource({
           name: "broken",
           key: ["/id"],
-          schema: { type: "object" },
+          schema: { type: "object", properties: { id: { type: "integer" } }, required: ["id"] },
           initialCursor: 0,
           async *fetchChanges() {
             yield { id: 1 };

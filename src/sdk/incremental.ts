@@ -25,39 +25,89 @@ import type { FromSchema, JsonSchemaObject } from "./schema.js";
 /**
  * Fetches the changes of a resource since `cursor`: an async generator that yields documents,
  * then the LogCursor that follows them, any number of times, and returns when no more changes
- * are readily available (yielding nothing at all when there are none).
+ * are readily available (yielding nothing at all when there are none). The layer calls it
+ * again after the binding's `interval`.
+ *
+ * What it yields, in order: documents (plain objects) and, after each batch of them, the cursor
+ * that commits them; `ctx.sourcedSchema(schema)` anywhere, when the source reports a new schema.
  *
  * - Return every document whose cursor value is at or after `cursor` (inclusive: `>=`). The
  *   layer drops what it already sent at the boundary when the resource has a `cursorField`;
- *   an exclusive filter (`>`) would lose documents written later with the same value.
- * - Each yielded cursor commits the documents yielded before it (a checkpoint). Cursors never
- *   decrease; yielding the same cursor again is fine. Documents yielded after the last cursor
- *   are an error: they could never be committed.
+ *   an exclusive filter (`>`) would lose documents written later with the same value. (Where
+ *   every document has a cursor value of its own, such as a log offset, make the cursor the
+ *   position of the next document to read, so that `>=` still holds.)
+ * - Each yielded cursor commits the documents yielded before it (a checkpoint), so yield it only
+ *   once every document before that position has been yielded: the next call, after a restart
+ *   too, starts there. Documents therefore come oldest first, or in batches each closed by the
+ *   cursor of its newest document.
+ * - Cursors never decrease, and are all of one kind: a valid `Date`, a finite number, a string
+ *   (compared by code unit), or a tuple of strings and numbers compared element by element (the
+ *   kind of the resource's `initialCursor`). Yielding the same cursor again is fine. Documents
+ *   yielded after the last cursor are an error: they could never be committed.
  * - With `lookback`, `cursor` is the committed cursor minus the lookback window.
- * - Yield `ctx.sourcedSchema(schema)` when the source reports a new schema.
  * - Do not sleep or rate-limit between polls: the layer polls again after the binding's
  *   `interval` (at once, while a Date cursor lags by more than it). Do not fetch ahead of what
- *   you yield: a fetch should happen when the generator is resumed.
+ *   you yield: a fetch should happen when the generator is resumed. Pass `ctx.stopping` as the
+ *   `signal` of requests, so that a stop does not wait for them.
+ * - Throwing fails the capture; it restarts from the last committed cursor (at-least-once).
+ *
+ * ```ts
+ * async *fetchChanges(since, ctx) {
+ *   for await (const page of paginate(http, "/v1/orders", { strategy, query: { updated_since: since.toISOString() }, signal: ctx.stopping })) {
+ *     yield* page.items;
+ *     const last = page.items.at(-1);
+ *     if (last) yield new Date(last.updated_at);
+ *   }
+ * }
+ * ```
  */
 export type FetchChanges<Doc, C extends LogCursor> = (cursor: C, ctx: FetchContext) => AsyncIterable<Doc | C | CursorValue<C> | SourcedSchema>;
 
 /**
- * Fetches a page of the resource's backfill: an async generator that yields documents older
+ * Fetches the resource's backfill, page by page: an async generator that yields documents older
  * than `cutoff` (the cursor at which the incremental capture began, which sees everything at or
- * after it), then the PageCursor of the next page. `page` is undefined for the first page.
+ * after it), then the PageCursor of the next page, any number of times. `page` is undefined for
+ * the first page, then the last cursor it yielded.
  *
- * - Each yielded cursor commits the documents before it; the next call gets it as `page`.
+ * What it yields, in order: documents, then the cursor of the page that follows them; it may go
+ * on to the next page itself (the usual way, with `paginate`) or return after the cursor, and
+ * the layer calls it again from there. `ctx.sourcedSchema(schema)` may come anywhere.
+ *
+ * - Each yielded cursor commits the documents before it, and a restart resumes from it.
  * - Returning without a final cursor (after the last documents) ends the backfill: its state
  *   is removed and the binding counts as backfilled.
+ * - A page cursor is JSON: a string (a page token, a next-page URL), a number (an offset, a page
+ *   number, a last id), a tuple, or an object yielded as `pageCursor({...})`; null and undefined
+ *   are not cursors (return instead).
  * - With a `cursorField`, documents at or after `cutoff` are dropped by the layer, so a page
- *   never overwrites a newer version captured by the incremental task.
- * - An object cursor is yielded as `pageCursor({...})`; null and undefined are not cursors.
+ *   never overwrites a newer version captured by the incremental task. Without one, filter
+ *   them out yourself (`updated_before: cutoff`).
+ * - Prefer an order that updates cannot shift (by id, or keyset pagination): with offsets or page
+ *   numbers over a list sorted by update time, a record updated mid-backfill moves, and the
+ *   pages after it skip one record.
+ * - TypeScript cannot infer the page cursor's type from what the generator yields: annotate
+ *   `page` (`page: PaginationCursor | undefined` for `paginate`'s cursors) or pass the type
+ *   arguments of defineIncrementalResource.
+ *
+ * ```ts
+ * async *fetchPage(page: PaginationCursor | undefined, cutoff, ctx) {
+ *   const pages = paginate(http, "/v1/orders", { strategy, query: { updated_before: cutoff.toISOString() }, from: page, signal: ctx.stopping });
+ *   for await (const { items, next } of pages) {
+ *     yield* items;
+ *     if (next !== undefined) yield next;
+ *   }
+ * }
+ * ```
  */
 export type FetchPage<Doc, C extends LogCursor, P extends PageCursor> = (page: P | undefined, cutoff: C, ctx: FetchContext) => AsyncIterable<Doc | P | CursorValue<P> | SourcedSchema>;
 
 /** Where an incremental task starts: a cursor, or a function of the binding (and subtask). */
 export type InitialCursor<C extends LogCursor> = C | ((ctx: OpenContext) => C | Promise<C>);
 
+/**
+ * What `defineIncrementalResource` takes. `S` is the documents' schema, `C` the LogCursor type
+ * (inferred from `initialCursor`, Date by default) and `P` the PageCursor type of `fetchPage`.
+ */
 export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C extends LogCursor, P extends PageCursor> {
   /** The resource's name: its resource path, and the `name` of its resource config. */
   name: string;
@@ -119,19 +169,28 @@ export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C ext
 
 /** One incremental task's state: the committed cursor, and the documents it sent at the boundary. */
 export interface IncrementalState {
+  /** The committed LogCursor (a Date as `{"$date": "<ISO-8601>"}`): the next poll starts there. */
   cursor: StoredCursor;
+  /**
+   * Digests of the documents already sent at the cursor's value (with a `cursorField`), so that
+   * the next inclusive poll drops them; bounded by MAX_BOUNDARY_DOCUMENTS.
+   */
   seen?: SeenEntry[];
 }
 
 /** One backfill's state: its cutoff, and the cursor of the next page (absent: the first). */
 export interface BackfillState {
+  /** The LogCursor the backfill reads up to (excluded): where the incremental task began. */
   cutoff: StoredCursor;
+  /** The PageCursor the next `fetchPage` call gets; absent before the first page is committed. */
   next?: StoredCursor;
 }
 
 /** One snapshot task's state: when the last snapshot began, and the digest of each key's document. */
 export interface SnapshotState {
+  /** When the last committed snapshot began (ISO-8601): the next is due `interval` after it. */
   takenAt: string;
+  /** Each key of the last snapshot (its JSON) and a digest of its document, to tell changes and deletions. */
   keys: Record<string, string>;
 }
 
@@ -141,8 +200,11 @@ export interface SnapshotState {
  * as a merge patch of its own keys only, so concurrent tasks never overwrite each other.
  */
 export interface ResourceState {
+  /** The incremental task's state (by subtask id, with subtasks). */
   inc?: IncrementalState | Record<string, IncrementalState>;
+  /** The backfill's state while it runs (by subtask id, with subtasks); removed when it completes. */
   backfill?: BackfillState | Record<string, BackfillState>;
+  /** A snapshot resource's state (by subtask id, with subtasks). */
   snapshot?: SnapshotState | Record<string, SnapshotState>;
   /** When the latest backfill began (for `schedule`). */
   backfilledAt?: string;
@@ -151,9 +213,11 @@ export interface ResourceState {
 /**
  * Declares an incremental resource: `fetchChanges` polls a log of changes by cursor, and an
  * optional `fetchPage` backfills what came before, concurrently, from the first open. The layer
- * keeps the cursors in the binding's state, checkpoints them, polls again after `interval`,
- * drops what an inclusive cursor returns twice, and starts over when Flow bumps the binding's
- * backfill counter.
+ * keeps the cursors in the binding's state (see ResourceState), checkpoints them, polls again
+ * after `interval`, drops what an inclusive cursor returns twice, re-runs the backfill on
+ * `schedule`, reports "backfilling" to the connector's status until the backfill completes, and
+ * starts over when Flow bumps the binding's backfill counter. A resource with `fetchPage` only is
+ * backfilled once (or on every `schedule`) and then idles.
  *
  * ```ts
  * const issues = defineIncrementalResource({
@@ -162,11 +226,12 @@ export interface ResourceState {
  *   schema: issueSchema,
  *   cursorField: "/updated_at",
  *   async *fetchChanges(since) {
- *     for (const issue of await api.issues({ updatedSince: since, sort: "updated" })) yield issue;
- *     yield new Date(last.updated_at);
+ *     const changed = await api.issues({ updatedSince: since, sort: "updated" });
+ *     yield* changed;
+ *     if (changed.length) yield new Date(changed.at(-1)!.updated_at);
  *   },
- *   async *fetchPage(page, cutoff) {
- *     const { items, next } = await api.issues({ page, updatedBefore: cutoff });
+ *   async *fetchPage(page: number | undefined, cutoff) {
+ *     const { items, next } = await api.issues({ page: page ?? 1, updatedBefore: cutoff });
  *     yield* items;
  *     if (next) yield next;
  *   },

@@ -26,6 +26,7 @@ export class SourcedSchema {
 
 /** What every part of a binding's capture shares: where it logs, when it stops, what it is. */
 export interface BindingInfo {
+  /** The binding's logger: its lines carry the binding (and the task or subtask). */
   readonly log: Logger;
   /** Aborted when the capture must stop; return (or stop yielding) soon after. */
   readonly stopping: AbortSignal;
@@ -96,6 +97,7 @@ export interface BindingContext<State> extends BindingInfo {
  */
 export type CaptureFn<Doc, State> = (ctx: BindingContext<State>) => AsyncIterable<Doc | Checkpoint<State> | SourcedSchema>;
 
+/** What `defineResource` takes: `S` is the documents' schema, `State` the binding's state. */
 export interface ResourceDefinition<S extends JsonSchemaObject, State extends object> {
   /** The resource's name: its resource config is `{ name }` and its resource path `[name]`. */
   name: string;
@@ -112,6 +114,7 @@ export interface ResourceDefinition<S extends JsonSchemaObject, State extends ob
    * `resourceConfigSchema` must declare them, or validate would refuse them.
    */
   resourceConfig?: Record<string, unknown>;
+  /** Captures one binding (see CaptureFn): called once per binding per session. */
   capture: CaptureFn<FromSchema<S>, State>;
   /**
    * Checks a binding's resource config beyond the connector's resourceConfigSchema (at validate
@@ -120,17 +123,28 @@ export interface ResourceDefinition<S extends JsonSchemaObject, State extends ob
   checkResourceConfig?(resourceConfig: Record<string, unknown>): ConfigProblem[];
 }
 
-/** A resource as the SDK holds it. */
+/**
+ * A resource as the SDK holds it: what `defineResource`, `defineIncrementalResource` and
+ * `defineSnapshotResource` return, for `defineConnector({ resources })`.
+ */
 export interface Resource<Doc = unknown, State extends object = object> {
+  /** Its name: its resource path, and the `name` of its resource config. */
   readonly name: string;
+  /** The collection key, as JSON pointers. */
   readonly key: readonly string[];
+  /** The discovered documents' schema. */
   readonly schema: JsonSchemaObject;
+  /** The state of a binding that has none yet. */
   readonly initialState: State;
+  /** Discovered as disabled. */
   readonly disable: boolean;
+  /** The discovered resource config, beside `name`. */
   readonly resourceConfig: Record<string, unknown>;
   // A method, not a property: method parameters are bivariant, so any Resource<Doc, State> is
   // an AnyResource and connectors can list resources of different state types together.
+  /** Captures one binding (see CaptureFn). */
   capture(ctx: BindingContext<State>): AsyncIterable<Doc | Checkpoint<State> | SourcedSchema>;
+  /** Checks a binding's resource config beyond the schema (see ResourceDefinition). */
   checkResourceConfig?(resourceConfig: Record<string, unknown>): ConfigProblem[];
 }
 

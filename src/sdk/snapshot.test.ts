@@ -62,10 +62,11 @@ describe("snapshot resources", () => {
     rows.set(3, "navy");
     rows.set(4, "gold");
     const changed = await harness.capture({ state: unchanged.state, transactions: 1 });
+    // Committed as flowctl prints a transaction: combined, in key order.
     expect(docs(changed)).toEqual([
+      { id: 2, _meta: { op: "d", uuid: expect.any(String) } },
       { id: 3, name: "navy", _meta: { op: "u", uuid: expect.any(String) } },
       { id: 4, name: "gold", _meta: { op: "c", uuid: expect.any(String) } },
-      { id: 2, _meta: { op: "d", uuid: expect.any(String) } },
     ]);
     // The state keeps one digest per key, patched: the deleted key is removed.
     const keys = (changed.state as { bindingStateV1: { teams: { snapshot: { keys: object } } } }).bindingStateV1.teams.snapshot.keys;

@@ -11,11 +11,14 @@ import type { FromSchema, JsonSchemaObject } from "./schema.js";
 
 /**
  * Fetches the whole current content of a resource: an async generator that yields every
- * document, in any order, and returns. The layer compares each document with the previous
- * snapshot by the digest of its key's document: new ones are emitted with `_meta.op: "c"`,
- * changed ones with `"u"`, unchanged ones not at all, and keys that vanished get a deletion
- * (`_meta.op: "d"`). Nothing is committed until the generator returns, so a snapshot that fails
- * half-way deletes nothing. Yield `ctx.sourcedSchema(schema)` when the source reports a schema.
+ * document (each key once), in any order, and returns; `ctx.sourcedSchema(schema)` may come
+ * anywhere. It takes no cursor: the layer calls it every `interval` (or on `schedule`) and
+ * compares each document with the previous snapshot by the digest of its key's document: new
+ * ones are emitted with `_meta.op: "c"`, changed ones with `"u"`, unchanged ones not at all, and
+ * keys that vanished get a deletion (`_meta.op: "d"`, the key only). Nothing is committed until
+ * the generator returns, so a snapshot that fails half-way deletes nothing (throwing fails the
+ * capture, which takes the snapshot again when it restarts). Read the whole collection: a
+ * snapshot cut short by a page limit deletes every document past it.
  */
 export type FetchSnapshot<Doc> = (ctx: FetchContext) => AsyncIterable<Doc | SourcedSchema>;
 
@@ -26,6 +29,7 @@ export type FetchSnapshot<Doc> = (ctx: FetchContext) => AsyncIterable<Doc | Sour
  */
 export const DEFAULT_MAX_SNAPSHOT_KEYS = 50_000;
 
+/** What `defineSnapshotResource` takes; `S` is the documents' schema. */
 export interface SnapshotResourceDefinition<S extends JsonSchemaObject> {
   /** The resource's name: its resource path, and the `name` of its resource config. */
   name: string;
@@ -37,7 +41,9 @@ export interface SnapshotResourceDefinition<S extends JsonSchemaObject> {
   key: readonly string[];
   /** JSON Schema of the documents; the discovered schema also admits deletions (see deletableSchema). */
   schema: S;
+  /** Discover the resource as disabled, for the user to enable. */
   disable?: boolean;
+  /** Extra properties of the discovered resource config (declare them in the connector's resourceConfigSchema). */
   resourceConfig?: Record<string, unknown>;
   /** How long between snapshots (`PT1H`, `1h`); users override it with the resource config's `interval`. Default five minutes. */
   interval?: string;
@@ -51,6 +57,7 @@ export interface SnapshotResourceDefinition<S extends JsonSchemaObject> {
    * missing deletions.
    */
   maxKeys?: number;
+  /** Fetches the whole current content (see FetchSnapshot). */
   fetchSnapshot: FetchSnapshot<FromSchema<S>>;
 }
 

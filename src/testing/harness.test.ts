@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { sdkAcksCatalog, tempTree } from "../../test/helpers/cli.js";
 import { defineConnector, defineResource } from "../sdk/index.js";
@@ -64,6 +65,13 @@ describe("the testing kit", () => {
     expect(JSON.parse(readFileSync(path.join(dir, "discover.json"), "utf8"))).toEqual([
       expect.objectContaining({ recommendedName: "counts", resourceConfig: { name: "counts" }, key: ["/n"] }),
     ]);
+  });
+
+  it("takes the snapshot file as a file: URL too (beside the test, wherever vitest runs from)", async () => {
+    const url = pathToFileURL(path.join(tempTree(), "nested", "spec.json"));
+    await matchSnapshot(url, { a: 1 }, { env: {} });
+    expect(JSON.parse(readFileSync(url, "utf8"))).toEqual({ a: 1 });
+    await expect(matchSnapshot(url, { a: 2 }, { env: {} })).rejects.toThrow(/nested\/spec.json differs at line 2/);
   });
 
   it("refuses, under CI, a snapshot that was never written", async () => {

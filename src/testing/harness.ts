@@ -28,6 +28,7 @@ import { matchSnapshot, type MatchSnapshotOptions } from "./snapshots.js";
  */
 export type ConnectorUnderTest = Connector | { source: string; capture?: string };
 
+/** Options of createConnectorHarness. */
 export interface HarnessOptions {
   /** The endpoint config of an in-process connector (a catalog's capture has its own). */
   config?: Record<string, unknown>;
@@ -42,6 +43,7 @@ export interface HarnessOptions {
 /** A binding to capture: a resource name, or a resource config (with `name`) and a backfill counter. */
 export type HarnessBinding = string | { resource: Record<string, unknown> & { name: string }; backfill?: number };
 
+/** Options of a harness's capture(). */
 export interface HarnessCaptureOptions {
   /**
    * The bindings to capture. In-process: by default every discovered binding that is not
@@ -54,26 +56,36 @@ export interface HarnessCaptureOptions {
   state?: Record<string, unknown>;
   /** Stop the session after this many transactions. Default: run until the connector exits (or `timeoutMs`). */
   transactions?: number;
-  /** Fold the checkpoints of this long into one transaction, as Flow does under load. Default 0. */
+  /**
+   * Fold the checkpoints written in this long into one transaction, as Flow does under load.
+   * Default 0: each checkpoint is its own transaction (whatever the machine's speed).
+   */
   delayMs?: number;
-  /** End the run (gracefully) after this long. */
+  /**
+   * End the session (gracefully) once the connector has sent nothing for this long, as
+   * `flowctl preview --timeout` does (the clock restarts after each transaction).
+   */
   timeoutMs?: number;
   /**
    * Ends the session (gracefully, as Flow does) once this holds, checked after each committed
    * transaction: wait on what the connector did rather than on time.
    */
   until?: (progress: HarnessCaptureProgress) => boolean;
+  /** Ends the session (gracefully) when it fires. */
   signal?: AbortSignal;
 }
 
 /** What a session committed so far. */
 export interface HarnessCaptureProgress {
+  /** The documents committed so far, as HarnessCaptureResult.documents. */
   documents: readonly [collection: string, doc: Record<string, unknown>][];
   /** The state after the last committed transaction. */
   state: Record<string, unknown>;
+  /** Transactions committed so far. */
   transactions: number;
 }
 
+/** What a harness's capture() committed. */
 export interface HarnessCaptureResult {
   /** The committed documents as `flowctl preview` prints them: `[collection, doc]`, keys sorted, `_meta.uuid` a placeholder. */
   documents: [collection: string, doc: Record<string, unknown>][];
@@ -81,8 +93,11 @@ export interface HarnessCaptureResult {
   state: Record<string, unknown>;
   /** Each transaction's state update, as Flow's runtime would apply it. */
   states: ConnectorState[];
+  /** Transactions committed. */
   transactions: number;
+  /** Checkpoints the connector wrote (several may make one transaction). */
   checkpoints: number;
+  /** How the session ended: the connector exited, `transactions` or `until` was reached, a timeout, or a stop. */
   ended: PreviewResult["ended"];
 }
 
@@ -100,7 +115,7 @@ export interface ConnectorHarness {
   /** The values of the config's secret fields (by the spec's schema), which snapshots redact. */
   secrets(): Promise<string[]>;
   /** Compares `value` with the snapshot `file`, secrets redacted (see matchSnapshot). */
-  matchSnapshot(file: string, value: unknown, options?: Omit<MatchSnapshotOptions, "secrets">): Promise<void>;
+  matchSnapshot(file: string | URL, value: unknown, options?: Omit<MatchSnapshotOptions, "secrets">): Promise<void>;
 }
 
 /**
@@ -215,6 +230,8 @@ async function previewSession(catalog: Catalog, capture: CaptureDef, options: Ha
   const result = await runPreview(catalog, capture, {
     sessions: [options.transactions ?? -1],
     delayMs: options.delayMs,
+    // One checkpoint per transaction unless a delay folds them: the same transactions on any machine.
+    checkpointsPerTransaction: options.delayMs ? undefined : 1,
     timeoutMs: options.timeoutMs,
     initialState: options.state,
     outputState: true,

@@ -5,9 +5,11 @@ import { FlowcapError } from "../util/errors.js";
 
 /** A request as a fixture handler sees it. */
 export interface FixtureRequest {
+  /** Upper-case: `GET`, `POST`. */
   method: string;
   /** The path without the query: `/v1/items`. */
   path: string;
+  /** The query parameters. */
   query: URLSearchParams;
   /** Header names lower-cased. */
   headers: IncomingMessage["headers"];
@@ -21,7 +23,9 @@ export interface FixtureRequest {
 
 /** What a handler answers. `json` or `body` (not both); `status` 200 by default. */
 export interface FixtureResponse {
+  /** 200 by default. */
   status?: number;
+  /** Response headers. */
   headers?: Record<string, string | string[]>;
   /** Sent as JSON with `content-type: application/json`. */
   json?: unknown;
@@ -39,10 +43,15 @@ export type FixtureHandler = (req: FixtureRequest, res: ServerResponse) => Fixtu
 
 /** One request the server received, for assertions. */
 export interface RecordedRequest {
+  /** Upper-case. */
   method: string;
+  /** The path without the query. */
   path: string;
+  /** The query parameters (the last value of a repeated one). */
   query: Record<string, string>;
+  /** Header names lower-cased: assert on credentials here. */
   headers: IncomingMessage["headers"];
+  /** The body as text. */
   body: string;
   /** The status answered (0 when the handler dropped the connection or never answered). */
   status: number;
@@ -54,7 +63,11 @@ export interface RecordedRequest {
 export type FixturePagination =
   /** GitHub style: `?page=N&per_page=M`, the body is the array, a `Link` header with next/prev/first/last. */
   | "link"
-  /** `?cursor=C&limit=M`: `{ "data": [...], "next_cursor": "..." | null }` (the cursor is opaque). */
+  /**
+   * `?cursor=C&limit=M`: `{ "data": [...], "next_cursor": "..." | null }`. The cursor is opaque but
+   * holds an offset, as many APIs' do: records that change order between two pages shift it. For
+   * a keyset cursor, serve the pages from a `route`.
+   */
   | "cursor"
   /** `?offset=N&limit=M`: `{ "data": [...], "total": T }`. */
   | "offset"
@@ -118,14 +131,19 @@ export interface FixtureRateLimit {
  * fields are ignored.
  */
 export interface RecordedExchange {
+  /** `GET` by default. */
   method?: string;
   /** The path with its query, matched exactly (query parameters in any order). */
   path: string;
+  /** 200 by default. */
   status?: number;
+  /** The body: JSON (sent as JSON) or a string (sent as it is). */
   response?: unknown;
   /** Alias of `response`. */
   body?: unknown;
+  /** Response headers. */
   headers?: Record<string, string | string[]>;
+  /** Response headers as nock records them: name, value, name, value... */
   rawHeaders?: string[];
 }
 
@@ -141,6 +159,7 @@ export interface HttpFixtureServerOptions {
 export interface HttpFixtureServer {
   /** `http://127.0.0.1:<port>`. */
   readonly url: string;
+  /** The port it listens on. */
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: RecordedRequest[];

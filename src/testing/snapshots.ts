@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { Redactor } from "../util/redact.js";
@@ -8,6 +9,7 @@ import { Redactor } from "../util/redact.js";
 /** The environment variable that makes snapshot checks rewrite their files: `UPDATE_SNAPSHOTS=1`. */
 export const UPDATE_SNAPSHOTS_ENV = "UPDATE_SNAPSHOTS";
 
+/** Options of matchSnapshot. */
 export interface MatchSnapshotOptions {
   /** Secret values to redact from every string (a harness passes its config's). */
   secrets?: Iterable<string>;
@@ -25,9 +27,11 @@ export interface MatchSnapshotOptions {
  * value as indented JSON, secrets redacted. A missing file is written, except under CI (`CI`
  * set), where it fails: a snapshot nobody checked in checks nothing. With `UPDATE_SNAPSHOTS=1`
  * the file is rewritten. A mismatch throws a FlowcapError (`SNAPSHOT_MISMATCH`) naming the
- * first line that differs.
+ * first line that differs. `file` is a path, or a `file:` URL such as
+ * `new URL("snapshots/spec.json", import.meta.url)` (beside the test file, wherever it runs from).
  */
-export async function matchSnapshot(file: string, value: unknown, options: MatchSnapshotOptions = {}): Promise<void> {
+export async function matchSnapshot(fileOrUrl: string | URL, value: unknown, options: MatchSnapshotOptions = {}): Promise<void> {
+  const file = typeof fileOrUrl === "string" ? fileOrUrl : fileURLToPath(fileOrUrl);
   const env = options.env ?? process.env;
   const update = options.update ?? /^(1|true)$/i.test(env[UPDATE_SNAPSHOTS_ENV] ?? "");
   const normalized = options.normalize ? options.normalize(value) : value;

@@ -17,6 +17,8 @@ export type FlowcapErrorCode =
   | "STATE_INVALID"
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
+  /** Flow did not read the connector's output before the stop's grace period ended. */
+  | "OUTPUT_STALLED"
   | "STOPPED"
   | "CATALOG_INVALID"
   | "CONNECTOR_FAILED"
@@ -40,6 +42,8 @@ export type FlowcapErrorCode =
   | "SOURCE_FAILED"
   /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
   | "SOURCE_OUTPUT_INVALID"
+  /** A wrapped source wrote nothing (no line on stdout or stderr) for the idle timeout: it looks hung. */
+  | "SOURCE_IDLE"
   // Testing kit (testing/)
   /** A value differs from its checked-in snapshot. */
   | "SNAPSHOT_MISMATCH";

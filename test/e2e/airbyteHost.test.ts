@@ -37,11 +37,11 @@ describe("flowcap airbyte under flowcap's harness", () => {
       expect.arrayContaining(["spec", "discover", "validate", "invalid-config", "unknown-resource", "session", "resume", "sigterm"]),
     );
     expect(code).toBe(0);
-  });
+  }, 120_000);
 
   it("captures every record exactly once across sessions (flowcap preview)", async () => {
     const { code, lines, stderr } = await flowcap("preview", "--source", "flow.yaml", "--sessions", "1,1,-1");
     expect(code, stderr).toBe(0);
     expect(lines.map((l) => (JSON.parse(l) as [string, { n: number }])[1].n)).toEqual([1, 2, 3]);
-  });
+  }, 120_000);
 });

@@ -129,7 +129,7 @@ export function reduceSession(messages: Record<string, unknown>[], initial: Reco
  * A stand-in for Estuary's config encryption service on 127.0.0.1: records each request body
  * and answers `encrypted` (what the service would return).
  */
-export async function startEncryptionServer(encrypted: Record<string, unknown>) {
+export async function startEncryptionServer(encrypted: Record<string, unknown> | string) {
   const posted: Record<string, unknown>[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -137,7 +137,7 @@ export async function startEncryptionServer(encrypted: Record<string, unknown>) 
     req.on("end", () => {
       posted.push(JSON.parse(body) as Record<string, unknown>);
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify(encrypted));
+      res.end(typeof encrypted === "string" ? encrypted : JSON.stringify(encrypted));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -60,7 +60,9 @@ describe("source-github polls", () => {
         return false;
       },
     });
-    expect(ids(result.documents)).toEqual([3, 1, 2, 1, 4]);
+    // A transaction per page, its documents combined by key as Flow does: open issues (3, 1),
+    // closed ones (2), then the poll's changes (1, 4).
+    expect(ids(result.documents)).toEqual([1, 3, 2, 1, 4]);
     expect(result.documents[3]![1]).toMatchObject({ repository: "acme/app", state: "closed" });
     const listed = server.listed("/repos/acme/app/issues");
     expect(listed.slice(0, 2).map((r) => r.query)).toEqual([{ per_page: "100" }, { state: "closed", per_page: "100" }]);
@@ -87,7 +89,8 @@ describe("source-github polls", () => {
         return p.documents.length > 5;
       },
     });
-    expect(ids(result.documents)).toEqual([5, 4, 3, 2, 1, 2]);
+    // Pages of two, newest first (each transaction in key order), then the poll's change.
+    expect(ids(result.documents)).toEqual([4, 5, 2, 3, 1, 2]);
     const listed = server.listed("/repos/acme/app/pulls");
     // The backfill's three pages, then the poll, which stopped at the first older one.
     expect(listed.map((r) => r.query.page ?? "1")).toEqual(["1", "2", "3", "1"]);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logSink } from "../../../test/helpers/logs.js";
+import { logFatal } from "../../runtime/index.js";
 import { backoffDelayMs, createHttpClient, isRetryableNetworkError } from "./client.js";
 import { createResponseCache } from "./responseCache.js";
 import { parseRetryAfter } from "./rateLimitHeaders.js";
@@ -161,6 +162,25 @@ describe("createHttpClient", () => {
     expect(error.message).not.toMatch(/s3cr3t|t0k|pw/);
     expect(error.userFacing).toBe(true);
     expect(error.message).toMatch(/check the configured credentials/);
+  });
+
+  it("keeps every form of a secret a server echoes (Basic credentials, form encoding, numbers) out of the task error", async () => {
+    // A token endpoint that echoes what it was sent, as some do in their error bodies.
+    routes.set("/token", (req, res, body) => res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_client", authorization: req.headers.authorization, got: body })));
+    const { log, lines } = logSink();
+    // What serve() registers from a config whose client_secret and pin are marked secret.
+    log.redactor.add(["my client/secret", 918273]);
+    const basic = Buffer.from("a-client-id:my client/secret").toString("base64");
+    const error = await createHttpClient(fast)
+      .request(base + "/token", { method: "POST", headers: { authorization: `Basic ${basic}` }, form: { grant_type: "client_credentials", client_secret: "my client/secret", pin: "918273" } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpStatusError);
+    expect((error as HttpStatusError).bodyExcerpt).toContain(basic);
+    logFatal(log, error);
+    const taskError = lines.lines.at(-1)!;
+    expect(JSON.parse(taskError)).toMatchObject({ level: "error", fields: { code: "HTTP_STATUS" } });
+    for (const form of [basic.slice(16, 30), "my+client%2Fsecret", "my client/secret", "918273"]) expect(taskError, form).not.toContain(form);
+    expect(taskError).toContain("[redacted]");
   });
 
   it("sends the token source's token and refreshes it once on a 401", async () => {

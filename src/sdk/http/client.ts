@@ -88,8 +88,11 @@ export interface HttpClientOptions {
 
 /** What a response looks like to shouldRetry. */
 export interface RetryContext {
+  /** The response's status. */
   status: number;
+  /** Its headers, names lower-cased. */
   headers: HttpHeaders;
+  /** Its body, as text. */
   body: string;
   /** 1 for the first attempt. */
   attempt: number;
@@ -150,7 +153,9 @@ export interface RequestOptions {
 
 /** Status, headers and URL of a response: what every helper lets you reach. */
 export interface ResponseInfo {
+  /** The HTTP status. */
   status: number;
+  /** The response headers, names lower-cased (rate limits, totals, `link`). */
   headers: HttpHeaders;
   /** The final URL, secrets stripped (for messages). */
   url: string;
@@ -158,12 +163,14 @@ export interface ResponseInfo {
 
 /** A response with its body read. */
 export interface HttpResponse extends ResponseInfo {
+  /** The whole body. */
   body: Buffer;
   /**
    * True when a conditional request (`cache`) was answered `304 Not Modified`: status and body
    * are the cached response's, headers the cached ones updated with the 304's (rate limits, date).
    */
   notModified?: boolean;
+  /** The body decoded as UTF-8. */
   text(): string;
   /** Parses the body; throws a FlowcapError naming the URL when it is not JSON. */
   json<T = unknown>(): T;

@@ -60,10 +60,13 @@ export const BODY_EXCERPT_CHARS = 500;
  * marked user-facing: they almost always mean the configured credentials are wrong.
  */
 export class HttpStatusError extends FlowcapError {
+  /** The HTTP status the API answered. */
   readonly status: number;
+  /** The request's method. */
   readonly method: string;
   /** The request URL with credentials stripped (see redactUrl). */
   readonly url: string;
+  /** The response headers, names lower-cased. */
   readonly headers: Record<string, string | string[] | undefined>;
   /** The first BODY_EXCERPT_CHARS characters of the body. */
   readonly bodyExcerpt: string;

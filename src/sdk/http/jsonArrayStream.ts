@@ -6,6 +6,7 @@ export const DEFAULT_MAX_ITEM_BYTES = 64 * 1024 * 1024;
 /** The most of the document around the array (the envelope) the splitter keeps: 16 MiB. */
 export const DEFAULT_MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
 
+/** Options of streamJsonArray and JsonArraySplitter. */
 export interface JsonArrayStreamOptions {
   /**
    * RFC 6901 pointer to the array whose items are streamed: `""` (the default) for a body that is

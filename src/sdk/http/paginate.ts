@@ -13,7 +13,9 @@ export type PaginationCursor = string | number;
 
 /** The request a page is fetched with: the URL and the options to pass to the client. */
 export interface PageRequest {
+  /** The URL: relative to the client's base URL, or absolute (a next-page link). */
   url: string;
+  /** The request options: the caller's, with the strategy's parameters. */
   options: RequestOptions;
 }
 

@@ -12,6 +12,7 @@ const RATE_SAMPLES = 16;
  */
 const PACE_BELOW_FRACTION = 0.1;
 
+/** Options of a RateLimiter. */
 export interface RateLimiterOptions {
   /** The gap between request starts to begin with; 0 (no limit until the API pushes back) by default. */
   initialIntervalMs?: number;

@@ -28,6 +28,8 @@ export interface AirbyteConnectorOptions {
   decodeCompressedState?: boolean;
   /** Where a changed config is encrypted (default `ENCRYPTION_URL`, else Estuary's service). */
   encryptionUrl?: string;
+  /** Keys a keyed full-refresh stream tracks for its deletions (default 500,000: see DEFAULT_MAX_TRACKED_KEYS). */
+  maxTrackedKeys?: number;
   /**
    * An airbyte-to-flow patch set (its folder, or one read with `loadPatchSet`): the spec, config,
    * discovered bindings, records and run interval follow Estuary's Rust shim, so a connector moved
@@ -52,7 +54,8 @@ export interface AirbyteConnectorOptions {
  *   source's message), then its `discover`, and rejects every binding whose stream the source
  *   does not have (or whose sync mode it does not support), naming each.
  * - `open`: builds the configured catalog from the bindings alone (no discover) and runs one
- *   `read`, mapped by `AirbyteReadSession`; the session ends (and the process exits 0) when the
+ *   `read`, mapped by `AirbyteReadSession` (which also deletes the rows a complete full refresh
+ *   no longer has); the session ends (and the process exits 0) when the
  *   read ends, and Flow starts the next one after the capture's interval.
  * - CONTROL connectorConfig messages, in any command, become Flow `configUpdate` events.
  *
@@ -176,6 +179,7 @@ export function createAirbyteConnector(source: AirbyteSource, options: AirbyteCo
           const session = new AirbyteReadSession(task, bindings, keeper, {
             label: source.label,
             onConfig: sctx.onConfig,
+            maxTrackedKeys: options.maxTrackedKeys,
             // airbyte-to-flow normalizes every record of every binding (date-times, .normalize.json).
             normalizerOf: patches ? (b) => createDocumentNormalizer(b.writeSchema, patches.normalizations.get(b.stream)) : undefined,
           });

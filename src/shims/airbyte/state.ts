@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import type { Logger } from "../../runtime/index.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
-import { SlotState, type StateCheckpoint } from "../slotState.js";
+import { SlotState, type StateCheckpoint, type TrackedMap } from "../slotState.js";
 import { BindingIndex } from "./bindings.js";
 import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, AirbyteStreamState } from "./types.js";
 
@@ -15,7 +15,10 @@ import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, A
  *       "stream": <the stream's stream_state (STREAM and GLOBAL state)>,
  *       "legacy": <the stream's entry of a LEGACY blob keyed by stream name>,
  *       "rowId":  <next _meta.row_id of an incremental stream>,
- *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>
+ *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>,
+ *       "keys":   { "<key JSON>": <the refresh that last sent it> }   (keyed full-refresh streams),
+ *       "refresh": <the number of the keyed full-refresh stream's refresh under way>,
+ *       "keysDropped": true   (too many keys to track: see ../trackedKeys.ts)
  *     }
  *   },
  *   "airbyte": {
@@ -305,6 +308,11 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
   forgetSourceState(stateKey: string): void {
     const slot = this.slot(stateKey);
     if (slot.stream !== undefined || slot.legacy !== undefined || slot.state !== undefined) this.stage(stateKey, { stream: undefined, legacy: undefined, state: undefined });
+  }
+
+  /** The map held in a field of a binding's slot, tracked entry by entry (a keyed full refresh's keys). */
+  map(stateKey: string, field: string): TrackedMap {
+    return this.state.map(stateKey, field);
   }
 
   /** Stages fields of a binding's slot (`undefined` removes a field). */

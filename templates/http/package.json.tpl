@@ -3,22 +3,25 @@
   "version": "0.1.0",
   "private": true,
   "type": "module",
-  "description": "<% title %>: a Flow capture connector for an OAuth2 HTTP API, built with flowcap",
+  "description": "<% title %>: a Flow capture connector for an HTTP API, built with flowcap",
   "engines": { "node": ">=20.18.1" },
   "scripts": {
     "build": "tsc -p tsconfig.json",
     "test": "npm run build && vitest run",
-    "mock": "node mock/server.mjs",
-    "start": "npm run build && node mock/server.mjs -- flowcap preview --source test.flow.yaml",
-    "check": "npm run build && node mock/server.mjs -- flowcap check --source test.flow.yaml",
+    "mock": "npm run build && node dist/mock/server.js",
+    "start": "npm run build && node dist/mock/server.js -- flowcap preview --source test.flow.yaml",
+    "check": "npm run build && node dist/mock/server.js -- flowcap check --source test.flow.yaml",
+<%#oauth2%>
     "lint:oauth": "npm run build && flowcap oauth lint --source test.flow.yaml",
+<%/oauth2%>
     "bundle": "flowcap bundle main.ts -o dist/<% name %>.mjs"
   },
   "dependencies": {
     "flowcap": "<% flowcap %>"
   },
   "devDependencies": {
-    "@types/node": "^20.19.0",
+    "@types/node": "^24.0.0",
+    "esbuild": "^0.28.2",
     "typescript": "~5.9.3",
     "vitest": "^4.1.12"
   }

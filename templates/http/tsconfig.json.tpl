@@ -13,5 +13,5 @@
     "rootDir": ".",
     "outDir": "dist"
   },
-  "include": ["main.ts", "src"]
+  "include": ["main.ts", "src", "mock"]
 }
