@@ -3,12 +3,14 @@ import {
   createHttpClient,
   createResponseCache,
   HttpStatusError,
+  isRateLimitedResponse,
   linkHeader,
   paginate,
   type HttpAuth,
   type HttpClient,
   type Logger,
   type QueryParams,
+  type RetryContext,
 } from "flowcap";
 import type { Config } from "./models.js";
 
@@ -17,6 +19,12 @@ const ACCEPT = "application/vnd.github.v3+json";
 
 /** What the connector keeps of responses to revalidate (labels, releases, repositories, the first page of each poll). */
 const RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How long every request waits after a secondary rate limit that says neither `Retry-After` nor
+ * a spent `X-RateLimit-Remaining`: "at least one minute", GitHub's documentation says.
+ */
+export const SECONDARY_LIMIT_PAUSE_MS = 60_000;
 
 /**
  * Statuses GitHub answers for a listing that has nothing to list: 409 for the commits of an
@@ -106,6 +114,21 @@ export class GitHub {
     });
   }
 
+  /**
+   * Retries what the client retries by default (5xx; 429, and GitHub's 403 with `Retry-After` or a
+   * spent `X-RateLimit-Remaining`, which pause the client's rate limiter until then), and a
+   * secondary limit that carries neither, after the minute GitHub asks for. Every request waits
+   * then, not only this one: the limit is the token's.
+   */
+  readonly shouldRetry = (ctx: RetryContext): boolean => {
+    if (ctx.status >= 500 || isRateLimitedResponse(ctx.status, ctx.headers)) return true;
+    if ((ctx.status === 403 || ctx.status === 429) && /secondary rate limit/i.test(ctx.body)) {
+      this.http.rateLimiter?.pauseUntil(Date.now() + SECONDARY_LIMIT_PAUSE_MS);
+      return true;
+    }
+    return false;
+  };
+
   /** A link as the state keeps it: relative to the API URL, so a checkpoint survives a change of it. */
   private relative(link: string): string {
     return link.startsWith(this.apiUrl) ? link.slice(this.apiUrl.length) : link;
@@ -117,7 +140,7 @@ export class GitHub {
    * rate limit, so polling what did not change is free.
    */
   async *pages<T>(listing: Listing, signal: AbortSignal, conditional = false): AsyncGenerator<{ items: T[]; next: string | undefined }> {
-    const options = { strategy: linkHeader(), query: listing.query, signal, headers: { accept: ACCEPT }, ...(conditional ? { cache: this.cache } : {}) };
+    const options = { strategy: linkHeader(), query: listing.query, signal, headers: { accept: ACCEPT }, shouldRetry: this.shouldRetry, ...(conditional ? { cache: this.cache } : {}) };
     try {
       for await (const page of paginate<Record<string, unknown>>(this.http, listing.path, options)) {
         const items = page.items.map((item) => ({ ...item, ...listing.add }) as T);
@@ -131,7 +154,7 @@ export class GitHub {
 
   /** One resource, revalidated as `pages` does with `conditional`. */
   async get<T>(path: string, signal: AbortSignal): Promise<T> {
-    return (await this.http.request(path, { headers: { accept: ACCEPT }, signal, cache: this.cache })).json<T>();
+    return (await this.http.request(path, { headers: { accept: ACCEPT }, signal, shouldRetry: this.shouldRetry, cache: this.cache })).json<T>();
   }
 
   /**

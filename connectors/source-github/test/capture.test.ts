@@ -1,6 +1,10 @@
+import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { createLogger, parseWithSchema } from "flowcap";
 import { createConnectorHarness, type HarnessBinding, type HarnessCaptureProgress } from "flowcap/testing";
+import { GitHub, SECONDARY_LIMIT_PAUSE_MS } from "../src/api.js";
 import { connector } from "../src/index.js";
+import { configSchema, type Config } from "../src/models.js";
 import { commit, item, startFakeGitHub, type FakeGitHub, type FakeRepository } from "./fakeGitHub.js";
 
 /**
@@ -128,6 +132,49 @@ describe("source-github polls", () => {
     expect(server.listed("/repos/acme/app/labels")[0]!.query).toEqual({});
   });
 
+  it("backfills issue comments newest update first, then polls them since the cursor; snapshots releases with their deletions", async () => {
+    const comment = (id: number, updated: string) => ({ id, node_id: `IC${id}`, body: `comment ${id}`, created_at: updated, updated_at: updated });
+    const release = (id: number, tag: string) => ({ id, node_id: `R${id}`, tag_name: tag, name: tag, draft: false, prerelease: false, created_at: "2024-01-01T00:00:00Z" });
+    const repo: FakeRepository = {
+      id: 1,
+      comments: [comment(1, "2024-01-01T00:00:00Z"), comment(2, "2024-01-02T00:00:00Z"), comment(3, "2024-01-03T00:00:00Z")],
+      releases: [release(10, "v1.0.0"), release(11, "v1.1.0")],
+    };
+    const server = await start({ "acme/app": repo });
+    let changed = false;
+    const result = await harness(server, { page_size_for_large_streams: 2 }).capture({
+      bindings: [fast("issue_comments"), fast("releases")],
+      timeoutMs: 60_000,
+      until: (p) => {
+        const of = (c: string) => p.documents.filter(([col]) => col === c).map(([, d]) => d);
+        if (!changed && backfilled(p, "issue_comments") && of("acmeCo/releases").length === 2) {
+          changed = true;
+          repo.comments![0] = comment(1, now());
+          repo.comments!.push(comment(4, now()));
+          repo.releases = [release(11, "v1.1.0")];
+        }
+        return of("acmeCo/issue_comments").some((d) => d.id === 4) && of("acmeCo/releases").some((d) => (d._meta as { op: string }).op === "d");
+      },
+    });
+    const comments = result.documents.filter(([c]) => c === "acmeCo/issue_comments").map(([, d]) => d);
+    // Pages of two, newest update first (each transaction in key order), then the poll's changes.
+    expect(comments.map((d) => d.id)).toEqual([2, 3, 1, 1, 4]);
+    expect(comments[0]).toMatchObject({ repository: "acme/app", body: "comment 2" });
+    const listed = server.listed("/repos/acme/app/issues/comments");
+    expect(listed.slice(0, 2).map((r) => r.query)).toEqual([
+      { sort: "updated", direction: "desc", per_page: "2" },
+      { sort: "updated", direction: "desc", per_page: "2", page: "2" },
+    ]);
+    expect(listed[2]!.query).toEqual({ sort: "updated", direction: "asc", since: expect.stringMatching(/Z$/), per_page: "2" });
+    const releases = result.documents.filter(([c]) => c === "acmeCo/releases").map(([, d]) => [d.id, (d._meta as { op: string }).op]);
+    expect(releases).toEqual([
+      [10, "c"],
+      [11, "c"],
+      [10, "d"],
+    ]);
+    expect(server.listed("/repos/acme/app/releases")[0]!.query).toEqual({ per_page: "2" });
+  });
+
   it("reads commits per branch: the configured ones, else the default branch, by committer date", async () => {
     const app: FakeRepository = { id: 1, default_branch: "main", commits: { main: [commit("m1", "2024-01-01T00:00:00Z")], dev: [commit("d2", "2024-01-02T00:00:00Z"), commit("d1", "2024-01-01T00:00:00Z")] } };
     const lib: FakeRepository = { id: 2, default_branch: "trunk", commits: { trunk: [commit("t1", "2024-01-01T00:00:00Z")] } };
@@ -209,6 +256,25 @@ describe("source-github across repositories and under GitHub's limits", () => {
     const requests = server.server.requestsTo("/repos/acme/app/issues");
     expect(requests[0]!.status).toBe(403);
     expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it("after a secondary limit that names no wait, holds every request for the minute GitHub asks for", async () => {
+    const server = await start({ "acme/app": { id: 1 } });
+    server.server.inject({ path: "/repos/acme/app", status: 403, body: '{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}' });
+    // The client's warning that it retries is the event to wait on.
+    const stream = new PassThrough();
+    const warned = new Promise<string>((resolve) => stream.on("data", (line: Buffer) => /answered HTTP 403; retrying/.test(String(line)) && resolve(String(line))));
+    const stop = new AbortController();
+    const config = parseWithSchema<Config>(configSchema, { credentials: { personal_access_token: TOKEN }, repositories: ["acme/app"], api_url: server.url }, "config");
+    const api = new GitHub(config, createLogger({ level: "warn", stream }), stop.signal);
+    const before = Date.now();
+    const pending = api.get("repos/acme/app", stop.signal);
+    await warned;
+    expect(api.http.rateLimiter!.pausedUntil).toBeGreaterThanOrEqual(before + SECONDARY_LIMIT_PAUSE_MS);
+    expect(server.server.requestsTo("/repos/acme/app").map((r) => r.status)).toEqual([403]);
+    stop.abort();
+    await expect(pending).rejects.toThrow();
+    expect(server.server.requestsTo("/repos/acme/app")).toHaveLength(1);
   });
 
   it("retries GitHub's 5xx and dropped connections, and fails clearly on refused credentials", async () => {
