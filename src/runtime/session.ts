@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { StoppedError } from "../util/errors.js";
 import { aborted } from "../util/abort.js";
 import type { Logger } from "./log.js";
@@ -45,6 +46,9 @@ export class Session implements TaskHost {
     this.spoolMemoryBytes = options.spoolMemoryBytes;
     this.gracefulStopMs = options.gracefulStopMs;
     this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
+    // Every task, sleep and request of the session waits on this one signal: hundreds of
+    // listeners are the design, not a leak, and Node's warning past 10 would reach Flow's logs.
+    setMaxListeners(0, this.controller.signal);
   }
 
   get stopping(): AbortSignal {
