@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { ConfigError, createLogger, parseWithSchema } from "flowcap";
+import { loadCatalog, runChecks, selectCapture } from "flowcap/host";
 import { lintOAuth } from "flowcap/oauth";
 import { createConnectorHarness, type HarnessCaptureProgress } from "flowcap/testing";
 import { haveSharedFixtures, readFixture, repoRoot } from "../../../test/helpers/fixtures.js";
@@ -117,7 +118,8 @@ describe("source-github from its test.flow.yaml", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs as built, every binding of the catalog, with no credential in any log line", { timeout: 120_000 }, async () => {
+  /** test.flow.yaml as the README runs it, pointed at the built connector and at a fake GitHub with one of everything. */
+  async function catalogOnFakeGitHub(): Promise<string> {
     const label = { id: 7, node_id: "L7", name: "bug", color: "d73a4a", description: null, default: true };
     fake = await startFakeGitHub({
       "acme/app": {
@@ -131,7 +133,6 @@ describe("source-github from its test.flow.yaml", () => {
         commits: { main: [commit("c1", "2025-02-06T00:00:00Z")] },
       },
     });
-    // The catalog as the README runs it, pointed at the built connector and at this fake GitHub.
     dir = mkdtempSync(path.join(tmpdir(), "flowcap-github-"));
     cpSync(path.join(here, "acmeCo"), path.join(dir, "acmeCo"), { recursive: true });
     const catalog = parse(readFileSync(path.join(here, "test.flow.yaml"), "utf8")) as { captures: Record<string, { endpoint: { local: { command: string[]; config: Record<string, unknown> } } }> };
@@ -139,9 +140,13 @@ describe("source-github from its test.flow.yaml", () => {
     capture.endpoint.local.command = capture.endpoint.local.command.map((part) => part.replace("../../dist/", `${repoRoot}/dist/`));
     capture.endpoint.local.config = { ...capture.endpoint.local.config, credentials: { option_title: "PAT Credentials", personal_access_token: TOKEN }, repositories: ["acme/app"], api_url: fake.url };
     writeFileSync(path.join(dir, "test.flow.yaml"), stringify(catalog));
+    return path.join(dir, "test.flow.yaml");
+  }
 
+  it("runs as built, every binding of the catalog, with no credential in any log line", { timeout: 120_000 }, async () => {
+    const source = await catalogOnFakeGitHub();
     const logLines: string[] = [];
-    const h = createConnectorHarness({ source: path.join(dir, "test.flow.yaml") }, { logLevel: "debug", onLog: (log) => void logLines.push(JSON.stringify(log)) });
+    const h = createConnectorHarness({ source }, { logLevel: "debug", onLog: (log) => void logLines.push(JSON.stringify(log)) });
     const collections = ["repositories", "issues", "pull_requests", "issue_comments", "labels", "releases", "commits"];
     const done = (p: HarnessCaptureProgress) => {
       const backfills = Object.values((p.state.bindingStateV1 ?? {}) as Record<string, { backfill?: Record<string, unknown> }>).map((s) => Object.keys(s.backfill ?? {}).length);
@@ -157,10 +162,20 @@ describe("source-github from its test.flow.yaml", () => {
     expect(by("labels")).toEqual([expect.objectContaining({ id: 7, name: "bug", repository: "acme/app" })]);
     expect(by("releases").map((d) => d.tag_name)).toEqual(["v1"]);
     expect(by("commits")).toEqual([expect.objectContaining({ sha: "c1", repository: "acme/app", branch: "main" })]);
-    expect(fake.server.requests.every((r) => r.headers.authorization === `token ${TOKEN}`)).toBe(true);
+    expect(fake!.server.requests.every((r) => r.headers.authorization === `token ${TOKEN}`)).toBe(true);
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((line) => line.includes(TOKEN))).toEqual([]);
     // Nothing reached stderr but through the logger (a Node warning would, and Flow would show it).
     expect(logLines.filter((line) => line.includes('"unstructured":true'))).toEqual([]);
+  });
+
+  it("passes flowcap check's checks of a connector: validate, a bad config refused, a session, its resumption, SIGTERM", { timeout: 180_000 }, async () => {
+    const catalog = await loadCatalog(await catalogOnFakeGitHub());
+    // The checks of the protocol alone (discover, malformed requests, acknowledgements) are the
+    // runtime's, tested with it: these are the ones this connector's own code can fail (the
+    // spec's feeds invalid-config).
+    const only = ["spec", "validate", "invalid-config", "session", "resume", "sigterm"];
+    const results = await runChecks(catalog, selectCapture(catalog), { only, stopGraceMs: 10_000, snapshotCollections: ["acmeCo/repositories", "acmeCo/labels", "acmeCo/releases"] });
+    expect(results.map((r) => [r.id, r.status])).toEqual(only.map((id) => [id, "pass"]));
   });
 });
