@@ -39,4 +39,6 @@ export { runPreview, type PreviewOptions, type PreviewReporter, type PreviewResu
 export { DocumentValidator, DocumentInvalidError, UUID_PLACEHOLDER, stampUuidPlaceholder, sortedKeys } from "./documents.js";
 export { reduceState, transactionState } from "./state.js";
 export { updateCatalog, resourcePathOf, type CatalogUpdate } from "./discoverCatalog.js";
-export { runChecks, CONFORMANCE_CHECKS, invalidConfig, type CheckResult, type CheckStatus, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { runChecks, selectChecks, CONFORMANCE_CHECKS, MAX_CRASH_SEED, invalidConfig, type CheckResult, type CheckStatus, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";
+export { planTrials, describeKill, type KillMoment, type TrialPlan } from "./crashPlan.js";

@@ -1,0 +1,218 @@
+import type { CaptureSpec } from "../protocol/index.js";
+import type { CheckContext, ConformanceCheck } from "./check.js";
+import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type SessionLine, type SessionRead } from "./checkSession.js";
+import type { ConnectorProcess } from "./connectorProcess.js";
+import { captureSpec } from "./requests.js";
+import { CrashLedger, excerpt, type CrashFinding } from "./crashLedger.js";
+import { describeKill, planTrials, type KillMoment, type KillMomentKind, type SessionShape, type TrialPlan } from "./crashPlan.js";
+
+/** Trials the crash check runs unless told otherwise: each is one to two kills and a resume. */
+export const DEFAULT_CRASH_TRIALS = 4;
+
+/** Checkpoints the uninterrupted session commits before it is stopped: kills are drawn from what it wrote up to there. */
+const REFERENCE_CHECKPOINTS = 6;
+
+/**
+ * The last session of a trial stops once nothing is owed and it committed a checkpoint, and gives
+ * up on owed documents after this many checkpoints (or twice what the uninterrupted session
+ * committed, if more): an at-least-once connector re-sends what it had not committed first.
+ */
+const MIN_REPAY_CHECKPOINTS = 12;
+
+/**
+ * How long a session may write nothing (after `opened`) before the check stops waiting for it: a
+ * source that has caught up and polls slowly. Only then do timings shape a trial; a connector that
+ * keeps writing is killed where its plan says.
+ */
+export function quietMs(sessionTimeoutMs: number): number {
+  return Math.max(2_000, sessionTimeoutMs / 10);
+}
+
+/** What the crash check's options resolve to. */
+export interface CrashSettings {
+  seed: number;
+  trials: number;
+}
+
+/** What happened over the trials, for the report. */
+interface Tally {
+  /** Kills by moment: the planned kinds, and `quiet` or `timeout` for sessions killed before their kill point. */
+  kills: Map<KillMomentKind | "quiet" | "timeout", number>;
+  /** Kills whose connector left a partial line in its stdout. */
+  cutLines: number;
+  /** Killed sessions that ended by themselves before their kill point. */
+  endedFirst: number;
+}
+
+/** How a session of a trial ended, for the next one's findings. */
+interface SessionEnd {
+  read: SessionRead;
+  /** "was killed right after opened", "ended by itself", ... */
+  how: string;
+}
+
+/**
+ * The crash check: SIGKILLs the connector (its whole process group) at seeded moments, resumes it
+ * from the state reduced from committed checkpoints only, and judges at-least-once as the
+ * CrashLedger defines it. Works on any connector: it sees only the protocol.
+ */
+export const crashCheck: ConformanceCheck = {
+  id: "crash",
+  title: "loses nothing when killed (SIGKILL) at random moments and resumed",
+  needs: ["session"],
+  async run(ctx) {
+    if (!ctx.firstSession) throw new SkipCheck("needs the session check to pass");
+    const { seed, trials } = ctx.crash;
+    const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
+    const shape = await referenceSession(ctx, ledger);
+    if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
+    const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
+    const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
+    for (const plan of planTrials(seed, trials, shape)) {
+      let findings: CrashFinding[];
+      try {
+        findings = await runTrial(ctx, plan, shape, ledger, tally);
+      } catch (error) {
+        return { status: "fail", detail: `${(error as Error).message}\n(${replay(plan.trial)})` };
+      }
+      const lost = findings.find((f) => f.kind === "lost");
+      const first = lost ?? findings[0];
+      if (!first) continue;
+      const others = findings.filter((f) => f !== first).map((f) => f.message);
+      return { status: first.kind === "undecided" ? "warn" : "fail", detail: [first.message, ...others, `(${replay(plan.trial)})`].join("\n") };
+    }
+    return summary(seed, trials, tally, ledger);
+  },
+};
+
+/** The capture spec every session opens with (withSession builds the same); the ledger needs its state keys. */
+function specOf(ctx: CheckContext): CaptureSpec {
+  return captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths ?? []);
+}
+
+/** Runs one uninterrupted session from an empty state, for the range of kill moments and evidence of how the state moves. */
+async function referenceSession(ctx: CheckContext, ledger: CrashLedger): Promise<SessionShape> {
+  ledger.beginTrial(0, false);
+  ledger.beginSession({});
+  return withSession(ctx, {}, async (proc, spec) => {
+    const read = await readSession(proc, spec, {}, {
+      timeoutMs: ctx.sessionTimeoutMs,
+      onCommit: (commit) => {
+        ledger.commit(commit);
+        return commit.ordinal >= REFERENCE_CHECKPOINTS;
+      },
+      quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: (read) => read.checkpoints > 0 },
+    });
+    if (read.exited) await proc.finish();
+    return { captured: read.captured, checkpoints: read.checkpoints };
+  });
+}
+
+/** One trial: sessions from an empty state, each killed at its moment, then one that must commit again what was lost. */
+async function runTrial(ctx: CheckContext, plan: TrialPlan, shape: SessionShape, ledger: CrashLedger, tally: Tally): Promise<CrashFinding[]> {
+  ledger.beginTrial(plan.trial);
+  let state: Record<string, unknown> = {};
+  const ends: SessionEnd[] = [];
+  for (const [i, kill] of [...plan.kills, undefined].entries()) {
+    ledger.beginSession(state, ends.at(-1)?.how);
+    const where = `trial ${plan.trial}, session ${i + 1}${i ? ` (resumed after session ${i} ${ends.at(-1)!.how})` : ""}`;
+    let end: SessionEnd;
+    try {
+      end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, ledger, tally) : lastSession(ctx, proc, spec, state, shape, ledger)));
+    } catch (error) {
+      throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
+    }
+    ends.push(end);
+    state = end.read.state;
+  }
+  const last = ends.at(-1)!.read;
+  if (last.timedOut && ledger.owing > 0 && last.checkpoints < repayBound(shape)) {
+    return [{ kind: "undecided", message: `trial ${plan.trial}: ${ledger.owing} document(s) uncommitted at a kill were not committed again within the session timeout (${ctx.sessionTimeoutMs / 1000}s), in which the last session committed only ${last.checkpoints} checkpoint(s): a longer --session-timeout lets the check decide` }];
+  }
+  return ledger.endTrial((session) => {
+    const later = ends.slice(session);
+    const checkpoints = later.reduce((n, e) => n + e.read.checkpoints, 0);
+    return `the ${later.length} session(s) after it committed ${checkpoints} checkpoint(s) without it (the last ${ends.at(-1)!.how})`;
+  });
+}
+
+const repayBound = (shape: SessionShape) => Math.max(MIN_REPAY_CHECKPOINTS, 2 * shape.checkpoints);
+
+/** Whether the read stops at a line: where the kill moment is. */
+function killPoint(kill: KillMoment, line: SessionLine): "after" | "before" | undefined {
+  if (kill.at === "opened") return line.kind === "opened" ? "after" : undefined;
+  if (kill.at === "mid-transaction") return line.kind === "captured" && line.ordinal === kill.captured ? "after" : undefined;
+  if (line.kind !== "checkpoint" || line.ordinal !== kill.checkpoint) return undefined;
+  return kill.at === "before-commit" ? "before" : "after";
+}
+
+/** A session killed at its moment; what it read and did not commit is owed from then on. */
+async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, kill: KillMoment, ledger: CrashLedger, tally: Tally): Promise<SessionEnd> {
+  const read = await readSession(proc, spec, state, {
+    timeoutMs: ctx.sessionTimeoutMs,
+    stopAt: (line) => killPoint(kill, line),
+    onCommit: (c) => void ledger.commit(c),
+    quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: () => true },
+  });
+  let how: string;
+  if (read.exited) {
+    // It ended before the kill point: judged as any session that ends (a clean exit, whole lines).
+    await proc.finish();
+    tally.endedFirst++;
+    how = "ended by itself before its kill point";
+  } else {
+    killProcessGroup(proc);
+    if (await discardRest(proc)) tally.cutLines++;
+    const moment = read.timedOut ? "timeout" : read.quiet ? "quiet" : kill.at;
+    tally.kills.set(moment, (tally.kills.get(moment) ?? 0) + 1);
+    if (read.timedOut) how = `was killed at the session timeout (${ctx.sessionTimeoutMs / 1000}s), before its kill point`;
+    else if (read.quiet) how = `was killed when it went quiet (no output for ${quietMs(ctx.sessionTimeoutMs) / 1000}s), before its kill point`;
+    else how = `was killed ${describeKill(kill)}`;
+  }
+  ledger.endSession(read.uncommitted, how.replace(/^was killed /, ""));
+  return { read, how };
+}
+
+/** The trial's last session: runs until nothing is owed and it committed a checkpoint, or the repay bound. */
+async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, shape: SessionShape, ledger: CrashLedger): Promise<SessionEnd> {
+  const bound = repayBound(shape);
+  const read = await readSession(proc, spec, state, {
+    timeoutMs: ctx.sessionTimeoutMs,
+    onCommit: (commit) => {
+      ledger.commit(commit);
+      return ledger.owing === 0 || commit.ordinal >= bound;
+    },
+    // Caught up with nothing owed: there is nothing more to judge until its next poll.
+    quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: () => ledger.owing === 0 },
+  });
+  if (read.exited) {
+    await proc.finish();
+    return { read, how: `ran to its end after ${read.checkpoints} checkpoint(s)` };
+  }
+  killProcessGroup(proc);
+  await discardRest(proc);
+  if (read.timedOut) return { read, how: `reached the session timeout (${ctx.sessionTimeoutMs / 1000}s)` };
+  if (read.quiet) return { read, how: "went quiet with nothing owed" };
+  return { read, how: ledger.owing === 0 ? "committed everything owed" : `was stopped after ${read.checkpoints} checkpoint(s)` };
+}
+
+const MOMENT_NAMES: Record<KillMomentKind | "quiet" | "timeout", string> = {
+  "mid-transaction": "mid-transaction",
+  "before-commit": "between a checkpoint's documents and its state",
+  "after-commit": "right after a commit",
+  opened: "right after opened",
+  quiet: "when it went quiet before its kill point",
+  timeout: "at the session timeout before its kill point",
+};
+
+function summary(seed: number, trials: number, tally: Tally, ledger: CrashLedger): string {
+  const kills = [...tally.kills.values()].reduce((a, b) => a + b, 0);
+  const moments = [...tally.kills].map(([moment, n]) => `${n} ${MOMENT_NAMES[moment]}`).join(", ");
+  let first = `${trials} trial(s) (seed ${seed}), ${kills} kill(s)${moments ? `: ${moments}` : ""}`;
+  if (tally.endedFirst) first += `; ${tally.endedFirst} session(s) ended by themselves before their kill point`;
+  const { owed, repaid, notJudged } = ledger.totals;
+  const documents = `${owed} document(s) read but uncommitted at a kill, ${owed === repaid ? "all" : `${repaid}`} committed again after resuming${notJudged ? ` (${notJudged} of snapshot collections not judged)` : ""}; no partial line counted${tally.cutLines ? ` (${tally.cutLines} kill(s) cut one short)` : ""}`;
+  const parts = ledger.judgedParts;
+  const state = parts.length ? `state never went backwards: ${parts.map((p) => p.label).join(", ")}` : "no state moved in a way that could be judged (a state that cycles within a session, or of a snapshot collection, is not judged)";
+  return [first, documents, state].map((line) => excerpt(line, 400)).join("\n");
+}
