@@ -53,10 +53,10 @@ export interface ReadSessionOptions {
   /** Each committed checkpoint; returning true stops the read after it. */
   onCommit?(commit: SessionCommit): boolean | void;
   /**
-   * When the connector writes nothing for `ms` after `opened`, `stop` decides whether the read
-   * stops there (a source that has caught up and polls slowly), or waits on.
+   * When the connector writes nothing for `ms(read)` after `opened`, `stop` decides whether the
+   * read stops there (a source that has caught up and polls slowly), or waits on.
    */
-  quiet?: { ms: number; stop(read: SessionRead): boolean };
+  quiet?: { ms(read: SessionRead): number; stop(read: SessionRead): boolean };
 }
 
 export interface SessionRead {
@@ -77,6 +77,8 @@ export interface SessionRead {
   stoppedAt?: SessionLine;
   /** The read stopped because the connector went quiet. */
   quiet: boolean;
+  /** The longest wait for a line after `opened` (its first line included), in milliseconds. */
+  longestGapMs: number;
 }
 
 /**
@@ -88,7 +90,8 @@ export interface SessionRead {
  */
 export async function readSession(proc: ConnectorProcess, spec: CaptureSpec, initialState: Record<string, unknown>, options: ReadSessionOptions): Promise<SessionRead> {
   const validator = new DocumentValidator();
-  const read: SessionRead = { state: initialState, committed: [], uncommitted: [], checkpoints: 0, captured: 0, exited: false, timedOut: false, quiet: false };
+  const read: SessionRead = { state: initialState, committed: [], uncommitted: [], checkpoints: 0, captured: 0, exited: false, timedOut: false, quiet: false, longestGapMs: 0 };
+  let lastLineAtMs = 0;
   let timer: NodeJS.Timeout | undefined;
   let quietTimer: NodeJS.Timeout | undefined;
   const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), options.timeoutMs)));
@@ -98,7 +101,7 @@ export async function readSession(proc: ConnectorProcess, spec: CaptureSpec, ini
   try {
     for (;;) {
       next ??= proc.next();
-      const quiet = options.quiet && read.opened ? new Promise<"quiet">((r) => (quietTimer = setTimeout(() => r("quiet"), options.quiet!.ms))) : undefined;
+      const quiet = options.quiet && read.opened ? new Promise<"quiet">((r) => (quietTimer = setTimeout(() => r("quiet"), options.quiet!.ms(read)))) : undefined;
       const event = await Promise.race([next, deadline, ...(quiet ? [quiet] : [])]);
       clearTimeout(quietTimer);
       if (event === "quiet") {
@@ -117,6 +120,8 @@ export async function readSession(proc: ConnectorProcess, spec: CaptureSpec, ini
         read.exited = true;
         break;
       }
+      if (read.opened) read.longestGapMs = Math.max(read.longestGapMs, Date.now() - lastLineAtMs);
+      lastLineAtMs = Date.now();
       let line: SessionLine | undefined;
       if (event.variant === "opened") {
         read.opened = event.response.opened as Record<string, unknown>;

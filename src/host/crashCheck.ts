@@ -1,6 +1,6 @@
 import type { CaptureSpec } from "../protocol/index.js";
 import type { CheckContext, ConformanceCheck } from "./check.js";
-import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type SessionLine, type SessionRead } from "./checkSession.js";
+import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
 import type { ConnectorProcess } from "./connectorProcess.js";
 import { captureSpec } from "./requests.js";
 import { CrashLedger, excerpt, type CrashFinding } from "./crashLedger.js";
@@ -21,11 +21,12 @@ const MIN_REPAY_CHECKPOINTS = 12;
 
 /**
  * How long a session may write nothing (after `opened`) before the check stops waiting for it: a
- * source that has caught up and polls slowly. Only then do timings shape a trial; a connector that
- * keeps writing is killed where its plan says.
+ * source that has caught up and polls slowly. Four times the longest wait for a line the
+ * connector has shown (its start-up included), and at least 2 s. Only then do timings shape a
+ * trial; a connector that keeps writing is killed where its plan says.
  */
-export function quietMs(sessionTimeoutMs: number): number {
-  return Math.max(2_000, sessionTimeoutMs / 10);
+function quietMs(longestGapMs: number, ctx: CheckContext): number {
+  return Math.min(ctx.sessionTimeoutMs, Math.max(2_000, 4 * longestGapMs));
 }
 
 /** What the crash check's options resolve to. */
@@ -64,14 +65,15 @@ export const crashCheck: ConformanceCheck = {
     if (!ctx.firstSession) throw new SkipCheck("needs the session check to pass");
     const { seed, trials } = ctx.crash;
     const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
-    const shape = await referenceSession(ctx, ledger);
+    const reference = await referenceSession(ctx, ledger);
+    const { shape } = reference;
     if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
     const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
     const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
     for (const plan of planTrials(seed, trials, shape)) {
       let findings: CrashFinding[];
       try {
-        findings = await runTrial(ctx, plan, shape, ledger, tally);
+        findings = await runTrial(ctx, plan, reference, ledger, tally);
       } catch (error) {
         return { status: "fail", detail: `${(error as Error).message}\n(${replay(plan.trial)})` };
       }
@@ -90,8 +92,14 @@ function specOf(ctx: CheckContext): CaptureSpec {
   return captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths ?? []);
 }
 
+/** What the uninterrupted session showed: how many lines kills are drawn from, and how long the connector keeps quiet. */
+interface Reference {
+  shape: SessionShape;
+  longestGapMs: number;
+}
+
 /** Runs one uninterrupted session from an empty state, for the range of kill moments and evidence of how the state moves. */
-async function referenceSession(ctx: CheckContext, ledger: CrashLedger): Promise<SessionShape> {
+async function referenceSession(ctx: CheckContext, ledger: CrashLedger): Promise<Reference> {
   ledger.beginTrial(0, false);
   ledger.beginSession({});
   return withSession(ctx, {}, async (proc, spec) => {
@@ -101,15 +109,15 @@ async function referenceSession(ctx: CheckContext, ledger: CrashLedger): Promise
         ledger.commit(commit);
         return commit.ordinal >= REFERENCE_CHECKPOINTS;
       },
-      quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: (read) => read.checkpoints > 0 },
+      quiet: { ms: (read) => quietMs(read.longestGapMs, ctx), stop: (read) => read.checkpoints > 0 },
     });
     if (read.exited) await proc.finish();
-    return { captured: read.captured, checkpoints: read.checkpoints };
+    return { shape: { captured: read.captured, checkpoints: read.checkpoints }, longestGapMs: read.longestGapMs };
   });
 }
 
 /** One trial: sessions from an empty state, each killed at its moment, then one that must commit again what was lost. */
-async function runTrial(ctx: CheckContext, plan: TrialPlan, shape: SessionShape, ledger: CrashLedger, tally: Tally): Promise<CrashFinding[]> {
+async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference, ledger: CrashLedger, tally: Tally): Promise<CrashFinding[]> {
   ledger.beginTrial(plan.trial);
   let state: Record<string, unknown> = {};
   const ends: SessionEnd[] = [];
@@ -118,7 +126,7 @@ async function runTrial(ctx: CheckContext, plan: TrialPlan, shape: SessionShape,
     const where = `trial ${plan.trial}, session ${i + 1}${i ? ` (resumed after session ${i} ${ends.at(-1)!.how})` : ""}`;
     let end: SessionEnd;
     try {
-      end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, ledger, tally) : lastSession(ctx, proc, spec, state, shape, ledger)));
+      end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, reference, ledger, tally) : lastSession(ctx, proc, spec, state, reference, ledger)));
     } catch (error) {
       throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
     }
@@ -126,7 +134,7 @@ async function runTrial(ctx: CheckContext, plan: TrialPlan, shape: SessionShape,
     state = end.read.state;
   }
   const last = ends.at(-1)!.read;
-  if (last.timedOut && ledger.owing > 0 && last.checkpoints < repayBound(shape)) {
+  if (last.timedOut && ledger.owing > 0 && last.checkpoints < repayBound(reference.shape)) {
     return [{ kind: "undecided", message: `trial ${plan.trial}: ${ledger.owing} document(s) uncommitted at a kill were not committed again within the session timeout (${ctx.sessionTimeoutMs / 1000}s), in which the last session committed only ${last.checkpoints} checkpoint(s): a longer --session-timeout lets the check decide` }];
   }
   return ledger.endTrial((session) => {
@@ -147,12 +155,17 @@ function killPoint(kill: KillMoment, line: SessionLine): "after" | "before" | un
 }
 
 /** A session killed at its moment; what it read and did not commit is owed from then on. */
-async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, kill: KillMoment, ledger: CrashLedger, tally: Tally): Promise<SessionEnd> {
+/** The quiet rule of a trial's session: the connector's longest wait for a line, in the uninterrupted session or this one. */
+function quietAfter(ctx: CheckContext, reference: Reference, stop: () => boolean): ReadSessionOptions["quiet"] {
+  return { ms: (read) => quietMs(Math.max(reference.longestGapMs, read.longestGapMs), ctx), stop };
+}
+
+async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, kill: KillMoment, reference: Reference, ledger: CrashLedger, tally: Tally): Promise<SessionEnd> {
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,
     stopAt: (line) => killPoint(kill, line),
     onCommit: (c) => void ledger.commit(c),
-    quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: () => true },
+    quiet: quietAfter(ctx, reference, () => true),
   });
   let how: string;
   if (read.exited) {
@@ -166,7 +179,7 @@ async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: Ca
     const moment = read.timedOut ? "timeout" : read.quiet ? "quiet" : kill.at;
     tally.kills.set(moment, (tally.kills.get(moment) ?? 0) + 1);
     if (read.timedOut) how = `was killed at the session timeout (${ctx.sessionTimeoutMs / 1000}s), before its kill point`;
-    else if (read.quiet) how = `was killed when it went quiet (no output for ${quietMs(ctx.sessionTimeoutMs) / 1000}s), before its kill point`;
+    else if (read.quiet) how = "was killed when it went quiet, before its kill point";
     else how = `was killed ${describeKill(kill)}`;
   }
   ledger.endSession(read.uncommitted, how.replace(/^was killed /, ""));
@@ -174,8 +187,8 @@ async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: Ca
 }
 
 /** The trial's last session: runs until nothing is owed and it committed a checkpoint, or the repay bound. */
-async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, shape: SessionShape, ledger: CrashLedger): Promise<SessionEnd> {
-  const bound = repayBound(shape);
+async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, reference: Reference, ledger: CrashLedger): Promise<SessionEnd> {
+  const bound = repayBound(reference.shape);
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,
     onCommit: (commit) => {
@@ -183,7 +196,7 @@ async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: Capt
       return ledger.owing === 0 || commit.ordinal >= bound;
     },
     // Caught up with nothing owed: there is nothing more to judge until its next poll.
-    quiet: { ms: quietMs(ctx.sessionTimeoutMs), stop: () => ledger.owing === 0 },
+    quiet: quietAfter(ctx, reference, () => ledger.owing === 0),
   });
   if (read.exited) {
     await proc.finish();
