@@ -50,7 +50,7 @@ describe("the crash ledger: what is lost", () => {
       {
         kind: "lost",
         message:
-          "acmeCo/events key [2] was lost (and 1 more document(s) like it): trial 1, session 1 wrote it at stdout line 7 and was killed mid-transaction, after captured #2 before committing it; the 1 session(s) after it committed no checkpoint with it",
+          "acmeCo/events key [2] was lost (and 1 more document(s) like it): trial 1, session 1 wrote it at stdout line 7 and was killed before committing it (mid-transaction, after captured #2); the 1 session(s) after it committed no checkpoint with it",
       },
     ]);
   });

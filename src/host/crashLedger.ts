@@ -218,7 +218,7 @@ export class CrashLedger {
         kind: "lost",
         message:
           `${first.collection} key ${first.key} was lost${more}: trial ${first.trial}, session ${first.session} wrote it at stdout line ${first.lineNumber} and was killed ` +
-          `${first.killedAt} before committing it; ${after(first.session)}`,
+          `before committing it (${first.killedAt}); ${after(first.session)}`,
       });
     }
     return findings;
