@@ -166,11 +166,15 @@ export async function readSession(proc: ConnectorProcess, spec: CaptureSpec, ini
   return read;
 }
 
-/** Opens a capture session on a fresh process (internal spec, then open), runs `fn`, and kills what is left. */
-export async function withSession<T>(ctx: CheckContext, state: Record<string, unknown>, fn: (proc: ConnectorProcess, spec: CaptureSpec) => Promise<T>): Promise<T> {
+/**
+ * Opens a capture session on a fresh process (internal spec, then open), runs `fn`, and kills what
+ * is left. `env` adds to the endpoint's environment.
+ */
+export async function withSession<T>(ctx: CheckContext, state: Record<string, unknown>, fn: (proc: ConnectorProcess, spec: CaptureSpec) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
   if (!ctx.resourcePaths) throw new SkipCheck("needs validate to pass");
   const spec = captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths);
-  const proc = ConnectorProcess.start(localEndpoint(ctx.capture), { logLevel: ctx.capture.logLevel, ...ctx.run });
+  const endpoint = localEndpoint(ctx.capture);
+  const proc = ConnectorProcess.start({ ...endpoint, env: { ...endpoint.env, ...env } }, { logLevel: ctx.capture.logLevel, ...ctx.run });
   try {
     await proc.send(INTERNAL_SPEC_REQUEST);
     await proc.send(openRequest(spec, state));

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { CaptureSpec } from "../protocol/index.js";
 import type { CheckContext, ConformanceCheck } from "./check.js";
 import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
@@ -63,29 +66,62 @@ export const crashCheck: ConformanceCheck = {
   needs: ["session"],
   async run(ctx) {
     if (!ctx.firstSession) throw new SkipCheck("needs the session check to pass");
-    const { seed, trials } = ctx.crash;
-    const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
-    const reference = await referenceSession(ctx, ledger);
-    const { shape } = reference;
-    if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
-    const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
-    const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
-    for (const plan of planTrials(seed, trials, shape)) {
-      let findings: CrashFinding[];
-      try {
-        findings = await runTrial(ctx, plan, reference, ledger, tally);
-      } catch (error) {
-        return { status: "fail", detail: `${(error as Error).message}\n(${replay(plan.trial)})` };
-      }
-      const lost = findings.find((f) => f.kind === "lost");
-      const first = lost ?? findings[0];
-      if (!first) continue;
-      const others = findings.filter((f) => f !== first).map((f) => f.message);
-      return { status: first.kind === "undecided" ? "warn" : "fail", detail: [first.message, ...others, `(${replay(plan.trial)})`].join("\n") };
+    const scratch = await Scratch.create();
+    try {
+      return await crashTrials(ctx, scratch);
+    } finally {
+      await scratch.remove();
     }
-    return summary(seed, trials, tally, ledger);
   },
 };
+
+/**
+ * Each session's TMPDIR: a fresh directory, as a restarted task gets a fresh container. A killed
+ * connector cleans nothing up (a wrapped source's config files, say), so the check removes them.
+ */
+class Scratch {
+  private sessions = 0;
+  private constructor(private readonly root: string) {}
+
+  static async create(): Promise<Scratch> {
+    return new Scratch(await mkdtemp(path.join(tmpdir(), "flowcap-crash-")));
+  }
+
+  async next(): Promise<Record<string, string>> {
+    const dir = path.join(this.root, `session-${++this.sessions}`);
+    await mkdir(dir);
+    return { TMPDIR: dir };
+  }
+
+  remove(): Promise<void> {
+    return rm(this.root, { recursive: true, force: true });
+  }
+}
+
+async function crashTrials(ctx: CheckContext, scratch: Scratch): Promise<string | { status: "fail" | "warn"; detail: string }> {
+  const { seed, trials } = ctx.crash;
+  const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
+  const reference = await referenceSession(ctx, ledger, await scratch.next());
+  const { shape } = reference;
+  if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
+  const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
+  const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
+  for (const plan of planTrials(seed, trials, shape)) {
+    let findings: CrashFinding[];
+    try {
+      findings = await runTrial(ctx, plan, reference, ledger, tally, scratch);
+    } catch (error) {
+      return { status: "fail", detail: `${(error as Error).message}\n(${replay(plan.trial)})` };
+    }
+    if (!findings.length) continue;
+    // A lost document first: it is what a user must fix before anything else.
+    const first = findings.find((f) => f.kind === "lost") ?? findings.find((f) => f.kind === "backwards") ?? findings[0]!;
+    const others = findings.filter((f) => f !== first).map((f) => f.message);
+    const status = findings.some((f) => f.kind !== "undecided") ? "fail" : "warn";
+    return { status, detail: [first.message, ...others, `(${replay(plan.trial)})`].join("\n") };
+  }
+  return summary(seed, trials, tally, ledger);
+}
 
 /** The capture spec every session opens with (withSession builds the same); the ledger needs its state keys. */
 function specOf(ctx: CheckContext): CaptureSpec {
@@ -99,25 +135,35 @@ interface Reference {
 }
 
 /** Runs one uninterrupted session from an empty state, for the range of kill moments and evidence of how the state moves. */
-async function referenceSession(ctx: CheckContext, ledger: CrashLedger): Promise<Reference> {
+async function referenceSession(ctx: CheckContext, ledger: CrashLedger, env: Record<string, string>): Promise<Reference> {
   ledger.beginTrial(0, false);
   ledger.beginSession({});
-  return withSession(ctx, {}, async (proc, spec) => {
-    const read = await readSession(proc, spec, {}, {
-      timeoutMs: ctx.sessionTimeoutMs,
-      onCommit: (commit) => {
-        ledger.commit(commit);
-        return commit.ordinal >= REFERENCE_CHECKPOINTS;
-      },
-      quiet: { ms: (read) => quietMs(read.longestGapMs, ctx), stop: (read) => read.checkpoints > 0 },
-    });
-    if (read.exited) await proc.finish();
-    return { shape: { captured: read.captured, checkpoints: read.checkpoints }, longestGapMs: read.longestGapMs };
-  });
+  return withSession(
+    ctx,
+    {},
+    async (proc, spec) => {
+      const read = await readSession(
+        proc,
+        spec,
+        {},
+        {
+          timeoutMs: ctx.sessionTimeoutMs,
+          onCommit: (commit) => {
+            ledger.commit(commit);
+            return commit.ordinal >= REFERENCE_CHECKPOINTS;
+          },
+          quiet: { ms: (read) => quietMs(read.longestGapMs, ctx), stop: (read) => read.checkpoints > 0 },
+        },
+      );
+      if (read.exited) await proc.finish();
+      return { shape: { captured: read.captured, checkpoints: read.checkpoints }, longestGapMs: read.longestGapMs };
+    },
+    env,
+  );
 }
 
 /** One trial: sessions from an empty state, each killed at its moment, then one that must commit again what was lost. */
-async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference, ledger: CrashLedger, tally: Tally): Promise<CrashFinding[]> {
+async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference, ledger: CrashLedger, tally: Tally, scratch: Scratch): Promise<CrashFinding[]> {
   ledger.beginTrial(plan.trial);
   let state: Record<string, unknown> = {};
   const ends: SessionEnd[] = [];
@@ -126,7 +172,8 @@ async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference
     const where = `trial ${plan.trial}, session ${i + 1}${i ? ` (resumed after session ${i} ${ends.at(-1)!.how})` : ""}`;
     let end: SessionEnd;
     try {
-      end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, reference, ledger, tally) : lastSession(ctx, proc, spec, state, reference, ledger)));
+      const env = await scratch.next();
+      end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, reference, ledger, tally) : lastSession(ctx, proc, spec, state, reference, ledger)), env);
     } catch (error) {
       throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
     }
@@ -134,14 +181,23 @@ async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference
     state = end.read.state;
   }
   const last = ends.at(-1)!.read;
-  if (last.timedOut && ledger.owing > 0 && last.checkpoints < repayBound(reference.shape)) {
-    return [{ kind: "undecided", message: `trial ${plan.trial}: ${ledger.owing} document(s) uncommitted at a kill were not committed again within the session timeout (${ctx.sessionTimeoutMs / 1000}s), in which the last session committed only ${last.checkpoints} checkpoint(s): a longer --session-timeout lets the check decide` }];
-  }
-  return ledger.endTrial((session) => {
+  const findings = ledger.endTrial((session) => {
     const later = ends.slice(session);
     const checkpoints = later.reduce((n, e) => n + e.read.checkpoints, 0);
     return `the ${later.length} session(s) after it committed ${checkpoints} checkpoint(s) without it (the last ${ends.at(-1)!.how})`;
   });
+  // Out of time before the connector could show whether it re-sends them: not a finding yet.
+  if (last.timedOut && last.checkpoints < repayBound(reference.shape)) {
+    return findings.map((f) =>
+      f.kind !== "lost"
+        ? f
+        : {
+            kind: "undecided",
+            message: `trial ${plan.trial}: ${ledger.owing} document(s) uncommitted at a kill were not committed again within the session timeout (${ctx.sessionTimeoutMs / 1000}s), in which the last session committed only ${last.checkpoints} checkpoint(s): a longer --session-timeout lets the check decide (${f.message})`,
+          },
+    );
+  }
+  return findings;
 }
 
 const repayBound = (shape: SessionShape) => Math.max(MIN_REPAY_CHECKPOINTS, 2 * shape.checkpoints);
@@ -154,13 +210,22 @@ function killPoint(kill: KillMoment, line: SessionLine): "after" | "before" | un
   return kill.at === "before-commit" ? "before" : "after";
 }
 
-/** A session killed at its moment; what it read and did not commit is owed from then on. */
 /** The quiet rule of a trial's session: the connector's longest wait for a line, in the uninterrupted session or this one. */
 function quietAfter(ctx: CheckContext, reference: Reference, stop: () => boolean): ReadSessionOptions["quiet"] {
   return { ms: (read) => quietMs(Math.max(reference.longestGapMs, read.longestGapMs), ctx), stop };
 }
 
-async function killedSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, kill: KillMoment, reference: Reference, ledger: CrashLedger, tally: Tally): Promise<SessionEnd> {
+/** A session killed at its moment; what it read and did not commit is owed from then on. */
+async function killedSession(
+  ctx: CheckContext,
+  proc: ConnectorProcess,
+  spec: CaptureSpec,
+  state: Record<string, unknown>,
+  kill: KillMoment,
+  reference: Reference,
+  ledger: CrashLedger,
+  tally: Tally,
+): Promise<SessionEnd> {
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,
     stopAt: (line) => killPoint(kill, line),
@@ -226,6 +291,8 @@ function summary(seed: number, trials: number, tally: Tally, ledger: CrashLedger
   const { owed, repaid, notJudged } = ledger.totals;
   const documents = `${owed} document(s) read but uncommitted at a kill, ${owed === repaid ? "all" : `${repaid}`} committed again after resuming${notJudged ? ` (${notJudged} of snapshot collections not judged)` : ""}; no partial line counted${tally.cutLines ? ` (${tally.cutLines} kill(s) cut one short)` : ""}`;
   const parts = ledger.judgedParts;
-  const state = parts.length ? `state never went backwards: ${parts.map((p) => p.label).join(", ")}` : "no state moved in a way that could be judged (a state that cycles within a session, or of a snapshot collection, is not judged)";
+  const state = parts.length
+    ? `state never went backwards: ${parts.map((p) => p.label).join(", ")}`
+    : "no state moved in a way that could be judged (a state that cycles within a session, or of a snapshot collection, is not judged)";
   return [first, documents, state].map((line) => excerpt(line, 400)).join("\n");
 }

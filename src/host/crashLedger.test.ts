@@ -12,7 +12,12 @@ const binding = (name: string) => ({
 });
 const spec = { name: "acmeCo/capture", connectorType: "LOCAL", config: {}, bindings: [binding("events"), binding("catalog")] } as unknown as CaptureSpec;
 
-const doc = (id: number, lineNumber = id + 2, collection = "acmeCo/events"): SessionDocument => ({ collection, key: JSON.stringify([id]), binding: collection === "acmeCo/events" ? 0 : 1, lineNumber });
+const doc = (id: number, lineNumber = id + 2, collection = "acmeCo/events"): SessionDocument => ({
+  collection,
+  key: JSON.stringify([id]),
+  binding: collection === "acmeCo/events" ? 0 : 1,
+  lineNumber,
+});
 const state = (events: unknown, extra: Record<string, unknown> = {}) => ({ bindingStateV1: events === undefined ? {} : { events }, ...extra });
 
 /** A ledger over one trial: `sessions` are lists of commits, each ending with the documents it left uncommitted. */
@@ -33,10 +38,7 @@ function trial(ledger: CrashLedger, sessions: { commits: { state: Record<string,
 describe("the crash ledger: what is lost", () => {
   it("repays a document read but not committed before a kill once a later session commits its key, in any version", () => {
     const ledger = new CrashLedger(spec);
-    const findings = trial(ledger, [
-      { commits: [{ state: state({ n: 1 }), docs: [doc(1)] }], uncommitted: [doc(2)] },
-      { commits: [{ state: state({ n: 2 }), docs: [{ ...doc(2), lineNumber: 4 }] }] },
-    ]);
+    const findings = trial(ledger, [{ commits: [{ state: state({ n: 1 }), docs: [doc(1)] }], uncommitted: [doc(2)] }, { commits: [{ state: state({ n: 2 }), docs: [{ ...doc(2), lineNumber: 4 }] }] }]);
     expect(findings).toEqual([]);
     expect(ledger.totals).toEqual({ owed: 1, repaid: 1, notJudged: 0 });
   });
@@ -56,10 +58,7 @@ describe("the crash ledger: what is lost", () => {
   });
 
   it("owes a later version of a key the killed session had committed before: it too must be committed again", () => {
-    const findings = trial(new CrashLedger(spec), [
-      { commits: [{ state: state({ n: 1 }), docs: [doc(1)] }], uncommitted: [doc(1, 9)] },
-      { commits: [{ state: state({ n: 2 }), docs: [doc(2)] }] },
-    ]);
+    const findings = trial(new CrashLedger(spec), [{ commits: [{ state: state({ n: 1 }), docs: [doc(1)] }], uncommitted: [doc(1, 9)] }, { commits: [{ state: state({ n: 2 }), docs: [doc(2)] }] }]);
     expect(findings.map((f) => f.message)).toEqual([expect.stringMatching(/^acmeCo\/events key \[1\] was lost: trial 1, session 1 wrote it at stdout line 9 /)]);
   });
 
@@ -84,10 +83,7 @@ describe("the crash ledger: what goes backwards", () => {
   const backwards = (findings: { kind: string; message: string }[]) => findings.filter((f) => f.kind === "backwards").map((f) => f.message);
 
   it("fails a resumed session that commits a state the trial had already moved past", () => {
-    const findings = trial(new CrashLedger(spec), [
-      { commits: [{ state: state({ n: 1 }) }, { state: state({ n: 2 }) }, { state: state({ n: 3 }) }] },
-      { commits: [{ state: state({ n: 1 }) }] },
-    ]);
+    const findings = trial(new CrashLedger(spec), [{ commits: [{ state: state({ n: 1 }) }, { state: state({ n: 2 }) }, { state: state({ n: 3 }) }] }, { commits: [{ state: state({ n: 1 }) }] }]);
     expect(backwards(findings)).toEqual([
       'trial 1, session 2 (resumed after session 1 was killed mid-transaction, after captured #2), stdout line 20: committed the state of binding events (bindingStateV1.events) as {"n":1}, a value it had already moved past (it opened with {"n":3}): state went backwards',
     ]);
@@ -95,7 +91,9 @@ describe("the crash ledger: what goes backwards", () => {
 
   it("fails a resumed session whose state drops a binding's state that was committed before (state lost)", () => {
     const findings = trial(new CrashLedger(spec), [{ commits: [{ state: state({ n: 1 }) }, { state: state({ n: 2 }) }] }, { commits: [{ state: state(undefined) }] }]);
-    expect(backwards(findings)).toEqual([expect.stringContaining("committed a state without the state of binding events (bindingStateV1.events), which the trial had committed before: state was lost")]);
+    expect(backwards(findings)).toEqual([
+      expect.stringContaining("committed a state without the state of binding events (bindingStateV1.events), which the trial had committed before: state was lost"),
+    ]);
   });
 
   it("passes an inclusive cursor: re-committing the state the session opened with is not going back", () => {
@@ -109,7 +107,9 @@ describe("the crash ledger: what goes backwards", () => {
       { commits: [{ state: at("2024-01-01T00:00:01Z") }, { state: at("2024-01-01T00:00:02Z") }, { state: at("2024-01-01T00:00:03Z") }] },
       { commits: [{ state: at("2024-01-01T00:00:02.500Z") }] },
     ]);
-    expect(backwards(findings)).toEqual([expect.stringContaining('committed the state of binding events (bindingStateV1.events) with /cursor "2024-01-01T00:00:02.500Z", below the "2024-01-01T00:00:03Z" the session opened with')]);
+    expect(backwards(findings)).toEqual([
+      expect.stringContaining('committed the state of binding events (bindingStateV1.events) with /cursor "2024-01-01T00:00:02.500Z", below the "2024-01-01T00:00:03Z" the session opened with'),
+    ]);
   });
 
   it("does not judge the order of a cursor of several changing fields (an (updated_at, id) pair)", () => {

@@ -232,7 +232,10 @@ export class CrashLedger {
     const where = `trial ${this.trial}, session ${this.session} (resumed after session ${this.session - 1} ${this.resumedAfter}), stdout line ${lineNumber}`;
     const opened = canonical(track.openedWith);
     if (track.left.has(text)) {
-      const what = value === undefined ? `committed a state without ${part.label}, which the trial had committed before: state was lost` : `committed ${part.label} as ${excerpt(text)}, a value it had already moved past`;
+      const what =
+        value === undefined
+          ? `committed a state without ${part.label}, which the trial had committed before: state was lost`
+          : `committed ${part.label} as ${excerpt(text)}, a value it had already moved past`;
       this.backwards = { kind: "backwards", message: `${where}: ${what} (it opened with ${excerpt(opened)}): state went backwards` };
       return;
     }

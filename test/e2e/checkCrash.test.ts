@@ -38,20 +38,29 @@ describe("flowcap check: the crash check", () => {
     expect(result.detail).toMatch(/\(seed 1, trial 2 of 4: --seed 1 --trials 2 replays it\)$/);
     // README shows this finding as flowcap check's table prints it.
     const rows = resultsTable([result]).split("\n").slice(2, 4);
-    expect(readmeExample("crash-finding", "text").trimEnd().split("\n").map((l) => l.replace(/^  /, ""))).toEqual(rows);
+    expect(
+      readmeExample("crash-finding", "text")
+        .trimEnd()
+        .split("\n")
+        .map((l) => l.replace(/^  /, "")),
+    ).toEqual(rows);
   }, 120_000);
 
   it("fails a connector that resumes from a cursor it moved before Flow committed it", async () => {
     const cursorFile = path.join(tempTree(), "cursor");
     const result = await crash("uncommitted-cursor", { CURSOR_FILE: cursorFile });
     expect(result.status).toBe("fail");
-    expect(result.detail).toMatch(/^acmeCo\/counter key \[\d+\] was lost: trial \d+, session \d+ wrote it at stdout line \d+ and was killed before committing it \((mid-transaction|between the documents and the state)/);
+    expect(result.detail).toMatch(
+      /^acmeCo\/counter key \[\d+\] was lost: trial \d+, session \d+ wrote it at stdout line \d+ and was killed before committing it \((mid-transaction|between the documents and the state)/,
+    );
   }, 120_000);
 
   it("fails a connector whose state goes backwards when it resumes (it ignores the state it is handed)", async () => {
     const result = await crash("ignores-state");
     expect(result.status).toBe("fail");
-    expect(result.detail).toMatch(/^trial 1, session 2 \(resumed after session 1 was killed right after checkpoint #4 committed\), stdout line 4: committed the state of binding counter \(bindingStateV1.counter\) as \{"n":1\}, a value it had already moved past \(it opened with \{"n":4\}\): state went backwards/);
+    expect(result.detail).toMatch(
+      /^trial 1, session 2 \(resumed after session 1 was killed right after checkpoint #4 committed\), stdout line 4: committed the state of binding counter \(bindingStateV1.counter\) as \{"n":1\}, a value it had already moved past \(it opened with \{"n":4\}\): state went backwards/,
+    );
   }, 120_000);
 
   it("passes an inclusive cursor, which re-sends its last committed document when it resumes", async () => {
@@ -85,7 +94,10 @@ describe("flowcap check: the crash check", () => {
     [["--trials", "0"], '--trials "0" is not a whole number from 1 to 10000'],
     [["--trials", "2.5"], '--trials "2.5" is not a whole number from 1 to 10000'],
     [["--seed=-1"], '--seed "-1" is not a whole number from 0 to 4294967295'],
-    [["--only", "crash,nope"], '--only: no check named "nope" (the checks: spec, tolerance, discover, validate, apply, invalid-config, unknown-resource, malformed-request, session, resume, sigterm, acknowledgements, crash, oauth)'],
+    [
+      ["--only", "crash,nope"],
+      '--only: no check named "nope" (the checks: spec, tolerance, discover, validate, apply, invalid-config, unknown-resource, malformed-request, session, resume, sigterm, acknowledgements, crash, oauth)',
+    ],
   ])("refuses %j as a usage error (exit 2), before running anything", async (args, message) => {
     const run = await runFlowcap(["check", "--source", "test.flow.yaml", ...args]);
     expect(run.code).toBe(2);
