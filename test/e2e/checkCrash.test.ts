@@ -69,9 +69,10 @@ describe("flowcap check: the crash check", () => {
   }, 120_000);
 
   it("never counts a partial line: a kill that cuts a checkpoint line short leaves its transaction uncommitted, and nothing is lost", async () => {
-    // The counter writes each document with the first half of its checkpoint line, and the rest
-    // 50 ms later: a kill mid-transaction always leaves half a line in the pipe.
-    const result = await crash(undefined, { SPLIT_LINES: "50" }, 2);
+    // The counter writes each document with the first half of its checkpoint line in one write,
+    // and the rest 400 ms later: the kill mid-transaction (trial 2 of seed 1), sent as soon as
+    // the document is read, lands while half a line waits in the pipe.
+    const result = await crash(undefined, { SPLIT_LINES: "400" }, 2);
     expect(result.status, result.detail).toBe("pass");
     expect(result.detail).toMatch(/all committed again after resuming; no partial line counted \(\d+ kill\(s\) cut one short\)/);
   }, 120_000);
