@@ -1,4 +1,5 @@
 import type { CaptureSpec } from "../protocol/index.js";
+import { FlowcapError } from "../util/errors.js";
 import { getPointer } from "../util/jsonPointer.js";
 import type { CheckContext } from "./check.js";
 import { ConnectorProcess } from "./connectorProcess.js";
@@ -210,15 +211,32 @@ export function drain(proc: ConnectorProcess): Promise<void> {
 /**
  * Reads what a killed connector left in its stdout pipe without counting any of it, as the
  * runtime discards a dead connector's unread output, and waits for its exit. Resolves true when
- * the output ended with a partial line (the kill cut a write short).
+ * the output ended with a partial line (the kill cut a write short). Fails when the pipe stays
+ * open `graceMs` after the kill: a process outside the connector's group still holds it.
  */
-export async function discardRest(proc: ConnectorProcess): Promise<boolean> {
-  try {
-    await drain(proc);
-  } catch {
-    // A line after the kill point broke a rule: it is not counted either.
+export async function discardRest(proc: ConnectorProcess, graceMs: number): Promise<boolean> {
+  const gone = (async () => {
+    try {
+      await drain(proc);
+    } catch {
+      // A line after the kill point broke a rule: it is not counted either.
+    }
+    await proc.exited;
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), graceMs)));
+  const outcome = await Promise.race([gone, late]);
+  clearTimeout(timer);
+  if (outcome === "late") {
+    proc.child.stdout?.destroy();
+    throw new FlowcapError(
+      "CONNECTOR_FAILED",
+      `its stdout was still open ${graceMs / 1000}s after its process group was killed: a process it started outside its group (setsid, a daemon) outlives it and holds Flow's pipe`,
+      {
+        userFacing: true,
+      },
+    );
   }
-  await proc.exited;
   return proc.endedMidLine;
 }
 

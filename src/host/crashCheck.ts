@@ -240,7 +240,7 @@ async function killedSession(
     how = "ended by itself before its kill point";
   } else {
     killProcessGroup(proc);
-    if (await discardRest(proc)) tally.cutLines++;
+    if (await discardRest(proc, ctx.stopGraceMs)) tally.cutLines++;
     const moment = read.timedOut ? "timeout" : read.quiet ? "quiet" : kill.at;
     tally.kills.set(moment, (tally.kills.get(moment) ?? 0) + 1);
     if (read.timedOut) how = `was killed at the session timeout (${ctx.sessionTimeoutMs / 1000}s), before its kill point`;
@@ -268,7 +268,7 @@ async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: Capt
     return { read, how: `ran to its end after ${read.checkpoints} checkpoint(s)` };
   }
   killProcessGroup(proc);
-  await discardRest(proc);
+  await discardRest(proc, ctx.stopGraceMs);
   if (read.timedOut) return { read, how: `reached the session timeout (${ctx.sessionTimeoutMs / 1000}s)` };
   if (read.quiet) return { read, how: "went quiet with nothing owed" };
   return { read, how: ledger.owing === 0 ? "committed everything owed" : `was stopped after ${read.checkpoints} checkpoint(s)` };
