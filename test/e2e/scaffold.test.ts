@@ -48,7 +48,7 @@ describe("flowcap scaffold", () => {
       expect(bundle.code, bundle.output).toBe(0);
       expect(statSync(path.join(dir, `dist/source-${template}-demo.mjs`)).size).toBeGreaterThan(1000);
     },
-    600_000,
+    900_000,
   );
 
   it("by default depends on the flowcap it runs from (this checkout, not a registry) by a relative file: path", async () => {
