@@ -134,6 +134,12 @@ describe("the crash ledger: what goes backwards", () => {
     expect(findings).toEqual([]);
   });
 
+  it("does not judge a return to a value of names and flags only: a phase (Singer's currently_syncing), not a position", () => {
+    const syncing = (stream: string | null) => ({ singer: { rest: JSON.stringify({ currently_syncing: stream }) } });
+    const findings = trial(new CrashLedger(spec), [{ commits: [{ state: syncing("orders") }, { state: syncing("products") }, { state: syncing(null) }] }, { commits: [{ state: syncing("orders") }] }]);
+    expect(findings).toEqual([]);
+  });
+
   it("judges the state outside bindingStateV1 as one more part", () => {
     const findings = trial(new CrashLedger(spec), [{ commits: [{ state: { offset: 1 } }, { state: { offset: 2 } }] }, { commits: [{ state: { offset: 1 } }] }]);
     expect(backwards(findings)).toEqual([expect.stringContaining('committed the state outside bindingStateV1 as {"offset":1}, a value it had already moved past')]);

@@ -18,12 +18,14 @@ import { sortedKeys } from "./documents.js";
  *   outside `bindingStateV1` is judged as one more part) has a progression of committed values
  *   over a trial, from absent. A checkpoint committed by a resumed session goes backwards when it
  *   sets a part to a value the trial had left before that session opened (equal as canonical
- *   JSON; absent counts: that is state lost), or, for a part whose only changing field is a
- *   number or an RFC 3339 timestamp that only ever increased within sessions, when that field is
- *   lower than in the state the session opened with. Parts seen to return to an earlier value
- *   within one uninterrupted session (a backfill that starts over) are not judged; neither are
- *   the bindings of snapshot collections. The order of multi-field cursors and opaque tokens
- *   cannot be judged generically.
+ *   JSON) that holds a number or an RFC 3339 timestamp (a value of names and flags only, such as
+ *   Singer's `currently_syncing`, marks a phase rather than a position), or drops a part the
+ *   trial had committed (state lost); or, for a part whose only changing field is a number or a
+ *   timestamp that only ever increased within sessions, when that field is lower than in the
+ *   state the session opened with. Parts seen to return to an earlier value within one
+ *   uninterrupted session (a backfill that starts over) are not judged; neither are the bindings
+ *   of snapshot collections. The order of multi-field cursors and opaque tokens cannot be judged
+ *   generically.
  */
 
 /** One part of a capture's state, judged on its own. */
@@ -83,6 +85,11 @@ function ordinal(leaf: unknown): number | undefined {
   return undefined;
 }
 
+/** Whether a value holds a number or a timestamp: something that can say how far a capture got. */
+function hasPosition(value: unknown): boolean {
+  return [...leaves(value).values()].some((leaf) => ordinal(leaf) !== undefined);
+}
+
 /** A finding of the crash check. */
 export interface CrashFinding {
   /** `undecided`: owed documents not committed again before the time ran out. */
@@ -131,7 +138,7 @@ export class CrashLedger {
     this.parts = stateParts(spec);
   }
 
-  /** The parts whose state moved in a trial and is judged: not cyclic, not of a snapshot collection. */
+  /** The parts whose state moved to a position in a trial and is judged: not cyclic, not of a snapshot collection. */
   get judgedParts(): StatePart[] {
     return this.parts.filter((p) => this.progressed.has(p) && !this.exempt(p));
   }
@@ -179,7 +186,7 @@ export class CrashLedger {
       // Evidence of how the part moves comes from changes within a session only: the step from
       // the state a session opened with is what the judgement above is about.
       if (track.session.length > 1) this.learnCursor(part, track.last, value);
-      if (this.judging) this.progressed.add(part);
+      if (this.judging && hasPosition(value)) this.progressed.add(part);
       track.session.push(text);
       track.last = value;
     }
@@ -231,7 +238,9 @@ export class CrashLedger {
   private judge(part: StatePart, track: PartTrack, value: unknown, text: string, lineNumber: number): void {
     const where = `trial ${this.trial}, session ${this.session} (resumed after session ${this.session - 1} ${this.resumedAfter}), stdout line ${lineNumber}`;
     const opened = canonical(track.openedWith);
-    if (track.left.has(text)) {
+    // A value with no number or timestamp in it (a stream name, a flag: Singer's
+    // currently_syncing) marks a phase, not a position: coming back to it is not going back.
+    if (track.left.has(text) && (value === undefined || hasPosition(value))) {
       const what =
         value === undefined
           ? `committed a state without ${part.label}, which the trial had committed before: state was lost`
