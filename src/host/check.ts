@@ -4,13 +4,13 @@ import type { DiscoveredResponse, SpecResponse } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { deepEqual, isPlainObject } from "../util/mergePatch.js";
 import { getPointer } from "../util/jsonPointer.js";
-import type { Catalog, CaptureDef } from "./catalog.js";
+import { bindingCollection, type Catalog, type CaptureDef } from "./catalog.js";
 import { ConnectorProcess } from "./connectorProcess.js";
 import { resourcePathOf } from "./discoverCatalog.js";
 import type { OpsLog } from "./opsLog.js";
 import { documentId, drain, readSession, SkipCheck, WarnCheck, withSession, type SessionDocument } from "./checkSession.js";
 import { crashCheck, DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";
-import { applyRequest, captureSpec, discoverRequest, INTERNAL_SPEC_REQUEST, specRequest, validateRequest } from "./requests.js";
+import { applyRequest, captureSpec, discoverRequest, enabledBindings, INTERNAL_SPEC_REQUEST, specRequest, validateRequest } from "./requests.js";
 import { ProtocolViolationError } from "./rules.js";
 import { localEndpoint, runUnary, type RunOptions } from "./unary.js";
 
@@ -161,7 +161,8 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       if (status.code !== 0) throw proc.failed(status);
       const [a, b] = answers.map((r) => r.spec as SpecResponse);
       if (!a || !b) throw new ProtocolViolationError("expected-response", `answered ${answers.length} of 2 spec requests`);
-      if (!deepEqual(a, b)) throw new FlowcapError("PROTOCOL_VIOLATION", "the spec for config {} (the runtime's internal spec) differs from the spec for the capture's config: a spec must use static knowledge only");
+      if (!deepEqual(a, b))
+        throw new FlowcapError("PROTOCOL_VIOLATION", "the spec for config {} (the runtime's internal spec) differs from the spec for the capture's config: a spec must use static knowledge only");
       for (const field of ["configSchema", "resourceConfigSchema"] as const) {
         if (!isPlainObject(a[field]) || Object.keys(a[field] as object).length === 0) throw new FlowcapError("PROTOCOL_VIOLATION", `spec.${field} is empty`);
       }
@@ -193,18 +194,21 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     async run(ctx) {
       const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), unaryOptions(ctx));
       const bindings = discovered.bindings ?? [];
-      const rcValidate = ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
+      const rcValidate =
+        ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
       const problems: string[] = [];
       for (const [i, b] of bindings.entries()) {
         const where = `bindings[${i}] (${b.recommendedName})`;
         if (!b.recommendedName) problems.push(`${where}: recommendedName is empty`);
         if (!b.key?.length || !b.key.every((k) => k.startsWith("/"))) problems.push(`${where}: key must be a non-empty list of JSON pointers`);
         if (rcValidate) {
-          if (!rcValidate(b.resourceConfig)) problems.push(`${where}: resourceConfig does not match spec.resourceConfigSchema (${rcValidate.errors?.[0]?.instancePath} ${rcValidate.errors?.[0]?.message})`);
+          if (!rcValidate(b.resourceConfig))
+            problems.push(`${where}: resourceConfig does not match spec.resourceConfigSchema (${rcValidate.errors?.[0]?.instancePath} ${rcValidate.errors?.[0]?.message})`);
           const withMeta = { ...b.resourceConfig, _meta: { path: b.resourcePath ?? ["x"] } };
           if (!rcValidate(withMeta)) problems.push(`${where}: spec.resourceConfigSchema refuses the _meta that Flow's control plane stores in resource configs`);
         }
-        if (ctx.spec?.resourcePathPointers?.length && !resourcePathOf(b.resourceConfig, ctx.spec.resourcePathPointers)) problems.push(`${where}: resourceConfig has nothing at spec.resourcePathPointers`);
+        if (ctx.spec?.resourcePathPointers?.length && !resourcePathOf(b.resourceConfig, ctx.spec.resourcePathPointers))
+          problems.push(`${where}: resourceConfig has nothing at spec.resourcePathPointers`);
       }
       if (problems.length) throw new FlowcapError("PROTOCOL_VIOLATION", problems.join("; "));
       ctx.discovered = discovered;
@@ -389,7 +393,10 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         const status = await proc.stop(ctx.stopGraceMs);
         await draining;
         if (status.signalled) {
-          throw new ProtocolViolationError("acknowledgements", `its ${checkpoints} checkpoint(s) were acknowledged, but it did not exit within ${ctx.stopGraceMs / 1000}s of its stdin closing: it is not reading its input`);
+          throw new ProtocolViolationError(
+            "acknowledgements",
+            `its ${checkpoints} checkpoint(s) were acknowledged, but it did not exit within ${ctx.stopGraceMs / 1000}s of its stdin closing: it is not reading its input`,
+          );
         }
         await proc.finish();
         return `${checkpoints} checkpoint(s), each acknowledged`;
@@ -460,6 +467,16 @@ function checkedOptions(options: CheckOptions): { sessionTimeoutMs: number; stop
   return { sessionTimeoutMs, stopGraceMs, crash: { seed, trials } };
 }
 
+/** The snapshot collections, each one a collection the capture's enabled bindings write (a typo would exempt nothing). */
+function snapshotCollectionsOf(catalog: Catalog, capture: CaptureDef, names: readonly string[] = []): Set<string> {
+  if (!names.length) return new Set();
+  const bound = enabledBindings(capture).map(({ index }) => bindingCollection(catalog, capture, index).name);
+  const unknown = names.filter((name) => !bound.includes(name));
+  if (unknown.length)
+    throw invalidOption(`snapshot collections ${unknown.map((n) => JSON.stringify(n)).join(", ")}: no enabled binding of ${capture.name} writes them (its collections: ${bound.join(", ") || "none"})`);
+  return new Set(names);
+}
+
 /**
  * Runs the conformance suite against a capture's connector, whatever its language: each check
  * drives it as Flow's runtime would and judges what it writes and how it exits.
@@ -472,7 +489,7 @@ export async function runChecks(catalog: Catalog, capture: CaptureDef, options: 
     capture,
     run: options.run ?? {},
     ...checkedOptions(options),
-    snapshotCollections: new Set(options.snapshotCollections ?? []),
+    snapshotCollections: snapshotCollectionsOf(catalog, capture, options.snapshotCollections),
   };
   const results: CheckResult[] = [];
   for (const check of checks) {

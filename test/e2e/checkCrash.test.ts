@@ -99,6 +99,7 @@ describe("flowcap check: the crash check", () => {
       ["--only", "crash,nope"],
       '--only: no check named "nope" (the checks: spec, tolerance, discover, validate, apply, invalid-config, unknown-resource, malformed-request, session, resume, sigterm, acknowledgements, crash, oauth)',
     ],
+    [["--snapshot-collections", "acmeCo/greetings,acmeCo/nope"], 'snapshot collections "acmeCo/nope": no enabled binding of acmeCo/source-hello-world writes them (its collections: acmeCo/greetings)'],
   ])("refuses %j as a usage error (exit 2), before running anything", async (args, message) => {
     const run = await runFlowcap(["check", "--source", "test.flow.yaml", ...args]);
     expect(run.code).toBe(2);

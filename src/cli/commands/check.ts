@@ -61,6 +61,16 @@ function wholeNumber(flag: string, value: unknown, min: number, max: number): nu
   return n;
 }
 
+/** Runs `fn`, turning the OPTION_INVALID errors flowcap's library throws before it starts anything into usage errors. */
+async function asUsageErrors<T>(fn: () => T | Promise<T>, flag?: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof FlowcapError && error.code === "OPTION_INVALID") throw new UsageError(`${flag ? `${flag}: ` : ""}${error.message}`);
+    throw error;
+  }
+}
+
 const list = (value: string) =>
   value
     .split(",")
@@ -88,12 +98,7 @@ const command = defineCommand(
   },
   async ({ values }) => {
     const only = typeof values.only === "string" ? list(values.only) : undefined;
-    try {
-      selectChecks([...CONFORMANCE_CHECKS, oauthCheck], only);
-    } catch (error) {
-      if (error instanceof FlowcapError && error.code === "OPTION_INVALID") throw new UsageError(`--only: ${error.message}`);
-      throw error;
-    }
+    await asUsageErrors(() => selectChecks([...CONFORMANCE_CHECKS, oauthCheck], only), "--only");
     const timeoutMs = sessionTimeoutMs(values["session-timeout"]);
     const crash = {
       trials: wholeNumber("trials", values.trials, 1, 10_000),
@@ -101,17 +106,19 @@ const command = defineCommand(
     };
     const { catalog, capture } = await loadSelectedCapture(values);
     const out = new Output();
-    const results = await runChecks(catalog, capture, {
-      run: { logLevel: (values["log-level"] as string | undefined) ?? "warn" },
-      sessionTimeoutMs: timeoutMs,
-      crash,
-      extraChecks: [oauthCheck],
-      ...(only ? { only } : {}),
-      ...(typeof values["snapshot-collections"] === "string" ? { snapshotCollections: list(values["snapshot-collections"]) } : {}),
-      onResult: (r) => {
-        if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
-      },
-    });
+    const results = await asUsageErrors(() =>
+      runChecks(catalog, capture, {
+        run: { logLevel: (values["log-level"] as string | undefined) ?? "warn" },
+        sessionTimeoutMs: timeoutMs,
+        crash,
+        extraChecks: [oauthCheck],
+        ...(only ? { only } : {}),
+        ...(typeof values["snapshot-collections"] === "string" ? { snapshotCollections: list(values["snapshot-collections"]) } : {}),
+        onResult: (r) => {
+          if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
+        },
+      }),
+    );
     if (values.json) for (const r of results) await out.line(JSON.stringify(r));
     else await out.line(resultsTable(results));
     return results.some((r) => r.status === "fail") ? 1 : 0;
