@@ -4,12 +4,14 @@
 # runtime stage holds only that file (plus the connector's runtime/ files and whatever
 # APT_PACKAGES a wrapped source needs, such as python3 for a Singer tap written in Python).
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 FROM --platform=linux/amd64 ${NODE_IMAGE} AS build
 ARG CONNECTOR
 WORKDIR /src
 COPY package.json package-lock.json ./
+# The bin doorway too, so npm ci links `flowcap` (npx flowcap below) before the sources arrive.
+COPY bin/ bin/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build

@@ -91,6 +91,22 @@ export async function airbyteCases() {
           if (out.bytes() < bytes * 0.8) throw new Error(`the shim wrote only ${out.bytes()} bytes`);
         },
       },
+      {
+        // airbyte-to-flow's rules: a collection declaring a date-time has every record parsed to
+        // normalize it (here it is RFC 3339 already, so the record's bytes are still what is written).
+        name: "with --patches, updated_at declared date-time (each record parsed)",
+        fn: async () => {
+          const out = sink();
+          const stdin = new PassThrough();
+          const binding = open.open.capture.bindings[0];
+          const dated = { ...binding, collection: { ...binding.collection, writeSchema: { type: "object", properties: { updated_at: { type: "string", format: "date-time" } } } } };
+          stdin.write(JSON.stringify({ open: { ...open.open, capture: { ...open.open.capture, bindings: [dated] } } }) + "\n");
+          const patches = { dir: "bench", schemaNormalizations: [], keys: new Map(), documentPatches: new Map(), normalizations: new Map() };
+          const code = await serve(createAirbyteConnector(memorySource, { patches }), { stdin, stdout: out.stream, stderr: new Writable({ write: (_c, _e, cb) => cb() }), env: { LOG_LEVEL: "warn" } });
+          if (code !== 0) throw new Error(`exit ${code}`);
+          if (out.bytes() < bytes * 0.8) throw new Error(`the shim wrote only ${out.bytes()} bytes`);
+        },
+      },
     ],
   };
 }

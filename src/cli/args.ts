@@ -38,6 +38,7 @@ export type ParsedArgs = { values: Record<string, string | boolean | string[] | 
 
 /** Parses argv by the command's table; unknown options and missing values are UsageErrors. */
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
+  argv = joinNegativeValues(spec, argv);
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = { help: { type: "boolean", short: "h" } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   try {
@@ -47,4 +48,32 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[\w+\]: /, ""));
   }
+}
+
+/**
+ * `--sessions -1,-1` as `--sessions=-1,-1`: a string option's value may be a negative number (or
+ * a list starting with one), which node's parseArgs would otherwise take for an option. clap,
+ * which parses flowctl's flags, reads it as the value; so do we.
+ */
+function joinNegativeValues(spec: CommandSpec, argv: readonly string[]): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(spec.options)) {
+    if (o.type !== "string") continue;
+    takesValue.add(`--${name}`);
+    if (o.short) takesValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const next = argv[i + 1];
+    if (takesValue.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }

@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { commands, type CommandName } from "./commands.js";
 
 function version(): string {
+  // A single executable has no package.json beside it: `bundle --executable --cli` defines the version.
+  const embedded = process.env.FLOWCAP_EMBEDDED_VERSION;
+  if (embedded) return embedded;
   const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }
@@ -27,9 +30,14 @@ export function usage(): string {
 /** Parses argv, runs the command, and returns the exit code. Only the CLI prints for people. */
 export async function runCli(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+  if (first === undefined) {
+    // No command is a usage error: the usage goes where errors go, with exit 2.
+    process.stderr.write(usage());
+    return 2;
+  }
+  if (first === "-h" || first === "--help" || first === "help") {
     process.stdout.write(usage());
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === "-v" || first === "--version") {
     process.stdout.write(version() + "\n");

@@ -5,6 +5,7 @@ import { UsageError, type OptionSpec } from "./args.js";
 export const catalogOptions = {
   source: { type: "string", value: "<flow.yaml>", description: "the Flow catalog to read" },
   capture: { type: "string", value: "<name>", description: "the capture to run (default: the catalog's only capture)" },
+  name: { type: "string", value: "<name>", description: "the same as --capture (flowctl preview's name for it)" },
   "log-level": { type: "string", value: "<level>", description: "the connector's LOG_LEVEL (default: the capture's shards.logLevel, else info)" },
 } satisfies Record<string, OptionSpec>;
 
@@ -13,5 +14,8 @@ export async function loadSelectedCapture(values: Record<string, unknown>): Prom
   if (typeof source !== "string") throw new UsageError("--source <flow.yaml> is required");
   const catalog = await loadCatalog(source);
   for (const warning of catalog.warnings) process.stderr.write(`flowcap: warning: ${warning}\n`);
-  return { catalog, capture: selectCapture(catalog, typeof values.capture === "string" ? values.capture : undefined) };
+  const capture = typeof values.capture === "string" ? values.capture : undefined;
+  const name = typeof values.name === "string" ? values.name : undefined;
+  if (capture !== undefined && name !== undefined && capture !== name) throw new UsageError(`--capture ${capture} and --name ${name} name different captures: give one`);
+  return { catalog, capture: selectCapture(catalog, capture ?? name) };
 }

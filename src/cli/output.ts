@@ -9,6 +9,8 @@ import { isUserFacing } from "../util/errors.js";
 export class Output {
   private broken = false;
   readonly closed: Promise<void>;
+  /** Called before each line is written (to clear a status line drawn on the same terminal). */
+  beforeWrite: (() => void) | undefined;
 
   constructor(readonly stream: Writable = process.stdout) {
     this.closed = new Promise((resolve) => {
@@ -27,6 +29,7 @@ export class Output {
 
   async line(text: string): Promise<void> {
     if (this.broken) return;
+    this.beforeWrite?.();
     if (!this.stream.write(text + "\n")) {
       await Promise.race([new Promise((r) => this.stream.once("drain", r)), this.closed]);
     }

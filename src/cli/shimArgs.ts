@@ -53,32 +53,45 @@ export const SHIM_OPTIONS = {
   oauth2: { type: "string" },
   "documentation-url": { type: "string" },
   env: { type: "string", multiple: true },
+  "clean-env": { type: "boolean" },
   "pass-env": { type: "string", multiple: true },
   cwd: { type: "string" },
   "kill-timeout-ms": { type: "string" },
+  "idle-timeout-ms": { type: "string" },
+  "max-tracked-keys": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** What SHIM_OPTIONS parse to. */
 export interface ShimOptions {
   env: Record<string, string>;
+  cleanEnv: boolean;
   inheritEnv?: string[];
   cwd?: string;
   killTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxTrackedKeys?: number;
   oauth2?: OAuth2;
   documentationUrl?: string;
 }
 
 /** Reads SHIM_OPTIONS' values; a string is the error to print. */
-export function shimOptions(values: { env?: string[]; "pass-env"?: string[]; cwd?: string; "kill-timeout-ms"?: string; oauth2?: string; "documentation-url"?: string }): ShimOptions | string {
+export function shimOptions(values: { env?: string[]; "clean-env"?: boolean; "pass-env"?: string[]; cwd?: string; "kill-timeout-ms"?: string; "idle-timeout-ms"?: string; "max-tracked-keys"?: string; oauth2?: string; "documentation-url"?: string }): ShimOptions | string {
   const env = parseEnvPairs(values.env);
   if (typeof env === "string") return env;
   const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
   if (typeof killTimeoutMs === "string") return killTimeoutMs;
+  const idleTimeoutMs = parseMs(values["idle-timeout-ms"], "--idle-timeout-ms");
+  if (typeof idleTimeoutMs === "string") return idleTimeoutMs;
+  let maxTrackedKeys: number | undefined;
+  if (values["max-tracked-keys"] !== undefined) {
+    maxTrackedKeys = Number(values["max-tracked-keys"]);
+    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) return "--max-tracked-keys wants a whole number";
+  }
   // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
   const { oauth2, error } = readOAuth2File(values.oauth2);
   if (error) return error;
-  return { env, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs, oauth2, documentationUrl: values["documentation-url"] };
+  return { env, cleanEnv: values["clean-env"] === true, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs, idleTimeoutMs, maxTrackedKeys, oauth2, documentationUrl: values["documentation-url"] };
 }
 
 /** A shim command, for its messages: `flowcap <name>`, its usage text, what it wraps ("the tap") and an example of it. */

@@ -91,9 +91,15 @@ describe("loadCatalog", () => {
     }
   });
 
-  it("refuses a sops-encrypted config with advice", async () => {
+  it("says how to decrypt a sops-encrypted config when sops is not on PATH", async () => {
     const dir = tree({ "flow.yaml": "captures:\n  acme/cap:\n    endpoint: {local: {command: [x], config: c.yaml}}\n", "c.yaml": "a_sops: ENC[x]\nsops: {mac: y}\n" });
-    await expect(loadCatalog(path.join(dir, "flow.yaml"))).rejects.toThrow(/sops-encrypted; flowcap needs it decrypted/);
+    const PATH = process.env.PATH;
+    process.env.PATH = path.join(dir, "no-sops-here");
+    try {
+      await expect(loadCatalog(path.join(dir, "flow.yaml"))).rejects.toThrow(/c\.yaml is sops-encrypted \(Estuary's convention for test credentials\), but `sops` is not on PATH: install sops/);
+    } finally {
+      process.env.PATH = PATH;
+    }
   });
 
   it("warns about keys it ignores, and makes selectCapture choose or explain", async () => {

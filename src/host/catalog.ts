@@ -1,6 +1,7 @@
 import path from "node:path";
 import { isPlainObject } from "../util/mergePatch.js";
 import { parseDurationSeconds } from "./duration.js";
+import { decryptSops, isSopsEncrypted } from "./sops.js";
 import { CatalogError, SourceFile, type YamlPath } from "./sourceFile.js";
 
 /** The default capture interval (Flow's): five minutes. */
@@ -15,6 +16,8 @@ export interface LocalEndpoint {
   config: Record<string, unknown>;
   /** Absolute path of the config file, when the config is one. */
   configFile?: string;
+  /** True when the config file is sops-encrypted (`config` is what sops decrypted). */
+  configEncrypted?: boolean;
   env: Record<string, string>;
   /** The directory of the catalog file that declares the capture; the command runs there. */
   cwd: string;
@@ -71,6 +74,8 @@ export interface Catalog {
 }
 
 const CAPTURE_KEYS = new Set(["endpoint", "bindings", "interval", "shards", "autoDiscover", "expectPubId", "delete", "redactSalt"]);
+/** `endpoint.local`'s fields (LocalConfig in crates/models/src/connector.rs). */
+const LOCAL_KEYS = new Set(["command", "config", "env", "protobuf"]);
 const NAME = /^[\p{L}\p{N}\-_.]+(\/[\p{L}\p{N}\-_.]+)+$/u;
 
 /**
@@ -135,6 +140,7 @@ async function readCapture(src: SourceFile, name: string, spec: unknown, warning
   if (isPlainObject(endpoint.local)) {
     const local = endpoint.local;
     const lat = [...at, "endpoint", "local"];
+    for (const key of Object.keys(local)) if (!LOCAL_KEYS.has(key)) warnings.push(`${src.where([...lat, key])}: unknown key, ignored (endpoint.local takes ${[...LOCAL_KEYS].join(", ")})`);
     const command = local.command;
     if (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === "string")) {
       throw src.error([...lat, "command"], "must be a non-empty list of strings (the connector's argv)");
@@ -143,12 +149,13 @@ async function readCapture(src: SourceFile, name: string, spec: unknown, warning
     if (!isPlainObject(env) || !Object.values(env).every((v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean")) {
       throw src.error([...lat, "env"], "must be a mapping of variable names to values");
     }
-    const { config, configFile } = await readConfig(src, [...lat, "config"], local.config);
+    const { config, configFile, configEncrypted } = await readConfig(src, [...lat, "config"], local.config);
     resolved = {
       kind: "local",
       command: command as string[],
       config,
       ...(configFile ? { configFile } : {}),
+      ...(configEncrypted ? { configEncrypted } : {}),
       env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
       cwd: src.directory,
       protobuf: local.protobuf === true,
@@ -193,8 +200,8 @@ async function readCapture(src: SourceFile, name: string, spec: unknown, warning
   return { name, file: src.file, endpoint: resolved, bindings, intervalSeconds, ...(logLevel ? { logLevel } : {}) };
 }
 
-/** An endpoint config: inline, or a relative YAML/JSON file. */
-async function readConfig(src: SourceFile, at: YamlPath, value: unknown): Promise<{ config: Record<string, unknown>; configFile?: string }> {
+/** An endpoint config: inline, or a relative YAML/JSON file, decrypted with sops when it is sops-encrypted. */
+async function readConfig(src: SourceFile, at: YamlPath, value: unknown): Promise<{ config: Record<string, unknown>; configFile?: string; configEncrypted?: boolean }> {
   if (value === undefined || value === null) return { config: {} };
   if (isPlainObject(value)) return { config: value };
   if (typeof value !== "string") throw src.error(at, "must be a mapping, or the relative path of a YAML or JSON file");
@@ -207,9 +214,7 @@ async function readConfig(src: SourceFile, at: YamlPath, value: unknown): Promis
   }
   const config = file.toJS();
   if (!isPlainObject(config)) throw file.error([], "an endpoint config file must hold a mapping");
-  if (config.sops !== undefined) {
-    throw file.error(["sops"], "this config is sops-encrypted; flowcap needs it decrypted (for example `sops --decrypt --in-place`)");
-  }
+  if (isSopsEncrypted(config)) return { config: await decryptSops(config, file.display, { file: configFile }), configFile, configEncrypted: true };
   return { config, configFile };
 }
 

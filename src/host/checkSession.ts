@@ -192,7 +192,12 @@ export async function withSession<T>(ctx: CheckContext, state: Record<string, un
  */
 export function killProcessGroup(proc: ConnectorProcess): void {
   const { child } = proc;
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  // A spawned child knows when it exited (before its stdio closes); an in-process one has no group.
+  const spawned = child as { exitCode?: number | null; signalCode?: string | null };
+  if (child.pid === undefined || spawned.exitCode === undefined || spawned.exitCode !== null || spawned.signalCode !== null) {
+    if (spawned.exitCode === undefined) proc.kill();
+    return;
+  }
   try {
     process.kill(-child.pid, "SIGKILL");
   } catch {

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type Response } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import type { LocalEndpoint } from "./catalog.js";
@@ -24,7 +25,26 @@ export class ConnectorFailedError extends FlowcapError {
   }
 }
 
+/**
+ * What the host needs of a running connector: its three pipes, a way to signal it, and its
+ * end. A spawned ChildProcess is one; the testing kit runs connectors in-process behind it.
+ */
+export interface ConnectorChild {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  on(event: "close", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: "error", listener: (error: Error) => void): this;
+}
+
+/** Starts a connector some other way than spawning its command (see ConnectorChild). */
+export type ConnectorLauncher = (endpoint: LocalEndpoint, env: Record<string, string>) => ConnectorChild;
+
 export interface ConnectorProcessOptions {
+  /** Starts the connector instead of spawning `endpoint.command` (in-process runs). */
+  launch?: ConnectorLauncher;
   /** `LOG_LEVEL` for the connector; default info. */
   logLevel?: string;
   /** Every stderr line, decoded as Flow decodes connector logs. */
@@ -46,7 +66,7 @@ export const ACKNOWLEDGE_TIMEOUT_MS = 10_000;
  * run at the first protocol violation.
  */
 export class ConnectorProcess {
-  readonly child: ChildProcess;
+  readonly child: ConnectorChild;
   readonly exited: Promise<ExitStatus>;
   readonly checker = new ResponseChecker();
   private readonly splitter: LineSplitter;
@@ -68,16 +88,18 @@ export class ConnectorProcess {
     this.highWaterLines = options.highWaterLines ?? 10_000;
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     const [command, ...args] = endpoint.command;
-    this.child = spawn(command!, args, {
-      cwd: endpoint.cwd,
-      env: { ...process.env, ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" },
-      stdio: ["pipe", "pipe", "pipe"],
-      shell: false,
-      // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
-      // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
-      // of SIGINT mid-transaction. Were flowcap to die, the connector still sees its stdin close.
-      detached: true,
-    });
+    this.child = options.launch
+      ? options.launch(endpoint, { ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" })
+      : spawn(command!, args, {
+          cwd: endpoint.cwd,
+          env: { ...process.env, ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" },
+          stdio: ["pipe", "pipe", "pipe"],
+          shell: false,
+          // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
+          // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
+          // of SIGINT mid-transaction. Were flowcap to die, the connector still sees its stdin close.
+          detached: true,
+        });
     this.exited = new Promise((resolve) => {
       this.child.on("close", (code, signal) => {
         this.status = { code, signal };

@@ -1,7 +1,7 @@
 import type { CaptureSpec } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { documentId, type SessionCommit, type SessionDocument } from "./checkSession.js";
-import { sortedKeys } from "./documents.js";
+import { sortKeys } from "../util/sortKeys.js";
 
 /**
  * What the crash check judges of a trial (sessions from an empty state, killed and resumed), given
@@ -58,7 +58,7 @@ function partValue(state: Record<string, unknown>, part: StatePart): unknown {
 }
 
 const ABSENT = "(absent)";
-const canonical = (value: unknown) => (value === undefined ? ABSENT : JSON.stringify(sortedKeys(value)));
+const canonical = (value: unknown) => (value === undefined ? ABSENT : JSON.stringify(sortKeys(value)));
 
 /** A JSON excerpt for a report line. */
 export function excerpt(text: string, max = 160): string {

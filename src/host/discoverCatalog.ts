@@ -5,6 +5,7 @@ import type { DiscoveredBinding, SpecResponse } from "../protocol/index.js";
 import { getPointer } from "../util/jsonPointer.js";
 import { deepEqual } from "../util/mergePatch.js";
 import type { Catalog, CaptureDef } from "./catalog.js";
+import { stringifyKeepingLines } from "../util/yamlStyle.js";
 import { SourceFile } from "./sourceFile.js";
 
 /** What `updateCatalog` changed, for the report. */
@@ -45,11 +46,14 @@ export async function updateCatalog(catalog: Catalog, capture: CaptureDef, spec:
   const pointers = spec.resourcePathPointers ?? [];
   const prefix = capture.name.includes("/") ? capture.name.slice(0, capture.name.lastIndexOf("/")) : "acmeCo";
   const documents = new Map<string, Document>();
+  const texts = new Map<string, string>();
   const open = async (file: string): Promise<Document> => {
     let doc = documents.get(file);
     if (!doc) {
       try {
-        doc = (await SourceFile.load(file)).document;
+        const source = await SourceFile.load(file);
+        doc = source.document;
+        texts.set(file, source.text);
       } catch {
         doc = new Document({});
       }
@@ -127,7 +131,9 @@ export async function updateCatalog(catalog: Catalog, capture: CaptureDef, spec:
 
   for (const [file, doc] of documents) {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, String(doc));
+    // The lines discover did not change come out byte for byte as they went in.
+    const text = texts.get(file);
+    await writeFile(file, text !== undefined ? stringifyKeepingLines(doc, text) : String(doc));
     update.writtenFiles.push(file);
   }
   for (const [file, schema] of schemaFiles) {

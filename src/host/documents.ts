@@ -63,23 +63,3 @@ export class DocumentValidator {
     }
   }
 }
-
-/** Sets the placeholder at `uuidPtr` (creating parents), as the runtime does before committing. */
-export function stampUuidPlaceholder(doc: Record<string, unknown>, uuidPtr = "/_meta/uuid"): void {
-  const tokens = uuidPtr.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
-  let cur: Record<string, unknown> = doc;
-  for (const token of tokens.slice(0, -1)) {
-    if (!isPlainObject(cur[token])) cur[token] = {};
-    cur = cur[token] as Record<string, unknown>;
-  }
-  if (tokens.length) cur[tokens.at(-1)!] = UUID_PLACEHOLDER;
-}
-
-/** A copy with object keys sorted, as Flow's documents are once committed. */
-export function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) out[k] = sortedKeys(value[k]);
-  return out;
-}

@@ -75,6 +75,15 @@ export function applyRequest(spec: CaptureSpec) {
   return { apply: { capture: spec, version: buildVersion(spec) } };
 }
 
+/**
+ * The open request as a JSON line's text, with the state spliced in as given (Flow's JSON, whose
+ * integers beyond 2^53 JSON.stringify would round).
+ */
+export function openRequestJson(spec: CaptureSpec, stateJson: string): string {
+  const { state: _state, ...rest } = openRequest(spec, {}).open;
+  return `{"open":${JSON.stringify(rest).slice(0, -1)},"state":${stateJson}}}`;
+}
+
 export function openRequest(spec: CaptureSpec, state: Record<string, unknown>) {
   return {
     open: {

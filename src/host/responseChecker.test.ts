@@ -30,6 +30,17 @@ describe("ResponseChecker", () => {
     expect(session({ captured: { doc: { a: 1 } } }, { captured: { binding: 1, doc: {} } }, { checkpoint: { state: { updated: {} } } })).toBe("ok");
   });
 
+  it("takes unevaluatedProperties: false as closing a sourced schema composed with allOf (as Estuary's SQL captures write them)", () => {
+    const composed = {
+      $defs: { Row: { type: "object", $anchor: "Row", properties: { id: { type: "integer" } } } },
+      allOf: [{ properties: { _meta: { type: "object", properties: { op: {} }, additionalProperties: false } } }, { $ref: "#Row" }],
+      unevaluatedProperties: false,
+    };
+    expect(session({ sourcedSchema: { documentSchema: composed } }, { checkpoint: { state: { updated: {} } } })).toBe("ok");
+    const nestedOpen = { ...composed, allOf: [{ properties: { _meta: { type: "object", properties: { op: {} } } } }, { $ref: "#Row" }] };
+    expect(session({ sourcedSchema: { documentSchema: nestedOpen } }, { checkpoint: { state: { updated: {} } } })).toBe("sourced-schema-closed");
+  });
+
   it("accepts proto field names, as Flow's decoder does, and passes the response on with JSON names", () => {
     // What the Estuary Python CDK writes for a sourced schema, among others (flow-protocol.md §3.2).
     const closed = { type: "object", properties: { n: { type: "integer" } }, additionalProperties: false };

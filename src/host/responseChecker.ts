@@ -1,5 +1,6 @@
 import { inspectResponse, type Response, type ResponseVariant } from "../protocol/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
+import { keyLocationProblem } from "./keyLocation.js";
 import { ProtocolViolationError, type RuleId } from "./rules.js";
 
 /** One checked response line. */
@@ -100,6 +101,18 @@ export class ResponseChecker {
         throw violation("expected-response", `a ${variant} response to a ${expected.variant} request (expected ${answer})`);
       }
       if (variant === "spec" && body.protocol !== 3032023) throw violation("protocol-version", `spec.protocol is ${JSON.stringify(body.protocol)}`);
+      if (variant === "discovered") {
+        const bindings = Array.isArray(body.bindings) ? body.bindings : [];
+        bindings.forEach((b: unknown, i: number) => {
+          if (!isPlainObject(b) || !Array.isArray(b.key)) return; // the type check below reports it
+          const name = typeof b.recommendedName === "string" ? ` (${b.recommendedName})` : "";
+          for (const ptr of b.key) {
+            // A key that is not a pointer at all is `flowcap check`'s to report, with the others of its kind.
+            const problem = typeof ptr === "string" && ptr.startsWith("/") ? keyLocationProblem(b.documentSchema, ptr) : undefined;
+            if (problem) throw violation("discovered-keys", `discovered.bindings[${i}]${name}: key ${problem}`);
+          }
+        });
+      }
       if (variant === "validated") {
         const bindings = Array.isArray(body.bindings) ? body.bindings : [];
         if (expected.bindings !== undefined && bindings.length !== expected.bindings) {
@@ -162,10 +175,16 @@ export class ResponseChecker {
   }
 }
 
-/** The path of the first object schema with properties but without additionalProperties: false. */
-function openObjectSchema(schema: unknown, path: string): string | undefined {
+/**
+ * The path of the first object schema with properties that is left open: it sets neither
+ * additionalProperties nor unevaluatedProperties to false, and no enclosing schema closes it with
+ * unevaluatedProperties: false (which covers the properties its allOf/oneOf/anyOf branches and
+ * local definitions evaluate at the same instance, as Estuary's SQL captures' schemas do).
+ */
+function openObjectSchema(schema: unknown, path: string, closedAbove = false): string | undefined {
   if (!isPlainObject(schema)) return undefined;
-  if (isPlainObject(schema.properties) && schema.additionalProperties !== false) return path;
+  const closed = closedAbove || schema.unevaluatedProperties === false;
+  if (isPlainObject(schema.properties) && schema.additionalProperties !== false && !closed) return path;
   for (const [key, sub] of Object.entries(isPlainObject(schema.properties) ? schema.properties : {})) {
     const found = openObjectSchema(sub, `${path}.properties.${key}`);
     if (found) return found;
@@ -178,7 +197,7 @@ function openObjectSchema(schema: unknown, path: string): string | undefined {
     const list = schema[key];
     if (Array.isArray(list)) {
       for (const [i, sub] of list.entries()) {
-        const found = openObjectSchema(sub, `${path}.${key}[${i}]`);
+        const found = openObjectSchema(sub, `${path}.${key}[${i}]`, closed);
         if (found) return found;
       }
     }
@@ -187,7 +206,7 @@ function openObjectSchema(schema: unknown, path: string): string | undefined {
     const defs = schema[key];
     if (isPlainObject(defs)) {
       for (const [name, sub] of Object.entries(defs)) {
-        const found = openObjectSchema(sub, `${path}.${key}.${name}`);
+        const found = openObjectSchema(sub, `${path}.${key}.${name}`, closed);
         if (found) return found;
       }
     }

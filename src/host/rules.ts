@@ -33,6 +33,10 @@ export const PROTOCOL_RULES = {
     requires: "each request gets exactly the response it asks for, in order (spec → spec, discover → discovered, validate → validated, apply → applied, open → opened)",
     hint: "answer each request once, with its own response type",
   },
+  "discovered-keys": {
+    requires: "each discovered key is a list of JSON pointers to locations its documentSchema requires, holding integers, strings or booleans",
+    hint: "Flow refuses a collection keyed elsewhere: declare each key property in the schema and list it (and its parents) in required",
+  },
   "validated-bindings": {
     requires: "validated holds one binding per requested binding, each with a non-empty resourcePath",
     hint: "return validated.bindings in the same order as validate.bindings",

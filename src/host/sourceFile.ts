@@ -19,6 +19,8 @@ export class SourceFile {
     readonly file: string,
     readonly document: Document,
     private readonly lines: LineCounter,
+    /** The file's text, as read. */
+    readonly text: string,
   ) {}
 
   static async load(file: string, displayRoot = process.cwd()): Promise<SourceFile> {
@@ -35,7 +37,7 @@ export class SourceFile {
   static parse(file: string, text: string, displayRoot = process.cwd()): SourceFile {
     const lines = new LineCounter();
     const document = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-    const source = new SourceFile(file, document, lines);
+    const source = new SourceFile(file, document, lines, text);
     source.displayRoot = displayRoot;
     const error = document.errors[0];
     if (error) {

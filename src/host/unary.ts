@@ -1,4 +1,5 @@
 import type { AppliedResponse, DiscoveredResponse, SpecResponse, ValidatedResponse } from "../protocol/index.js";
+import { aborted } from "../util/abort.js";
 import { FlowcapError } from "../util/errors.js";
 import type { CaptureDef, LocalEndpoint } from "./catalog.js";
 import { ConnectorProcess, type ConnectorProcessOptions } from "./connectorProcess.js";
@@ -15,9 +16,20 @@ export function localEndpoint(capture: CaptureDef): LocalEndpoint {
   return capture.endpoint;
 }
 
+/** The user stopped the run (Ctrl-C) while the connector was answering a request. */
+export class InterruptedError extends FlowcapError {
+  constructor(what: string) {
+    super("STOPPED", `interrupted ${what}`, { userFacing: true });
+  }
+}
+
 export interface RunOptions extends ConnectorProcessOptions {
   /** How long the connector may take to answer; default 5 minutes. */
   timeoutMs?: number;
+  /** Named in the timeout's message as what set it (`--timeout`). */
+  timeoutSource?: string;
+  /** Stops waiting for the answer (the connector is killed) and throws an InterruptedError. */
+  signal?: AbortSignal;
   /** How long it may take to exit once it has answered and its stdin is closed; default 10 s. */
   exitGraceMs?: number;
 }
@@ -37,12 +49,15 @@ export async function runUnary<T>(capture: CaptureDef, request: Record<string, u
     await proc.send(request);
     proc.closeInput();
     const answers: unknown[] = [];
+    const variant = Object.keys(request)[0];
     const deadline = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    const interrupted = options.signal ? aborted(options.signal).then(() => "interrupted" as const) : new Promise<never>(() => {});
     while (proc.checker.awaiting > 0) {
-      const event = await Promise.race([proc.next(), deadline]);
+      const event = await Promise.race([proc.next(), deadline, interrupted]);
       if (event === "timeout") {
-        throw new FlowcapError("TIMEOUT", `the connector did not answer the ${Object.keys(request)[0]} request within ${timeoutMs / 1000}s`, { userFacing: true });
+        throw new FlowcapError("TIMEOUT", `the connector did not answer the ${variant} request within ${timeoutMs / 1000}s${options.timeoutSource ? ` (${options.timeoutSource})` : ""}`, { userFacing: true });
       }
+      if (event === "interrupted") throw new InterruptedError(`while the connector was answering the ${variant} request`);
       if (!event) break;
       answers.push(event.response[event.variant]);
     }

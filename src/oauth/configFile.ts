@@ -2,6 +2,7 @@ import { chmod, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isScalar, parseDocument, type Document } from "yaml";
 import { isPlainObject } from "../util/mergePatch.js";
+import { stringifyKeepingLines } from "../util/yamlStyle.js";
 import { OAuthError } from "./errors.js";
 
 export interface WriteCredentialsOptions {
@@ -82,7 +83,7 @@ export async function writeCredentialsToFile(file: string, credentials: Record<s
     } else {
       for (const [k, v] of Object.entries(credentials)) setIn(doc, [...at, k], v);
     }
-    out = doc.toString(yamlStyle(text));
+    out = stringifyKeepingLines(doc, text);
   }
 
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flowcap-${process.pid}.tmp`);
@@ -91,23 +92,6 @@ export async function writeCredentialsToFile(file: string, credentials: Record<s
   await chmod(tmp, mode);
   await rename(tmp, file);
   return { file, format: json ? "json" : "yaml", replaced };
-}
-
-/**
- * Serializing options that reproduce the file's own style, so lines flowcap did not touch come
- * out as they went in: its indentation, whether sequences are indented under their key, spaces
- * inside flow collections, and no re-folding of long strings.
- */
-function yamlStyle(text: string): { indent: number; indentSeq: boolean; flowCollectionPadding: boolean; lineWidth: number } {
-  const indents = [...text.matchAll(/^( +)\S/gm)].map((m) => m[1]!.length);
-  const indent = indents.length ? Math.min(...indents) : 2;
-  const seq = /^( *)[^\s#-][^\n]*:[ \t]*\n( *)- /m.exec(text);
-  return {
-    indent,
-    indentSeq: seq ? seq[2]!.length > seq[1]!.length : true,
-    flowCollectionPadding: /[[{] [^\s\]}]/.test(text),
-    lineWidth: 0,
-  };
 }
 
 function setIn(doc: Document, at: readonly string[], value: unknown): void {
@@ -126,4 +110,47 @@ function sopsError(file: string): OAuthError {
     "OAUTH_FLOW",
     `${file} is sops-encrypted, and writing into it would break its MAC. Decrypt it first (sops --decrypt --in-place ${file}), run again with --write, then re-encrypt; or run without --write and put the printed credentials in yourself.`,
   );
+}
+
+/**
+ * Writes a whole endpoint config into its file (a `configUpdate` a connector emitted, applied
+ * locally): only the values that changed are touched, so in YAML the comments, order and style of
+ * everything else stay as written. Refuses a sops-encrypted file, as writeCredentialsToFile does.
+ */
+export async function writeConfigToFile(file: string, config: Record<string, unknown>, options: { configPath?: readonly string[] } = {}): Promise<void> {
+  const configPath = options.configPath ?? [];
+  const text = await readFile(file, "utf8");
+  const at = (root: unknown) => configPath.reduce<unknown>((cur, p) => (isPlainObject(cur) ? cur[p] : undefined), root);
+  let out: string;
+  if (file.endsWith(".json")) {
+    const root = JSON.parse(text) as unknown;
+    if (isPlainObject(at(root)) && "sops" in (at(root) as object)) throw sopsError(file);
+    let next: unknown = config;
+    if (configPath.length) {
+      const holder = configPath.slice(0, -1).reduce<unknown>((cur, p) => (isPlainObject(cur) ? cur[p] : undefined), root);
+      if (!isPlainObject(holder)) throw new OAuthError("OAUTH_FLOW", `${file}: no config object at ${configPath.join(".")}`);
+      holder[configPath.at(-1)!] = config;
+      next = root;
+    }
+    const indent = /^[ \t]*\{\s*\n([ \t]+)"/.exec(text)?.[1] ?? "  ";
+    out = JSON.stringify(next, null, indent) + (text.endsWith("\n") ? "\n" : "");
+  } else {
+    const doc = parseDocument(text, { keepSourceTokens: true });
+    if (doc.errors.length > 0) throw new OAuthError("OAUTH_FLOW", `${file} is not valid YAML: ${doc.errors[0]!.message}`);
+    const before = at(doc.toJS());
+    if (isPlainObject(before) && "sops" in before) throw sopsError(file);
+    const update = (path: string[], was: unknown, now: unknown) => {
+      if (isPlainObject(was) && isPlainObject(now)) {
+        for (const k of Object.keys(was)) if (!(k in now)) doc.deleteIn([...configPath, ...path, k]);
+        for (const [k, v] of Object.entries(now)) update([...path, k], was[k], v);
+      } else if (JSON.stringify(was) !== JSON.stringify(now)) setIn(doc, [...configPath, ...path], now);
+    };
+    update([], before, config);
+    out = stringifyKeepingLines(doc, text);
+  }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.flowcap-${process.pid}.tmp`);
+  const mode = (await stat(file)).mode & 0o777;
+  await writeFile(tmp, out, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
 }

@@ -27,7 +27,7 @@ export {
   type TemplateReference,
   type HelperName,
 } from "./render.js";
-export { lintOAuth, AUTH_URL_VARIABLES, TOKEN_REQUEST_VARIABLES, REFRESH_URL_VARIABLES, REFRESH_REQUEST_VARIABLES, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions } from "./lint.js";
+export { lintOAuth, LINT_WAIVERS_KEYWORD, AUTH_URL_VARIABLES, TOKEN_REQUEST_VARIABLES, REFRESH_URL_VARIABLES, REFRESH_REQUEST_VARIABLES, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions, type OAuthLintWaiver } from "./lint.js";
 export {
   defineOAuth2,
   oauth2Spec,
@@ -59,7 +59,7 @@ export {
   type FlowClientOptions,
 } from "./localFlow.js";
 export { buildCredentials, maskCredentials, oauthCredentialsBranch } from "./credentials.js";
-export { writeCredentialsToFile, type WriteCredentialsOptions, type WriteCredentialsResult } from "./configFile.js";
+export { writeCredentialsToFile, writeConfigToFile, type WriteCredentialsOptions, type WriteCredentialsResult } from "./configFile.js";
 export {
   createOAuth2TokenSource,
   persistWithConfigUpdate,

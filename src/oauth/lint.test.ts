@@ -318,4 +318,41 @@ describe.skipIf(!haveSharedFixtures)("lintOAuth on real connectors' specs", () =
     for (const f of fixtures) expect(() => lintOAuth({ configSchema: f.configSchema, oauth2: f.oauth2 })).not.toThrow();
     expect(fixtures.length).toBe(15);
   });
+
+  describe("waivers in the spec (x-flowcap-lint-waivers)", () => {
+    // Facebook's token endpoint, as Estuary's airbyte-to-flow patch set declares it.
+    const oauth2 = {
+      provider: "facebook",
+      authUrlTemplate: "https://www.facebook.com/v15.0/dialog/oauth?client_id={{#urlencode}}{{{ client_id }}}{{/urlencode}}&redirect_uri={{#urlencode}}{{{ redirect_uri }}}{{/urlencode}}&state={{#urlencode}}{{{ state }}}{{/urlencode}}",
+      accessTokenUrlTemplate: "https://graph.facebook.com/v15.0/oauth/access_token?client_id={{#urlencode}}{{{ client_id }}}{{/urlencode}}&client_secret={{#urlencode}}{{{ client_secret }}}{{/urlencode}}&code={{#urlencode}}{{{ code }}}{{/urlencode}}&redirect_uri={{#urlencode}}{{{ redirect_uri }}}{{/urlencode}}",
+      accessTokenResponseMap: { access_token: "/access_token" },
+    } as OAuth2;
+    const credentials = {
+      type: "object",
+      "x-oauth2-provider": "facebook",
+      properties: { client_id: { type: "string", secret: true }, client_secret: { type: "string", secret: true }, access_token: { type: "string", secret: true } },
+      required: ["access_token"],
+    };
+    const spec = (waivers?: unknown) => ({ oauth2, configSchema: { type: "object", properties: { credentials }, required: ["credentials"], ...(waivers === undefined ? {} : { "x-flowcap-lint-waivers": waivers }) } });
+    const reason = "graph.facebook.com's token endpoint takes the client secret as a query parameter";
+
+    it("a waived finding is reported as waived, with its reason and former severity, and is no error", () => {
+      expect(lintOAuth(spec()).map((f) => [f.rule, f.severity])).toEqual([["secret-in-url", "error"]]);
+      const findings = lintOAuth(spec([{ rule: "secret-in-url", path: "oauth2.accessTokenUrlTemplate", reason }]));
+      expect(findings).toEqual([
+        expect.objectContaining({ rule: "secret-in-url", severity: "waived", path: "oauth2.accessTokenUrlTemplate", waiver: { severity: "error", reason } }),
+      ]);
+      // Without a path, the rule is waived wherever it is found.
+      expect(lintOAuth(spec([{ rule: "secret-in-url", reason }])).map((f) => f.severity)).toEqual(["waived"]);
+    });
+
+    it("a waiver without a reason or a known rule is an error; one that matches nothing is a warning", () => {
+      expect(lintOAuth(spec([{ rule: "secret-in-url" }])).map((f) => [f.rule, f.severity])).toEqual([["secret-in-url", "error"], ["waiver-invalid", "error"]]);
+      expect(lintOAuth(spec([{ rule: "no-such-rule", reason }])).map((f) => f.rule)).toEqual(["secret-in-url", "waiver-invalid"]);
+      expect(lintOAuth(spec({ rule: "secret-in-url", reason })).map((f) => f.rule)).toEqual(["secret-in-url", "waiver-invalid"]);
+      const unused = lintOAuth(spec([{ rule: "secret-in-url", reason }, { rule: "state-missing", reason }]));
+      expect(unused.map((f) => [f.rule, f.severity])).toEqual([["secret-in-url", "waived"], ["waiver-unused", "warning"]]);
+      expect(unused[1]!.path).toBe("configSchema.x-flowcap-lint-waivers[1]");
+    });
+  });
 });

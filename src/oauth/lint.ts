@@ -10,7 +10,8 @@ import { CODE_CHALLENGE_METHOD, HELPER_NAMES, refreshRequestViews, renderAuthUrl
  * severity, where it is, and what to do.
  */
 
-export type OAuthLintSeverity = "error" | "warning";
+/** `waived`: the spec waives the finding's rule, with a reason (see `LINT_WAIVERS_KEYWORD`). */
+export type OAuthLintSeverity = "error" | "warning" | "waived";
 
 export type OAuthLintRule =
   /** A template Mustache cannot parse. */
@@ -58,7 +59,11 @@ export type OAuthLintRule =
   /** A `refreshTokenResponseMap` without `access_token`: the token source could never read a token. */
   | "refresh-map-no-token"
   /** A token URL whose host the Flow host's URL validation refuses. */
-  | "token-url-host";
+  | "token-url-host"
+  /** A waiver without a known rule or a reason. */
+  | "waiver-invalid"
+  /** A waiver that matches no finding (the spec was fixed, or the waiver names the wrong place). */
+  | "waiver-unused";
 
 export interface OAuthLintFinding {
   rule: OAuthLintRule;
@@ -66,6 +71,27 @@ export interface OAuthLintFinding {
   /** Where: `oauth2.authUrlTemplate`, `configSchema.$defs.OAuth.properties.client_secret`, … */
   path: string;
   message: string;
+  /** For a waived finding: the severity it had, and the spec's reason for waiving it. */
+  waiver?: { severity: "error" | "warning"; reason: string };
+}
+
+/**
+ * The config schema annotation by which a spec waives lint rules it cannot follow, each with its
+ * reason: `"x-flowcap-lint-waivers": [{"rule": "secret-in-url", "path": "oauth2.accessTokenUrlTemplate",
+ * "reason": "..."}]` at the config schema's root (`path` is optional: without it the rule is
+ * waived everywhere). Some providers force what the lint flags (Facebook's token endpoint takes
+ * the client secret in its URL); a waived finding is still reported, as `waived` with its reason,
+ * and does not fail the lint. It lives in the config schema because Flow refuses unknown fields
+ * in `oauth2`, while a schema may carry `x-` annotations (and `spec.patch.json` can add one).
+ */
+export const LINT_WAIVERS_KEYWORD = "x-flowcap-lint-waivers";
+
+/** One waiver of `LINT_WAIVERS_KEYWORD`. */
+export interface OAuthLintWaiver {
+  rule: OAuthLintRule;
+  /** Where, as findings name it (`oauth2.accessTokenUrlTemplate`); every place when absent. */
+  path?: string;
+  reason: string;
 }
 
 /** What lintOAuth reads: a connector's spec response (or just these two fields). */
@@ -138,7 +164,48 @@ export function lintOAuth(spec: OAuthLintTarget, options: OAuthLintOptions = {})
   lintTemplates(oauth2, schema, options, add);
   lintResponseMap(oauth2, add);
   if (credentials) lintBranches(oauth2, schema, credentials, branches, add);
-  return findings;
+  return applyWaivers(findings, schema);
+}
+
+const WAIVABLE = new Set<string>([
+  "template-syntax", "secret-in-url", "escaped-variable", "unencoded-variable", "unknown-variable", "unknown-config-property", "state-missing",
+  "pkce-inconsistent", "redirect-uri-missing", "credentials-missing", "credentials-not-required", "credentials-no-provider", "provider-mismatch",
+  "credentials-discriminator", "secret-not-marked", "credentials-unfilled", "response-map-unknown-key", "response-map-invalid", "refresh-token-dropped",
+  "method-ignored", "refresh-ignored", "refresh-map-no-token", "token-url-host",
+] satisfies OAuthLintRule[]);
+
+/** Marks the findings the spec waives (see LINT_WAIVERS_KEYWORD), and reports waivers that are malformed or match nothing. */
+function applyWaivers(findings: OAuthLintFinding[], schema: Schema): OAuthLintFinding[] {
+  const raw = schema[LINT_WAIVERS_KEYWORD];
+  if (raw === undefined) return findings;
+  const where = `configSchema.${LINT_WAIVERS_KEYWORD}`;
+  if (!Array.isArray(raw)) {
+    return [...findings, { rule: "waiver-invalid", severity: "error", path: where, message: 'must be a list of {"rule", "path"?, "reason"}' }];
+  }
+  const out = [...findings];
+  raw.forEach((w: unknown, i) => {
+    const at = `${where}[${i}]`;
+    if (!isPlainObject(w) || typeof w.rule !== "string" || !WAIVABLE.has(w.rule)) {
+      out.push({ rule: "waiver-invalid", severity: "error", path: at, message: `names no lint rule that can be waived (${JSON.stringify(isPlainObject(w) ? w.rule : w)})` });
+      return;
+    }
+    if (typeof w.reason !== "string" || w.reason.trim() === "") {
+      out.push({ rule: "waiver-invalid", severity: "error", path: at, message: `waives ${w.rule} without a reason: say why the spec cannot follow the rule` });
+      return;
+    }
+    if (w.path !== undefined && typeof w.path !== "string") {
+      out.push({ rule: "waiver-invalid", severity: "error", path: at, message: "path must be a string such as oauth2.accessTokenUrlTemplate" });
+      return;
+    }
+    let used = false;
+    for (const [j, f] of out.entries()) {
+      if (f.rule !== w.rule || (w.path !== undefined && f.path !== w.path) || f.severity === "waived") continue;
+      out[j] = { ...f, severity: "waived", waiver: { severity: f.severity as "error" | "warning", reason: w.reason } };
+      used = true;
+    }
+    if (!used) out.push({ rule: "waiver-unused", severity: "warning", path: at, message: `waives ${w.rule}${w.path ? ` at ${w.path}` : ""}, which the lint does not find: remove the waiver` });
+  });
+  return out;
 }
 
 type Add = (rule: OAuthLintRule, severity: OAuthLintSeverity, path: string, message: string) => void;

@@ -301,6 +301,19 @@ describe("createOAuth2TokenSource", () => {
     expect(config.credentials.refresh_token).toBe("rt-secret-2");
   });
 
+  it("leaves the configUpdate's config unredacted where a plain field equals a secret (user: postgres, client_secret: postgres)", async () => {
+    respond = (_f, _n, _r, res) => json(res, 200, { access_token: "at-secret-10", refresh_token: "rt-secret-3", expires_in: 3600 });
+    const { log, lines } = logSink();
+    const config = { user: "postgres", credentials: creds({ client_secret: "postgres" }) };
+    const configSchema = { type: "object", properties: { user: { type: "string" }, credentials: oauth2Providers.google().credentials } };
+    log.redactor.add(["postgres"]);
+    const source = createOAuth2TokenSource({ credentials: config.credentials, tokenUrl: `${base}/token`, http: fast, log, onRotate: persistWithConfigUpdate({ log, config, configSchema, encryptionUrl: `${base}/encrypt` }) });
+    await source.getToken();
+    const update = lines.json.find((l) => (l.fields as { eventType?: string }).eventType === "configUpdate") as { fields: { config: { user: string; credentials: Record<string, string> } } };
+    expect(update.fields.config.user).toBe("postgres");
+    expect(update.fields.config.credentials.client_secret).toBe("ENC[client_secret]");
+  });
+
   it("uses a stored access token while it has more than 5 minutes left", async () => {
     respond = (_f, _n, _r, res) => json(res, 200, { access_token: "fresh", expires_in: 3600 });
     const now = Date.parse("2024-06-01T00:00:00Z");

@@ -168,7 +168,8 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): OAut
     const { method, headers, body } = request();
     let response: HttpResponse;
     try {
-      response = await http.request(url, { method, headers, body, acceptStatus: (s) => s < 500 && s !== 429 });
+      // idempotent: a token request that got no answer (or a 5xx or 429) is sent again, as it always was.
+      response = await http.request(url, { method, headers, body, idempotent: true, acceptStatus: (s) => s < 500 && s !== 429 });
     } catch (error) {
       if (error instanceof FlowcapError && error.code !== "STOPPED") {
         throw new OAuthError("OAUTH_TOKEN", `could not get an access token from the token endpoint: ${error.message}`, { cause: error });

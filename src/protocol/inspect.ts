@@ -14,6 +14,13 @@ export interface ResponseIssue {
   message: string;
 }
 
+/**
+ * Lists Flow's encoder leaves out when they are empty, as proto3's JSON mapping does for repeated
+ * fields (and so does flowcap's runtime): `{"discovered":{}}` is a discovery of no bindings, and
+ * `{"validated":{}}` the answer to a validate of none.
+ */
+const EMPTY_WHEN_ABSENT: Partial<Record<ResponseVariant, string[]>> = { discovered: ["bindings"], validated: ["bindings"] };
+
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 const validators = responseValidators as unknown as Record<ResponseVariant, Validator>;
 
@@ -44,6 +51,7 @@ export function inspectResponse(value: Record<string, unknown>): ResponseInspect
   const normalized: Record<string, unknown> = {};
   for (const variant of variants) {
     const body = normalize(shapeOf(responseVariants[variant]), value[variant], variant, issues);
+    if (isPlainObject(body)) for (const field of EMPTY_WHEN_ABSENT[variant] ?? []) if (!(field in body)) body[field] = [];
     normalized[variant] = body;
     const validate = validators[variant];
     if (body !== null && !validate(body)) {

@@ -21,7 +21,8 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 /**
  * The one logger of a connector process. Each call writes one JSON line to stderr in the shape
  * Flow's ops log decoder reads: `{"ts","level","message","fields"}`. Registered secrets are
- * redacted from every string of the line before it is serialized.
+ * redacted from every string, number and key of the line before it is serialized, except from
+ * an event's payload (the config of a `configUpdate`), which Flow acts on and gets byte for byte.
  */
 export interface Logger {
   readonly level: LogLevel;
@@ -40,9 +41,12 @@ export interface Logger {
     status(message: string, fields?: LogFields): void;
     /**
      * Asks the control plane to republish the task with a new endpoint config (`configUpdate`).
-     * `config` must already be encrypted the way the control plane does it.
+     * `config` must already be encrypted the way the control plane does it: an object, or the
+     * encryption service's answer as it came (`RawJson`). It is written as it is, never
+     * redacted (a plain field equal to a secret, or the ciphertext, must reach Flow unchanged);
+     * the message and the other fields are redacted as usual.
      */
-    configUpdate(message: string, config: unknown, fields?: LogFields): void;
+    configUpdate(message: string, config: object | RawJson, fields?: LogFields): void;
   };
   /** Secrets registered here are redacted from every line this logger (and its children) write. */
   readonly redactor: Redactor;
@@ -55,6 +59,18 @@ export interface LoggerOptions {
   fields?: LogFields;
   /** The clock, for tests. */
   now?: () => Date;
+}
+
+/**
+ * JSON text that a log line carries as it is (an event payload), instead of serializing a value.
+ * The text must be one JSON value; whitespace between its tokens is dropped so that the log line
+ * stays one line, and nothing else of it changes.
+ */
+export class RawJson {
+  readonly json: string;
+  constructor(json: string) {
+    this.json = compactJson(json);
+  }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -73,7 +89,10 @@ class JsonLogger implements Logger {
   ) {
     this.event = {
       status: (message, fields) => this.log("info", message, { ...fields, eventType: "connectorStatus" }),
-      configUpdate: (message, config, fields) => this.log("info", message, { ...fields, eventType: "configUpdate", config }),
+      configUpdate: (message, config, fields) => {
+        const { config: _ignored, ...rest } = fields ?? {};
+        this.write("info", message, { ...rest, eventType: "configUpdate" }, config instanceof RawJson ? config.json : serializePayload(config));
+      },
     };
   }
 
@@ -98,9 +117,20 @@ class JsonLogger implements Logger {
   }
 
   log(level: LogLevel, message: string, fields?: LogFields): void {
+    this.write(level, message, fields);
+  }
+
+  /** Writes one line; `config`, when given, is the JSON text of `fields.config`, written as it is. */
+  private write(level: LogLevel, message: string, fields: LogFields | undefined, config?: string): void {
     if (!this.enabled(level)) return;
     const line = { ts: this.now().toISOString(), level, message, fields: fields ? { ...this.base, ...fields } : this.base };
-    this.stream.write(serialize(line, this.redactor) + "\n");
+    let text = serialize(line, this.redactor);
+    if (config !== undefined) {
+      // `fields` is the line's last member: its object closes just before the line's own brace.
+      const at = text.length - 2;
+      text = `${text.slice(0, at)}${text[at - 1] === "{" ? "" : ","}"config":${config}}}`;
+    }
+    this.stream.write(text + "\n");
   }
 
   child(fields: LogFields): Logger {
@@ -108,19 +138,62 @@ class JsonLogger implements Logger {
   }
 }
 
-/** JSON.stringify that redacts strings, writes BigInts as strings, and turns Errors into plain objects. */
+/**
+ * JSON.stringify that redacts strings, numbers and object keys, writes BigInts as strings, and
+ * turns Errors into plain objects.
+ */
 function serialize(line: unknown, redactor: Redactor): string {
   const seen = new WeakSet<object>();
+  const redacting = redactor.size > 0;
   return JSON.stringify(line, function (this: unknown, _key: string, value: unknown) {
     if (typeof value === "string") return redactor.redact(value);
-    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "number" || typeof value === "bigint") {
+      const text = value.toString();
+      if (!redacting) return typeof value === "bigint" ? text : value;
+      const redacted = redactor.redact(text);
+      return redacted !== text || typeof value === "bigint" ? redacted : value;
+    }
     if (value instanceof Error) return errorFields(value);
     if (typeof value === "object" && value !== null) {
       if (seen.has(value)) return "[circular]";
       seen.add(value);
+      if (redacting && !Array.isArray(value)) return redactKeys(value as Record<string, unknown>, redactor);
     }
     return value;
   });
+}
+
+/** The object itself, or a copy whose keys holding a secret are redacted. */
+function redactKeys(value: Record<string, unknown>, redactor: Redactor): Record<string, unknown> {
+  const keys = Object.keys(value);
+  if (keys.every((key) => redactor.redact(key) === key)) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) out[redactor.redact(key)] = value[key];
+  return out;
+}
+
+/** An event payload's JSON text: as JSON.stringify writes it (BigInts as numbers' digits), never redacted. */
+function serializePayload(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null";
+}
+
+/** `json` without the whitespace between its tokens (strings are kept byte for byte). */
+function compactJson(json: string): string {
+  if (!/[\n\r\t ]/.test(json)) return json;
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (inString) {
+      out += c;
+      if (c === "\\") out += json[++i] ?? "";
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+      out += c;
+    } else if (c !== " " && c !== "\n" && c !== "\r" && c !== "\t") out += c;
+  }
+  return out;
 }
 
 /** The loggable parts of an error: its message, code, stack lines and cause. */

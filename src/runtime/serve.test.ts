@@ -62,10 +62,32 @@ describe("serve: unary requests", () => {
     expect(run.stdout.lines).toEqual(['{"discovered":{}}']);
     const fromConsole = run.logs().filter((l) => l.fields?.source === "console");
     expect(fromConsole[0]).toMatchObject({ level: "info", message: "discovering now { password: '[redacted]' }" });
-    expect(fromConsole.some((l) => l.message.includes("│"))).toBe(true); // the table, line by line
+    // The table, as one log line.
+    expect(fromConsole.filter((l) => l.message.includes("│"))).toHaveLength(1);
+    expect(fromConsole.find((l) => l.message.includes("│"))!.message.split("\n").length).toBeGreaterThan(3);
     expect(fromConsole.at(-1)).toMatchObject({ level: "warn", message: "deprecated option" });
     expect(run.stderr.lines.join("\n")).not.toContain("hunter2-secret");
     expect(globalThis.console).toBe(before);
+  });
+
+  it("turns raw process.stdout writes into log lines while serving (a line may come in pieces), and restores process.stdout after", async () => {
+    const ownWrite = Object.getOwnPropertyDescriptor(process.stdout, "write");
+    const chatty = connector(async () => {}, {
+      discover: (req) => {
+        process.stdout.write("progress: ");
+        process.stdout.write(Buffer.from("50%\n"));
+        process.stdout.write(`password is ${String(req.config.password)}\nsecond line\n`);
+        process.stdout.write("no newline at the end");
+        return { bindings: [] };
+      },
+    });
+    const run = serveInProcess(chatty, { routeConsole: true });
+    run.send({ discover: { connectorType: "LOCAL", config: { password: "hunter2-secret" } } });
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    expect(run.logs().filter((l) => l.fields?.source === "stdout").map((l) => l.message)).toEqual(["progress: 50%", "password is [redacted]\nsecond line", "no newline at the end"]);
+    expect(run.stdout.lines).toEqual(['{"discovered":{}}']);
+    expect(Object.getOwnPropertyDescriptor(process.stdout, "write")).toEqual(ownWrite);
   });
 
   it("fails a malformed line with exit 1, naming the line, without a stack", async () => {
@@ -275,6 +297,38 @@ describe("serve: capture sessions", () => {
     run.send({ acknowledge: { checkpoints: 2 } });
     expect(await run.exitCode).toBe(0);
     expect(acked).toEqual([0, 1, 2]);
+  });
+
+  it("with onAcknowledged, checkpoint() resolves once written and the callback runs when Flow acknowledges, in order, never for unacknowledged ones", async () => {
+    const written: number[] = [];
+    const acked: number[] = [];
+    let stopped: () => void = () => {};
+    const done = new Promise<void>((r) => (stopped = r));
+    const run = serveInProcess(
+      connector(
+        async (task) => {
+          for (const i of [0, 1, 2]) {
+            task.captured(0, { id: i });
+            await task.checkpoint({ cursor: i }, { onAcknowledged: () => acked.push(i) });
+            written.push(i);
+          }
+          await done;
+        },
+        { explicitAcknowledgements: true },
+      ),
+    );
+    run.send(openRequest({}, ["a"]));
+    await run.stdout.until((l) => l.length === 7);
+    while (written.length < 3) await sleep(5); // none waits for an acknowledgement
+    expect(written).toEqual([0, 1, 2]);
+    expect(acked).toEqual([]);
+    run.send({ acknowledge: { checkpoints: 2 } });
+    await sleep(50);
+    expect(acked).toEqual([0, 1]);
+    stopped();
+    run.end();
+    expect(await run.exitCode).toBe(0);
+    expect(acked).toEqual([0, 1]);
   });
 
   it("fails when Flow acknowledges more checkpoints than were written", async () => {

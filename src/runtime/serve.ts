@@ -40,9 +40,9 @@ export interface ServeOptions {
   /** Stop gracefully on SIGTERM and log uncaught errors as the final line. Default: as `exit`. */
   handleSignals?: boolean;
   /**
-   * Turn what the global `console` prints into log lines while serving, so nothing but protocol
-   * messages reaches stdout (see routeConsoleToLog). Default: true when serving the process's
-   * own stdio.
+   * Turn what the global `console` prints, and what code writes with `process.stdout.write`,
+   * into log lines while serving, so nothing but protocol messages reaches stdout (see
+   * routeConsoleToLog). Default: true when serving the process's own stdio.
    */
   routeConsole?: boolean;
   gracefulStopMs?: number;
@@ -79,7 +79,9 @@ export async function serve(connector: Connector, options: ServeOptions = {}): P
     code = await server.run(options.stdin ?? process.stdin);
   } finally {
     restoreConsole();
-    detach();
+    // A process about to exit keeps its SIGTERM handler: a signal that arrives while the last
+    // lines are flushed must not kill it (the exit status would say "killed", not 0).
+    if (!exit) detach();
   }
   if (exit) {
     await server.flushed();

@@ -18,9 +18,11 @@ export interface SessionOptions {
 
 /**
  * One capture session (`open` until exit): the tasks, their common stop signal, and the
- * acknowledgement ledger. Ends when every task has finished, or when the grace period after a
- * stop runs out; either way no partial sequence is ever written, since tasks write only whole
- * sequences through the single writer.
+ * acknowledgement ledger. Ends when every task has finished and what they wrote has been read,
+ * or when the grace period after a stop runs out, whatever Flow's reader does: tasks that have
+ * not reached their next checkpoint by then are abandoned (nothing uncommitted was written),
+ * and a sequence still being written when Flow stopped reading ends the session with an
+ * OUTPUT_STALLED error (it is not committed).
  */
 export class Session implements TaskHost {
   readonly writer: ResponseWriter;
@@ -34,6 +36,7 @@ export class Session implements TaskHost {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly graceExpired = new AbortController();
   private firstError: unknown;
+  private ended = false;
 
   constructor(options: SessionOptions) {
     this.writer = options.writer;
@@ -77,7 +80,7 @@ export class Session implements TaskHost {
 
   /** Tells every task to stop at its next checkpoint, and starts the grace period. */
   stop(reason: string): void {
-    if (this.controller.signal.aborted) return;
+    if (this.controller.signal.aborted || this.ended) return;
     this.log.debug("capture stopping", { reason, gracefulStopMs: this.gracefulStopMs });
     this.controller.abort(new StoppedError(reason));
     // No acknowledgement can arrive once stdin is gone: checkpoints waiting for one give up.
@@ -86,7 +89,6 @@ export class Session implements TaskHost {
       this.log.warn(`tasks did not stop within ${this.gracefulStopMs} ms; ending the session anyway (nothing uncommitted was written)`);
       this.graceExpired.abort();
     }, this.gracefulStopMs);
-    this.graceTimer.unref?.();
   }
 
   private fail(error: unknown): void {
@@ -114,10 +116,19 @@ export class Session implements TaskHost {
     while (this.running.size > 0 && !this.graceExpired.signal.aborted) {
       await Promise.race([Promise.allSettled([...this.running]), expired]);
     }
-    clearTimeout(this.graceTimer);
-    // Let a sequence being written finish; nothing is written after this.
-    await this.writer.close();
-    this.ledger?.fail(new StoppedError("session ended"));
+    try {
+      // Let what was written reach Flow, within the grace period of a stop (now, or one that
+      // comes while waiting); nothing is written after this.
+      await this.writer.close(this.graceExpired.signal, this.gracefulStopMs);
+    } catch (error) {
+      // A task's failure, if any, is what the task's error must say; the stall is told beside it.
+      if (this.firstError === undefined) throw error;
+      this.log.warn((error as Error).message);
+    } finally {
+      this.ended = true;
+      clearTimeout(this.graceTimer);
+      this.ledger?.fail(new StoppedError("session ended"));
+    }
     if (this.firstError !== undefined) throw this.firstError;
   }
 }

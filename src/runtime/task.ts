@@ -8,6 +8,14 @@ import type { AckLedger } from "./ledger.js";
 export interface CheckpointOptions {
   /** Apply `updated` as an RFC 7396 merge patch (the default) rather than replacing the whole state. */
   mergePatch?: boolean;
+  /**
+   * Called once Flow acknowledges this checkpoint, in a session that asked for explicit
+   * acknowledgements. When given, checkpoint() resolves as soon as the checkpoint is written and
+   * does not wait for the acknowledgement, so a capture can keep reading its source while Flow
+   * commits; a change-data capture releases its log position here, and only here. Never called
+   * for a checkpoint Flow did not acknowledge (the session ended first).
+   */
+  onAcknowledged?: () => void;
 }
 
 /**
@@ -22,7 +30,11 @@ export interface CaptureTask {
    * the next checkpoint: what is captured after the last checkpoint is discarded, never written.
    */
   readonly stopping: AbortSignal;
-  /** Buffers one document of the binding at index `binding`; it is serialized once, here. */
+  /**
+   * Buffers one document of the binding at index `binding`; it is serialized once, here. It may
+   * be called while an earlier checkpoint() is still being written: what a task buffers reaches
+   * stdout in the order it was buffered, so the document belongs to the next checkpoint.
+   */
   captured(binding: number, doc: object): void;
   /** Like captured(), for a document that is already a serialized JSON object (shims use this). */
   capturedJson(binding: number, docJson: string): void;
@@ -37,7 +49,8 @@ export interface CaptureTask {
   /**
    * Writes everything buffered since the last checkpoint, then this checkpoint, as one sequence.
    * Resolves once written (waiting while stdout's reader is slow) and, when the session asked
-   * for explicit acknowledgements, once Flow has acknowledged it.
+   * for explicit acknowledgements, once Flow has acknowledged it (unless `onAcknowledged` is
+   * given, which is then called instead).
    *
    * Delivery is at-least-once: documents are committed together with the state that follows
    * them, so after a crash a capture resumes from its last committed state and may send again
@@ -120,7 +133,14 @@ export class Task implements CaptureTask {
       // because returning the bare promise would hold the writer until Flow acknowledges.
       return { acknowledged: ledger?.expect() };
     });
-    if (acknowledged) await acknowledged;
+    if (!acknowledged) return;
+    if (options.onAcknowledged) {
+      const onAcknowledged = options.onAcknowledged;
+      // A rejection means the session ended before Flow acknowledged: nothing to release.
+      acknowledged.then(onAcknowledged, () => {});
+      return;
+    }
+    await acknowledged;
   }
 
   spawn(name: string, run: (task: CaptureTask) => Promise<void>): Promise<void> {

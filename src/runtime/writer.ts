@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
-import { FlowcapError } from "../util/errors.js";
+import { aborted } from "../util/abort.js";
+import { FlowcapError, StoppedError } from "../util/errors.js";
 
 /** Writes one string to the stream, waiting for 'drain' when its buffer is full. */
 export type WriteFn = (data: string | Buffer) => Promise<void>;
@@ -9,14 +10,27 @@ export type WriteFn = (data: string | Buffer) => Promise<void>;
  * one critical section at a time, so a checkpoint sequence is never interleaved with another.
  * Writes honour backpressure: when the reader stalls, `write()` waits for 'drain', and so do
  * the tasks waiting to commit, so memory stays bounded.
+ *
+ * It writes with the stream's own `write`, taken when it is created: `serve()` then guards the
+ * stream's `write` against everyone else (see routeConsoleToLog).
+ *
+ * Closing it is bounded by a deadline (the end of a stop's grace period): what Flow does not
+ * read by then is given up with an error, rather than waited for for ever.
  */
 export class ResponseWriter {
   private tail: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private closed = false;
+  /** A section is running (its data is being handed to the stream). */
+  private active = false;
+  /** close() gave up on the stream: nothing more is waited for. */
+  private abandoned = false;
   private waiters = new Set<() => void>();
+  /** The stream's own write, kept before anyone replaces it. */
+  private readonly streamWrite: Writable["write"];
 
   constructor(private readonly stream: Writable) {
+    this.streamWrite = stream.write.bind(stream) as Writable["write"];
     stream.on("error", (error: Error) => this.fail(error));
     stream.on("close", () => this.fail(new Error("stream closed")));
   }
@@ -26,10 +40,15 @@ export class ResponseWriter {
    * Resolves when its data has been handed to the stream within its high-water mark.
    */
   exclusive<T>(section: (write: WriteFn) => Promise<T>): Promise<T> {
-    const run = this.tail.then(() => {
+    const run = this.tail.then(async () => {
       if (this.failure) throw this.outputClosed();
-      if (this.closed) return new Promise<T>(() => {}); // the process is exiting: never write again
-      return section(this.writeFn);
+      if (this.closed) throw new StoppedError("the session has ended: nothing more is written");
+      this.active = true;
+      try {
+        return await section(this.writeFn);
+      } finally {
+        this.active = false;
+      }
     });
     this.tail = run.then(
       () => undefined,
@@ -43,22 +62,43 @@ export class ResponseWriter {
     return this.exclusive((write) => write(data));
   }
 
-  /** Resolves once every queued section has run; no section runs after this. */
-  async close(): Promise<void> {
-    const tail = this.tail;
+  /**
+   * Ends the writing: sections that have not started are refused (StoppedError); resolves once
+   * the section being written has finished and the stream's buffer has emptied (Flow has read
+   * everything). When `deadline` aborts first with data still unread, gives up with an
+   * OUTPUT_STALLED error: the sequence being written is incomplete, so it is not committed.
+   */
+  async close(deadline?: AbortSignal, graceMs?: number): Promise<void> {
     this.closed = true;
-    await tail;
+    let finished = false;
+    const done = this.tail.then(() => this.flushed()).then(() => {
+      finished = true;
+    });
+    await (deadline ? Promise.race([done, aborted(deadline)]) : done);
+    if (finished || !this.busy()) return;
+    this.abandoned = true;
+    const pending = this.stream.writableLength;
+    throw new FlowcapError(
+      "OUTPUT_STALLED",
+      `Flow did not read the connector's output within the graceful stop period${graceMs === undefined ? "" : ` (${graceMs} ms)`}: ${this.active ? "the checkpoint sequence being written" : `${pending} byte(s) of the last checkpoint sequence`} could not be written. That sequence is not committed; the next session resumes from the last checkpoint Flow read`,
+      { userFacing: true, data: { unwrittenBytes: pending } },
+    );
   }
 
   /** Resolves when everything written has left the stream's buffer (before exiting the process). */
   async flushed(): Promise<void> {
-    if (this.failure || this.stream.writableLength === 0) return;
-    await new Promise<void>((resolve) => this.stream.write("", () => resolve()));
+    if (this.failure || this.abandoned || this.stream.writableLength === 0) return;
+    await new Promise<void>((resolve) => this.streamWrite("", () => resolve()));
+  }
+
+  /** Data is being written or waits in the stream's buffer. */
+  private busy(): boolean {
+    return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
   private readonly writeFn: WriteFn = (data) => {
     if (this.failure) return Promise.reject(this.outputClosed());
-    if (this.stream.write(data)) return Promise.resolve();
+    if (this.streamWrite(data)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);

@@ -1,27 +1,22 @@
 import { request } from "undici";
-import type { Logger } from "../runtime/index.js";
+import { RawJson, type Logger } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { collectSecrets } from "../util/redact.js";
+import { sortKeys } from "../util/sortKeys.js";
+
+export { sortKeys };
 
 /** Where Estuary encrypts configs; `ENCRYPTION_URL` overrides it (tests point it at a local server). */
 export const DEFAULT_ENCRYPTION_URL = "https://config-encryption.estuary.dev/v1/encrypt-config";
 
-/** Sorts object keys recursively: Flow sorts properties, and sops' MAC depends on their order. */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isPlainObject(value)) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((k) => [k, sortKeys(value[k])]),
-  );
-}
-
+/** Options of encryptConfig. */
 export interface EncryptOptions {
   /** Default: `ENCRYPTION_URL` from the environment, else Estuary's service. */
   encryptionUrl?: string;
+  /** The environment to read `ENCRYPTION_URL` from: process.env by default. */
   env?: Record<string, string | undefined>;
+  /** How long the encryption request may take. */
   timeoutMs?: number;
 }
 
@@ -30,6 +25,11 @@ export interface EncryptOptions {
  * `{config, schema}` (keys sorted) to the encryption service, and returns the encrypted config.
  */
 export async function encryptConfig(config: Record<string, unknown>, schema: unknown, options: EncryptOptions = {}): Promise<Record<string, unknown>> {
+  return (await encryptConfigText(config, schema, options)).config;
+}
+
+/** encryptConfig, also returning the service's answer as it came (the text Flow must get). */
+async function encryptConfigText(config: Record<string, unknown>, schema: unknown, options: EncryptOptions): Promise<{ config: Record<string, unknown>; text: string }> {
   const url = options.encryptionUrl ?? (options.env ?? process.env).ENCRYPTION_URL ?? DEFAULT_ENCRYPTION_URL;
   const body = JSON.stringify({ config: sortKeys(config), schema });
   let response;
@@ -55,7 +55,7 @@ export async function encryptConfig(config: Record<string, unknown>, schema: unk
     throw new FlowcapError("INTERNAL", `the config encryption service at ${url} did not answer JSON`, { cause: error });
   }
   if (!isPlainObject(encrypted)) throw new FlowcapError("INTERNAL", `the config encryption service at ${url} did not answer a JSON object`);
-  return encrypted;
+  return { config: encrypted, text };
 }
 
 /**
@@ -63,6 +63,9 @@ export async function encryptConfig(config: Record<string, unknown>, schema: unk
  * new secrets with the logger, encrypts it, and emits Flow's `configUpdate` event so the control
  * plane republishes the task with it. Call it before using the new values, so a crash in
  * between cannot lose them.
+ *
+ * The event carries the encryption service's answer byte for byte: log redaction never touches
+ * it (with `user: postgres, password: postgres`, Flow must still get `"user":"postgres"`).
  */
 export async function emitConfigUpdate(
   log: Logger,
@@ -72,6 +75,6 @@ export async function emitConfigUpdate(
   options: EncryptOptions = {},
 ): Promise<void> {
   log.redactor.add(collectSecrets(configSchema, config));
-  const encrypted = await encryptConfig(config, configSchema, options);
-  log.event.configUpdate(message, encrypted);
+  const { text } = await encryptConfigText(config, configSchema, options);
+  log.event.configUpdate(message, new RawJson(text));
 }

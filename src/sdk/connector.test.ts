@@ -153,13 +153,13 @@ describe("defineConnector", () => {
     const undeclared = defineConnector({
       documentationUrl: "https://example.com",
       config: { type: "object" },
-      resources: [defineResource({ name: "ticks", key: ["/id"], schema: { type: "object" }, resourceConfig: { interval: "PT5M" }, async *capture() {} })],
+      resources: [defineResource({ name: "ticks", key: ["/id"], schema: { type: "object" }, resourceConfig: { region: "eu" }, async *capture() {} })],
     });
     const r = serveInProcess(undeclared);
     r.send({ discover: { config: {} } });
     r.end();
     expect(await r.exitCode).toBe(1);
-    expect(r.logs().at(-1)!.message).toMatch(/resource ticks: resourceConfig.interval: is not a known property/);
+    expect(r.logs().at(-1)!.message).toMatch(/resource ticks: resourceConfig.region: is not a known property/);
   });
 
   it("refuses a resourceConfigSchema without a string name", () => {
@@ -197,7 +197,7 @@ describe("defineConnector", () => {
     expect(checkpoints).toContainEqual({ updated: { bindingStateV1: { "beta-3": { next: 12 } } }, mergePatch: true });
   });
 
-  it("uses a binding's backfill counter in its state key, so a backfill starts afresh", async () => {
+  it("uses a binding's backfill counter in its state key, so a backfill starts afresh, and removes the state of former counters", async () => {
     const r = serveInProcess(connector);
     const open = openRequest({ token: "t0ken-value" }, ["alpha"], { bindingStateV1: { alpha: { next: 50 } } });
     const b = open.open.capture.bindings[0]! as Record<string, unknown>;
@@ -205,8 +205,9 @@ describe("defineConnector", () => {
     b.backfill = 2;
     r.send(open);
     expect(await r.exitCode).toBe(0);
-    expect(r.stdout.json[1]).toEqual({ captured: { doc: { id: 1 } } });
-    expect(r.stdout.json[2]).toEqual({ checkpoint: { state: { updated: { bindingStateV1: { "alpha.v2": { next: 2 } } }, mergePatch: true } } });
+    expect(r.stdout.json[1]).toEqual({ checkpoint: { state: { updated: { bindingStateV1: { alpha: null } }, mergePatch: true } } });
+    expect(r.stdout.json[2]).toEqual({ captured: { doc: { id: 1 } } });
+    expect(r.stdout.json[3]).toEqual({ checkpoint: { state: { updated: { bindingStateV1: { "alpha.v2": { next: 2 } } }, mergePatch: true } } });
   });
 
   it("turns a replace checkpoint into a merge patch of the binding's state only", async () => {

@@ -12,8 +12,10 @@ import type { CaptureTask, Connector, RequestContext } from "../runtime/index.js
 import { sleep } from "../util/abort.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../util/errors.js";
 import { applyMergePatch, diffMergePatch, isPlainObject } from "../util/mergePatch.js";
+import { CaptureStatus } from "./captureStatus.js";
 import { checkWithSchema, parseWithSchema } from "./config.js";
-import { Checkpoint, type BindingContext, type Resource } from "./resource.js";
+import { closeSourcedSchema } from "./sourcedSchema.js";
+import { Checkpoint, SourcedSchema, type BindingContext, type BindingTask, type Resource } from "./resource.js";
 import type { FromSchema, JsonSchemaObject } from "./schema.js";
 
 /** Any resource, whatever its document and state types. */
@@ -26,7 +28,8 @@ const META_PROPERTY = { type: "object", description: "Set by Flow; not part of t
 
 /**
  * The resource config schema used when a connector declares none: `{ name }`, which is also the
- * resource path. `_meta` is allowed because Flow's control plane stores `_meta.path` there.
+ * resource path, with the optional `interval` and `schedule` of incremental and snapshot
+ * resources. `_meta` is allowed because Flow's control plane stores `_meta.path` there.
  */
 export const DEFAULT_RESOURCE_CONFIG_SCHEMA = {
   $schema: "http://json-schema.org/draft-07/schema#",
@@ -34,6 +37,16 @@ export const DEFAULT_RESOURCE_CONFIG_SCHEMA = {
   type: "object",
   properties: {
     name: { type: "string", title: "Name", description: "Name of the resource to capture." },
+    interval: {
+      type: "string",
+      title: "Interval",
+      description: "How long to wait between polls of the resource for changes (or between snapshots): ISO-8601 (PT5M) or 5m, 1h 30m. Default: the resource's own.",
+    },
+    schedule: {
+      type: "string",
+      title: "Schedule",
+      description: "When to re-run the resource's backfill or snapshot, as a cron expression in UTC (0 3 * * *: daily at 03:00). Empty: never.",
+    },
     _meta: META_PROPERTY,
   },
   required: ["name"],
@@ -49,6 +62,7 @@ function allowingMeta(schema: JsonSchemaObject): JsonSchemaObject {
   return { ...schema, properties: { ...schema.properties, _meta: META_PROPERTY } };
 }
 
+/** What `defineConnector` takes; `C` is the endpoint config's schema. */
 export interface ConnectorDefinition<C extends JsonSchemaObject> {
   /** Where users read about the connector (Flow requires a non-empty URL). */
   documentationUrl: string;
@@ -82,6 +96,7 @@ export interface ConnectorDefinition<C extends JsonSchemaObject> {
 
 /** A connector built by defineConnector: a runtime Connector that also exposes its definition. */
 export interface DefinedConnector<C extends JsonSchemaObject> extends Connector {
+  /** What it was defined with. */
   readonly definition: ConnectorDefinition<C>;
 }
 
@@ -121,6 +136,7 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
         const known = resources.map((r) => JSON.stringify(r.name)).join(", ") || "none";
         problems.push({ path: where + ".name", message: `no resource named ${JSON.stringify(name)} (this connector has: ${known})` });
       }
+      for (const p of resource?.checkResourceConfig?.(binding.resourceConfig) ?? []) problems.push({ path: `${where}.${p.path}`, message: p.message });
       return resource;
     });
     if (problems.length) throw new ConfigError(problems, { code: "RESOURCE_NOT_FOUND" });
@@ -179,51 +195,118 @@ export function defineConnector<const C extends JsonSchemaObject>(definition: Co
       const config = parseConfig(request.capture.config);
       const resources = resolve(await listResources(config, ctx), request.capture.bindings);
       const stored = isPlainObject(request.state.bindingStateV1) ? request.state.bindingStateV1 : {};
+      const bindings = request.capture.bindings;
       return {
         opened: definition.explicitAcknowledgements ? { explicitAcknowledgements: true } : {},
         async capture(task: CaptureTask) {
-          await Promise.all(
-            request.capture.bindings.map((binding, index) => {
-              const resource = resources[index]!;
-              return task.spawn(`${resource.name}#${index}`, (t) => captureBinding(t, resource, binding, index, stored));
-            }),
-          );
+          // A bumped backfill counter gives the binding a new state key: the state under its
+          // former keys is dead, and is removed so that it neither lingers nor comes back.
+          const stale = staleStateKeys(bindings, stored);
+          if (stale.length) {
+            task.log.info("removing the state of bindings that were backfilled again", { stateKeys: stale });
+            await task.checkpoint({ bindingStateV1: Object.fromEntries(stale.map((k) => [k, null])) });
+          }
+          const status = new CaptureStatus(task.log, bindings.length);
+          try {
+            await Promise.all(
+              bindings.map((binding, index) => {
+                const resource = resources[index]!;
+                return task.spawn(`${resource.name}#${index}`, (t) => captureBinding(t, resource, binding, index, stored, status));
+              }),
+            );
+          } finally {
+            status.close();
+          }
         },
       };
     },
   };
 }
 
-/** Runs one binding's capture function, routing its documents and checkpoints to the task. */
+/** The state keys a binding had before its backfill counter reached its current value. */
+function staleStateKeys(bindings: readonly CaptureBinding[], stored: Record<string, unknown>): string[] {
+  const current = new Set(bindings.map(bindingStateKey));
+  const stale: string[] = [];
+  for (const binding of bindings) {
+    for (let version = 0; version < (binding.backfill ?? 0); version++) {
+      const key = computeStateKey(binding.resourcePath, version);
+      if (key in stored && !current.has(key)) stale.push(key);
+    }
+  }
+  return stale;
+}
+
+function bindingStateKey(binding: CaptureBinding): string {
+  return binding.stateKey || computeStateKey(binding.resourcePath, binding.backfill);
+}
+
+/**
+ * Runs one binding's capture function, routing its documents and checkpoints to the task, and
+ * the tasks it spawns to child tasks that share the binding's state.
+ */
 async function captureBinding(
   task: CaptureTask,
   resource: AnyResource,
   binding: CaptureBinding,
   index: number,
   stored: Record<string, unknown>,
+  status: CaptureStatus,
 ): Promise<void> {
-  const key = binding.stateKey || computeStateKey(binding.resourcePath, binding.backfill);
+  const key = bindingStateKey(binding);
   let state = applyMergePatch(resource.initialState, stored[key] ?? {}) as object;
-  const ctx: BindingContext<object> = {
-    get state() {
-      return state;
-    },
+  /** Folds a checkpoint into the binding's state and writes it with what `t` buffered. */
+  const commit = async (t: CaptureTask, value: object, replace: boolean) => {
+    const patch = replace ? (diffMergePatch(state, value) ?? {}) : value;
+    state = applyMergePatch(state, patch) as object;
+    await t.checkpoint({ bindingStateV1: { [key]: patch } });
+  };
+  const info = {
     log: task.log,
     stopping: task.stopping,
-    sleep: (ms) => sleep(ms, task.stopping),
-    checkpoint: (patch, options) => new Checkpoint(patch as object, options?.replace ? "replace" : "merge"),
+    sleep: (ms: number) => sleep(ms, task.stopping),
     binding,
     bindingIndex: index,
     stateKey: key,
     resourceConfig: binding.resourceConfig,
   };
+  let backfilling: boolean | undefined;
+  const ctx: BindingContext<object> = {
+    ...info,
+    get state() {
+      return state;
+    },
+    checkpoint: (patch, options) => new Checkpoint(patch as object, options?.replace ? "replace" : "merge"),
+    sourcedSchema: (schema) => new SourcedSchema(schema),
+    spawn: (name, run) =>
+      task.spawn(`${task.name}.${name}`, (child) => {
+        const bindingTask: BindingTask<object> = {
+          ...info,
+          log: child.log,
+          get state() {
+            return state;
+          },
+          captured: (doc) => child.captured(index, doc),
+          sourcedSchema: (schema) => child.sourcedSchema(index, closeSourcedSchema(schema)),
+          checkpoint: (patch, options) => commit(child, patch, options?.replace ?? false),
+          get pendingBytes() {
+            return child.pendingBytes;
+          },
+        };
+        return run(bindingTask);
+      }),
+    reportBackfilling(active) {
+      if (active === backfilling) return;
+      backfilling = active;
+      status.report(index, active);
+    },
+  };
   task.log.debug("capturing binding", { resource: resource.name, stateKey: key });
   for await (const item of resource.capture(ctx)) {
     if (item instanceof Checkpoint) {
-      const patch = item.mode === "replace" ? (diffMergePatch(state, item.value) ?? {}) : item.value;
-      state = applyMergePatch(state, patch) as object;
-      await task.checkpoint({ bindingStateV1: { [key]: patch } });
+      await commit(task, item.value, item.mode === "replace");
       if (task.stopping.aborted) return;
+    } else if (item instanceof SourcedSchema) {
+      task.sourcedSchema(index, closeSourcedSchema(item.schema));
     } else {
       task.captured(index, item as object);
     }

@@ -15,6 +15,10 @@ export type JsonType = "string" | "number" | "integer" | "boolean" | "object" | 
 /** A JSON Schema document (draft-07 and later keywords, plus any annotation). */
 export type JsonSchema = boolean | JsonSchemaObject;
 
+/**
+ * A JSON Schema object (draft-07 / 2020-12 keywords, each as JSON Schema defines it), written
+ * `as const` so that FromSchema can infer its TypeScript type; any other keyword is allowed.
+ */
 export interface JsonSchemaObject {
   readonly type?: JsonType | readonly JsonType[];
   readonly properties?: { readonly [name: string]: JsonSchema };

@@ -30,16 +30,21 @@ async function allLines(options: Omit<StartChildOptions, "log">) {
 }
 
 describe("childEnv", () => {
-  it("passes only the allowlist, LC_*, the names asked for, and the connector's own variables", () => {
-    const env = childEnv({
-      parentEnv: { PATH: "/bin", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", AWS_SECRET_ACCESS_KEY: "s3cr3t", ENCRYPTION_URL: "http://x", EXTRA: "e" },
-      inherit: ["EXTRA"],
-      env: { API_BASE: "http://127.0.0.1", PATH: "/custom" },
-    });
-    expect(env).toEqual({ PATH: "/custom", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", EXTRA: "e", API_BASE: "http://127.0.0.1" });
+  const parentEnv = { PATH: "/bin", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", AWS_SECRET_ACCESS_KEY: "s3cr3t", DEPLOYMENT_MODE: "cloud", EXTRA: "e" };
+
+  it("inherits the whole environment by default, as Docker does, with the connector's own variables on top", () => {
+    const { env, heldBack } = childEnv({ parentEnv, env: { API_BASE: "http://127.0.0.1", PATH: "/custom" } });
+    expect(env).toEqual({ ...parentEnv, PATH: "/custom", API_BASE: "http://127.0.0.1" });
+    expect(heldBack).toEqual([]);
   });
 
-  it("passes what a source's own image sets up for its runtime, and names with the prefixes asked for", () => {
+  it("with clean, passes only the allowlist, LC_*, the names asked for, and the connector's own variables, and names what it held back", () => {
+    const { env, heldBack } = childEnv({ parentEnv, clean: true, inherit: ["EXTRA"], env: { API_BASE: "http://127.0.0.1", PATH: "/custom", DEPLOYMENT_MODE: "oss" } });
+    expect(env).toEqual({ PATH: "/custom", HOME: "/h", LC_ALL: "C", LOG_LEVEL: "debug", EXTRA: "e", API_BASE: "http://127.0.0.1", DEPLOYMENT_MODE: "oss" });
+    expect(heldBack).toEqual(["AWS_SECRET_ACCESS_KEY"]);
+  });
+
+  it("with clean, passes what a source's own image sets up for its runtime, and names with the prefixes asked for", () => {
     const runtime = {
       PYTHONPATH: "/app/lib",
       PYTHONHOME: "/usr/local",
@@ -54,20 +59,20 @@ describe("childEnv", () => {
       REQUESTS_CA_BUNDLE: "/etc/ssl/ca.pem",
     };
     const secrets = { ENCRYPTION_URL: "http://x", AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t", GOOGLE_APPLICATION_CREDENTIALS: "/k.json", AZURE_CLIENT_SECRET: "z" };
-    const env = childEnv({ parentEnv: { ...runtime, ...secrets, AIRBYTE_ENABLE_UNSAFE_CODE: "true", TAP_GITHUB_TOKEN: "t" }, inheritPrefixes: ["AIRBYTE_"] });
+    const { env } = childEnv({ parentEnv: { ...runtime, ...secrets, AIRBYTE_ENABLE_UNSAFE_CODE: "true", TAP_GITHUB_TOKEN: "t" }, clean: true, inheritPrefixes: ["AIRBYTE_"] });
     expect(env).toEqual({ ...runtime, AIRBYTE_ENABLE_UNSAFE_CODE: "true" });
   });
 
-  it("is what the child sees", async () => {
-    const { lines } = await allLines({
-      argv: node("process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))"),
-      parentEnv: { PATH: process.env.PATH, SECRET_TOKEN: "nope" },
-      env: { MINE: "1" },
-    });
-    const keys = JSON.parse(lines[0]!) as string[];
-    expect(keys).toContain("MINE");
-    expect(keys).toContain("PATH");
+  it("is what the child sees, and cleanEnv logs the names it held back at debug", async () => {
+    const argv = node("process.stdout.write(JSON.stringify(Object.keys(process.env).sort()))");
+    const inherited = await allLines({ argv, parentEnv: { PATH: process.env.PATH, DEPLOYMENT_MODE: "cloud" }, env: { MINE: "1" } });
+    expect(JSON.parse(inherited.lines[0]!)).toEqual(expect.arrayContaining(["MINE", "PATH", "DEPLOYMENT_MODE"]));
+    const clean = await allLines({ argv, cleanEnv: true, label: "probe", parentEnv: { PATH: process.env.PATH, SECRET_TOKEN: "nope", DEPLOYMENT_MODE: "cloud" }, env: { MINE: "1" } });
+    const keys = JSON.parse(clean.lines[0]!) as string[];
+    expect(keys).toEqual(expect.arrayContaining(["MINE", "PATH"]));
     expect(keys).not.toContain("SECRET_TOKEN");
+    expect(clean.logs()).toContainEqual(expect.objectContaining({ level: "debug", message: "probe: holding back 2 environment variable(s) (--clean-env): DEPLOYMENT_MODE, SECRET_TOKEN" }));
+    expect(JSON.stringify(clean.logs())).not.toContain("nope");
   });
 });
 
@@ -88,15 +93,23 @@ describe("what a shim's child inherits", () => {
   const parent = { AIRBYTE_ENABLE_UNSAFE_CODE: "true", TAP_GITHUB_AUTH_TOKEN: "t", SINGER_SDK_LOG_CONFIG: "/l.yaml", VIRTUAL_ENV: "/venv", FLOWCAP_TEST_SECRET: "s" };
   const ours = (names: string[]) => names.filter((n) => n in parent).sort();
   const ctx = () => ({ log: logger().log, signal: new AbortController().signal, onConfig: async () => {} });
+  const specScript = `console.log(JSON.stringify({ type: "SPEC", spec: { connectionSpecification: {}, env: Object.keys(process.env) } }))`;
+  const helpScript = "console.log(Object.keys(process.env).join(' '))";
 
-  it("an Airbyte source: the runtime's variables and AIRBYTE_*, not a tap's nor the parent's others", async () => {
-    const script = `console.log(JSON.stringify({ type: "SPEC", spec: { connectionSpecification: {}, env: Object.keys(process.env) } }))`;
-    const spec = await withParentEnv(parent, () => childSource({ argv: node(script) }).spec(ctx()));
+  it("an Airbyte source or a Singer tap: the whole environment (a Dockerfile ENV, a catalog's env:)", async () => {
+    const spec = await withParentEnv(parent, () => childSource({ argv: node(specScript) }).spec(ctx()));
+    expect(ours(spec.env as string[])).toEqual(Object.keys(parent).sort());
+    const help = await withParentEnv(parent, () => childTap({ argv: [...node(helpScript), "--"] }).help(ctx()));
+    expect(ours(help!.split(" "))).toEqual(Object.keys(parent).sort());
+  });
+
+  it("an Airbyte source with cleanEnv: the runtime's variables and AIRBYTE_*, not a tap's nor the parent's others", async () => {
+    const spec = await withParentEnv(parent, () => childSource({ argv: node(specScript), cleanEnv: true }).spec(ctx()));
     expect(ours(spec.env as string[])).toEqual(["AIRBYTE_ENABLE_UNSAFE_CODE", "VIRTUAL_ENV"]);
   });
 
-  it("a Singer tap: the runtime's variables, TAP_* and SINGER_*, not Airbyte's nor the parent's others", async () => {
-    const help = await withParentEnv(parent, () => childTap({ argv: [...node("console.log(Object.keys(process.env).join(' '))"), "--"] }).help(ctx()));
+  it("a Singer tap with cleanEnv: the runtime's variables, TAP_* and SINGER_*, not Airbyte's nor the parent's others", async () => {
+    const help = await withParentEnv(parent, () => childTap({ argv: [...node(helpScript), "--"], cleanEnv: true }).help(ctx()));
     expect(ours(help!.split(" "))).toEqual(["SINGER_SDK_LOG_CONFIG", "TAP_GITHUB_AUTH_TOKEN", "VIRTUAL_ENV"]);
   });
 });
@@ -266,6 +279,38 @@ describe("ChildProcessHandle.consume", () => {
     expect(lines).toBeGreaterThanOrEqual(3);
     expect((await child.exited).signal).toBe("SIGTERM");
   });
+});
+
+describe("the idle timeout", () => {
+  it("stops a child that writes nothing while waited for, and fails naming it and the silence", async () => {
+    const { log } = logger();
+    const child = startChild({ argv: node("console.log('started'); setInterval(() => {}, 60_000)"), log, label: "tap-hung sync", idleTimeoutMs: 1000, killTimeoutMs: 2000 });
+    const lines: string[] = [];
+    const error = (await child.consume((line) => void lines.push(line.toString())).catch((e: unknown) => e)) as ChildProcessError;
+    expect(error).toMatchObject({ code: "SOURCE_IDLE", userFacing: true, data: { command: "tap-hung sync", idleTimeoutMs: 1000 } });
+    expect(error.message).toMatch(/^tap-hung sync wrote nothing, on stdout or stderr, for \d+ s: it looks hung, so it was stopped\. If it is only slow, raise the idle timeout \(--idle-timeout-ms, now 1000; 0 disables it\)$/);
+    expect(lines).toEqual(["started"]);
+    expect((await child.exited).signal).toBe("SIGTERM");
+  });
+
+  it("takes any line for life, a log on stderr included", async () => {
+    const { log } = logger();
+    // Alive longer than the timeout, saying so on stderr only.
+    const script = "const t = setInterval(() => console.error('still working'), 100); setTimeout(() => { clearInterval(t); console.log('done'); }, 3500)";
+    const child = startChild({ argv: node(script), log, idleTimeoutMs: 2500 });
+    const lines: string[] = [];
+    expect(await child.consume((line) => void lines.push(line.toString()))).toBe("completed");
+    expect(lines).toEqual(["done"]);
+  });
+
+  it("does not count the time the shim spends behind (waiting on Flow) as the child's silence", async () => {
+    const { log } = logger();
+    // The child writes one line, then nothing for 4 s; the shim holds that line until the child has exited.
+    const child = startChild({ argv: node("console.log('a'); setTimeout(() => {}, 4000)"), log, idleTimeoutMs: 1500 });
+    const outcome = await child.consume(() => child.exited.then(() => undefined));
+    expect(outcome).toBe("completed");
+  });
+
 });
 
 describe("relayLine", () => {

@@ -4,10 +4,12 @@
  * batches of lines, and decides what each line means.
  *
  * What this module guarantees:
- * - The child is spawned without a shell, with only an allowlist of the parent's environment
- *   (`DEFAULT_INHERITED_ENV`, and names with a shim's prefixes such as `AIRBYTE_`) plus the
- *   connector's own variables, so the parent's secrets (`ENCRYPTION_URL` tokens, cloud
- *   credentials) do not leak into it.
+ * - The child is spawned without a shell. It inherits the parent's environment, as Docker,
+ *   Estuary's airbyte-to-flow and every process runner do (a Dockerfile `ENV`, a catalog's
+ *   `env:`, cloud SDK variables, a tap's own settings), plus the connector's own variables.
+ *   With `cleanEnv` it gets only an allowlist (`DEFAULT_INHERITED_ENV`, names with a shim's
+ *   prefixes such as `AIRBYTE_`, and the names asked for), and the names it held back are
+ *   logged at debug.
  * - Its stderr is relayed line by line as log lines, and the last lines are kept for the error
  *   that reports a failure.
  * - Its stdout is split by the core `LineSplitter` and handed out in batches, one per chunk
@@ -15,6 +17,10 @@
  *   the pipe fills and the child blocks in its own write, so a slow consumer (Flow reading our
  *   stdout slowly) slows the child instead of growing our memory.
  * - `terminate()` sends SIGTERM, then SIGKILL after `killTimeoutMs`; an `AbortSignal` can do it.
+ * - A child that writes nothing, on stdout or stderr, for `idleTimeoutMs` while the shim waits
+ *   for it (not while the shim is behind, waiting on Flow) looks hung: it is terminated and
+ *   reading fails with a SOURCE_IDLE error naming it and the silence. A coarse timer compares
+ *   a counter of the chunks read, so this costs nothing per line.
  * - A child that cannot start, exits non-zero or dies by a signal (other than one we sent) is
  *   reported as a `ChildProcessError` with its exit status and the tail of its stderr.
  * - `TempDir` writes the files a child reads (configs, catalogs, state) as `*.json`, mode 0600,
@@ -28,15 +34,16 @@ import type { Readable, Writable } from "node:stream";
 import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from "../protocol/index.js";
 import type { Logger, LogLevel } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
+import { humanDuration } from "../util/format.js";
 import { isPlainObject } from "../util/mergePatch.js";
 
 /**
- * Environment variables a child inherits from the parent (plus every `LC_*`): what programs need
- * to run (PATH, HOME, locale, temp dirs), reach the network through a proxy and trust its CAs,
- * and Flow's `LOG_LEVEL`; and what a source's own image sets for its runtime (a Python
- * virtualenv, a JVM, Node's module path and options, shared libraries), without which a
- * source that runs on its own fails to start beside flowcap. None of these is a credential.
- * Everything else must be given explicitly.
+ * Environment variables a child inherits from the parent under `cleanEnv` (plus every `LC_*`):
+ * what programs need to run (PATH, HOME, locale, temp dirs), reach the network through a proxy
+ * and trust its CAs, and Flow's `LOG_LEVEL`; and what a source's own image sets for its runtime
+ * (a Python virtualenv, a JVM, Node's module path and options, shared libraries), without which
+ * a source that runs on its own fails to start beside flowcap. None of these is a credential.
+ * Everything else must then be given explicitly.
  */
 export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "PATH",
@@ -81,11 +88,20 @@ export const DEFAULT_INHERITED_ENV: readonly string[] = [
   "NODE_OPTIONS",
 ];
 
-/** Prefixes of variables every child inherits: the locale's. */
+/** Prefixes of variables every child inherits under `cleanEnv`: the locale's. */
 export const DEFAULT_INHERITED_ENV_PREFIXES: readonly string[] = ["LC_"];
 
 /** How long a child gets to exit after SIGTERM before it is killed. */
 export const DEFAULT_KILL_TIMEOUT_MS = 10_000;
+/**
+ * How long a child may write nothing (no line on stdout or stderr) while the shim waits for it,
+ * before it is taken for hung: 3 hours, as the Airbyte platform's heartbeat allows a source
+ * between messages (and it counts only records and states; this counts logs too). Sources
+ * that wait out long rate limits or slow queries in silence stay within it.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 3 * 60 * 60 * 1000;
+/** The idle timer checks at most this far apart (and at least 10 times per timeout). */
+const MAX_IDLE_CHECK_MS = 60_000;
 /** Unconsumed stdout held before reading pauses. */
 export const DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES = 1024 * 1024;
 /** stderr lines kept for a failure report. */
@@ -95,23 +111,37 @@ const MAX_STDERR_LINE_CHARS = 64 * 1024;
 /** A stderr line kept in the tail is cut to this length. */
 const MAX_TAIL_LINE_CHARS = 2000;
 
+/** How a child's environment is made (see `childEnv`). */
+export interface ChildEnvOptions {
+  /** The connector's own variables, set on top of what is inherited. */
+  env?: Record<string, string>;
+  /** Inherit only the allowlist (`DEFAULT_INHERITED_ENV`, `LC_*`, `inherit`, `inheritPrefixes`), not the whole environment. */
+  clean?: boolean;
+  /** Under `clean`: further names to inherit. */
+  inherit?: readonly string[];
+  /** Under `clean`: prefixes of further names to inherit. */
+  inheritPrefixes?: readonly string[];
+  /** The parent environment; default `process.env`. */
+  parentEnv?: Record<string, string | undefined>;
+}
+
 /**
- * The environment of a child: the allowlisted variables of `parentEnv` (default
- * `process.env`), the names in `inherit` and those starting with one of `inheritPrefixes`, then
- * `env` (the connector's own variables) on top.
+ * The environment of a child: the parent's (default `process.env`), or with `clean` only its
+ * allowlisted variables, then `env` (the connector's own variables) on top. `heldBack` names
+ * the parent's variables `clean` left out.
  */
-export function childEnv(
-  options: { env?: Record<string, string>; inherit?: readonly string[]; inheritPrefixes?: readonly string[]; parentEnv?: Record<string, string | undefined> } = {},
-): Record<string, string> {
+export function childEnv(options: ChildEnvOptions = {}): { env: Record<string, string>; heldBack: string[] } {
   const parent = options.parentEnv ?? process.env;
   const names = new Set([...DEFAULT_INHERITED_ENV, ...(options.inherit ?? [])]);
   const prefixes = [...DEFAULT_INHERITED_ENV_PREFIXES, ...(options.inheritPrefixes ?? [])];
   const out: Record<string, string> = {};
+  const heldBack: string[] = [];
   for (const [name, value] of Object.entries(parent)) {
     if (value === undefined) continue;
-    if (names.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+    if (!options.clean || names.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+    else if (!(options.env && name in options.env)) heldBack.push(name);
   }
-  return { ...out, ...options.env };
+  return { env: { ...out, ...options.env }, heldBack: heldBack.sort() };
 }
 
 /** How a child process ended. */
@@ -158,13 +188,15 @@ export interface StartChildOptions {
   argv: readonly string[];
   /** Log lines from the child (stderr, relayed stdout) go here. */
   log: Logger;
-  /** The connector's own environment variables, added to the allowlist. */
+  /** The connector's own environment variables, set on top of what the child inherits. */
   env?: Record<string, string>;
-  /** Further variable names to pass through from the parent environment. */
+  /** Inherit only an allowlist of the parent's environment (see `childEnv`); default false: all of it. */
+  cleanEnv?: boolean;
+  /** Under `cleanEnv`: further variable names to pass through from the parent environment. */
   inheritEnv?: readonly string[];
-  /** Prefixes of further variable names to pass through (a protocol's own, `AIRBYTE_`). */
+  /** Under `cleanEnv`: prefixes of further variable names to pass through (a protocol's own, `AIRBYTE_`). */
   inheritEnvPrefixes?: readonly string[];
-  /** The parent environment to take allowlisted variables from; default `process.env`. */
+  /** The parent environment; default `process.env`. */
   parentEnv?: Record<string, string | undefined>;
   cwd?: string;
   /** How errors and logs name the process; default the argv joined with spaces. */
@@ -172,6 +204,8 @@ export interface StartChildOptions {
   /** Aborting it terminates the child (SIGTERM, then SIGKILL). */
   signal?: AbortSignal;
   killTimeoutMs?: number;
+  /** How long the child may write nothing while waited for before it is taken for hung (default DEFAULT_IDLE_TIMEOUT_MS; 0 disables). */
+  idleTimeoutMs?: number;
   highWaterMarkBytes?: number;
   maxLineBytes?: number;
   stderrTailLines?: number;
@@ -183,16 +217,28 @@ export interface StartChildOptions {
 export interface ProgramOptions {
   /** The command that starts the program, before the arguments of each operation (`["python3", "main.py"]`). */
   argv: readonly string[];
-  /** The program's own environment variables (beside the inherited allowlist). */
+  /** The program's own environment variables, set on top of what it inherits. */
   env?: Record<string, string>;
-  /** More variable names to pass through from this process's environment. */
+  /**
+   * Inherit only an allowlist of this process's environment (PATH, HOME, locale, proxies, CAs,
+   * language runtimes' variables, the shim's prefixes and `inheritEnv`), as `--clean-env` does.
+   * Default false: the program inherits the whole environment, as under Docker.
+   */
+  cleanEnv?: boolean;
+  /** Under `cleanEnv`: more variable names to pass through from this process's environment. */
   inheritEnv?: readonly string[];
-  /** Prefixes of more variable names to pass through; each shim has a default (`AIRBYTE_`, `TAP_`). */
+  /** Under `cleanEnv`: prefixes of more variable names to pass through; each shim has a default (`AIRBYTE_`, `TAP_`). */
   inheritEnvPrefixes?: readonly string[];
   cwd?: string;
   /** How logs and errors name the program; default its argv. */
   label?: string;
   killTimeoutMs?: number;
+  /**
+   * How long the program may write nothing (no line on stdout or stderr, logs included) while
+   * the shim waits for it, before it is taken for hung and the operation fails (default 3 hours,
+   * DEFAULT_IDLE_TIMEOUT_MS; 0 disables it).
+   */
+  idleTimeoutMs?: number;
   highWaterMarkBytes?: number;
   maxLineBytes?: number;
 }
@@ -212,11 +258,13 @@ export function startProgram(
     label: `${program.label ?? program.argv.join(" ")} ${operation.what}`,
     log: operation.log.child(operation.logFields),
     env: program.env,
+    cleanEnv: program.cleanEnv,
     inheritEnv: program.inheritEnv,
     inheritEnvPrefixes: program.inheritEnvPrefixes,
     cwd: program.cwd,
     signal: operation.signal,
     killTimeoutMs: program.killTimeoutMs,
+    idleTimeoutMs: program.idleTimeoutMs,
     highWaterMarkBytes: program.highWaterMarkBytes,
     maxLineBytes: program.maxLineBytes,
     ...extra,
@@ -248,6 +296,14 @@ export class ChildProcessHandle {
   private terminating = false;
   private killTimer: NodeJS.Timeout | undefined;
 
+  // Idle detection: chunks read (stdout and stderr), compared by a coarse timer.
+  private readonly idleTimeoutMs: number;
+  private activity = 0;
+  private seenActivity = 0;
+  private quietSince = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleFailure: FlowcapError | undefined;
+
   // stdout, as a queue of line batches with a high-water mark.
   private readonly splitter: LineSplitter;
   private readonly batches: Buffer[][] = [];
@@ -267,11 +323,14 @@ export class ChildProcessHandle {
     this.killTimeoutMs = options.killTimeoutMs ?? DEFAULT_KILL_TIMEOUT_MS;
     this.highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES;
     this.tailLines = options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
 
+    const { env, heldBack } = childEnv({ env: options.env, clean: options.cleanEnv, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv });
+    if (heldBack.length) this.log.debug(`${this.label}: holding back ${heldBack.length} environment variable(s) (--clean-env): ${heldBack.join(", ")}`);
     this.proc = spawn(command, args, {
       cwd: options.cwd,
-      env: childEnv({ env: options.env, inherit: options.inheritEnv, inheritPrefixes: options.inheritEnvPrefixes, parentEnv: options.parentEnv }),
+      env,
       stdio: ["pipe", "pipe", "pipe"],
       shell: false,
       windowsHide: true,
@@ -284,6 +343,7 @@ export class ChildProcessHandle {
       this.proc.once("error", (error) => {
         // Spawning failed (ENOENT, EACCES): no 'close' may follow.
         this.spawnError = error;
+        clearInterval(this.idleTimer);
         this.stdoutEnded = true;
         this.wakeReader();
         this.exit = { code: null, signal: null };
@@ -291,6 +351,7 @@ export class ChildProcessHandle {
       });
       this.proc.once("close", (code, signal) => {
         clearTimeout(this.killTimer);
+        clearInterval(this.idleTimer);
         this.exit ??= { code, signal };
         resolve(this.exit);
       });
@@ -303,6 +364,11 @@ export class ChildProcessHandle {
       this.wakeReader();
     });
     this.relayStderr(this.proc.stderr, options.stderrLevel ?? "info");
+    if (this.idleTimeoutMs > 0) {
+      this.quietSince = Date.now();
+      this.idleTimer = setInterval(() => this.checkIdle(), Math.max(10, Math.min(MAX_IDLE_CHECK_MS, this.idleTimeoutMs / 10)));
+      this.idleTimer.unref();
+    }
 
     if (options.signal) {
       if (options.signal.aborted) void this.terminate();
@@ -394,6 +460,7 @@ export class ChildProcessHandle {
    */
   async result(detail?: string): Promise<ChildExit> {
     const exit = await this.exited;
+    if (this.idleFailure) throw this.idleFailure;
     if (this.spawnError) throw new ChildProcessError(this.label, { spawnError: this.spawnError }, this.stderrTail(), detail);
     if (!this.terminating && (exit.code !== 0 || exit.signal !== null)) throw this.failure(exit, detail);
     return exit;
@@ -433,7 +500,31 @@ export class ChildProcessHandle {
     return this.exited;
   }
 
+  /**
+   * The idle timer's tick: the child is quiet while nothing arrives and the shim waits for it
+   * (its reader waits for a batch, or its stdout ended but it has not exited); time the shim
+   * spends behind, on Flow's backpressure, does not count.
+   */
+  private checkIdle(): void {
+    const now = Date.now();
+    const waitingForChild = this.wake !== undefined || (this.stdoutEnded && this.exit === undefined);
+    if (this.activity !== this.seenActivity || !waitingForChild || this.terminating) {
+      this.seenActivity = this.activity;
+      this.quietSince = now;
+      return;
+    }
+    if (now - this.quietSince < this.idleTimeoutMs) return;
+    clearInterval(this.idleTimer);
+    this.idleFailure = new FlowcapError(
+      "SOURCE_IDLE",
+      `${this.label} wrote nothing, on stdout or stderr, for ${humanDuration(now - this.quietSince)}: it looks hung, so it was stopped. If it is only slow, raise the idle timeout (--idle-timeout-ms, now ${this.idleTimeoutMs}; 0 disables it)`,
+      { userFacing: true, data: { command: this.label, idleTimeoutMs: this.idleTimeoutMs } },
+    );
+    void this.terminate();
+  }
+
   private onStdout(chunk: Buffer): void {
+    this.activity++;
     if (this.terminating) return; // discarding
     const batch: Buffer[] = [];
     try {
@@ -487,6 +578,7 @@ export class ChildProcessHandle {
     };
     stream.setEncoding("utf8");
     stream.on("data", (chunk: string) => {
+      this.activity++;
       const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
       if (partial.length > MAX_STDERR_LINE_CHARS) {

@@ -23,6 +23,13 @@ export interface DocumentSchemaOptions {
    * document (Flow keys must exist), deletions included.
    */
   keyProperties?: readonly string[];
+  /**
+   * The collection key as JSON pointers (an Airbyte stream's primary key): each location, with
+   * every parent, is made required and not nullable, as Estuary's Airbyte shim does
+   * (`fix_document_schema_keys`), since Flow refuses a key that may not exist. A location the
+   * schema does not declare, or one under `$ref`/`allOf`/`anyOf`, is left as it is.
+   */
+  keyPointers?: readonly string[];
 }
 
 /**
@@ -45,6 +52,7 @@ export function documentSchema(jsonSchema: unknown, options: DocumentSchemaOptio
     properties._meta = structuredClone(META_SCHEMA);
   }
   schema.properties = properties;
+  for (const pointer of options.keyPointers ?? []) requireKeyLocation(schema, pointer);
   const keys = options.keyProperties ?? [];
   const required: unknown[] = Array.isArray(schema.required) ? schema.required : [];
   if (options.deletions && schema.if === undefined && schema.then === undefined && schema.else === undefined) {
@@ -58,6 +66,42 @@ export function documentSchema(jsonSchema: unknown, options: DocumentSchemaOptio
     schema.required = [...required, ...keys.filter((k) => !required.includes(k))];
   }
   return schema;
+}
+
+/** A `type` without "null"; a key's own type left with one entry becomes that string (as Estuary's shim does). */
+function withoutNull(type: unknown, collapse: boolean): unknown {
+  if (!Array.isArray(type) || !type.includes("null")) return type;
+  const rest = type.filter((t) => t !== "null");
+  return collapse && rest.length === 1 ? rest[0] : rest;
+}
+
+/** Makes the location at `pointer` (and each parent) required and not nullable, where the schema declares it plainly. */
+function requireKeyLocation(schema: JsonObject, pointer: string): void {
+  const tokens = pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let node = schema;
+  for (const token of tokens) {
+    if (node.$ref !== undefined || node.allOf !== undefined || node.anyOf !== undefined || node.oneOf !== undefined) return;
+    const child = isPlainObject(node.properties) ? node.properties[token] : undefined;
+    if (!isPlainObject(child)) return;
+    if (node.type === undefined) node.type = "object";
+    node.type = withoutNull(node.type, false);
+    const required = Array.isArray(node.required) ? node.required : [];
+    if (!required.includes(token)) node.required = [...required, token];
+    if (child.type !== undefined) child.type = withoutNull(child.type, true);
+    node = child;
+  }
+}
+
+/**
+ * Whether a collection's schema lets a `_meta.op: "d"` document delete its row: it has the
+ * deletion rule `documentSchema` writes with `deletions` (a `then` that reduces with
+ * `delete: true`). A collection discovered before its shim deleted rows has none, and a deletion
+ * document would then be stored as a row (or fail the schema's `required`).
+ */
+export function acceptsDeletions(schema: unknown): boolean {
+  if (!isPlainObject(schema) || !isPlainObject(schema.then)) return false;
+  const reduce = schema.then.reduce;
+  return isPlainObject(reduce) && reduce.delete === true;
 }
 
 /**

@@ -14,6 +14,12 @@ export interface BundleOptions {
   minify?: boolean;
   /** Write `<outfile>.map` and make Node use it for stack traces. Default true. */
   sourcemap?: boolean;
+  /**
+   * @internal For `buildExecutable`: the module is loaded from a `data:` URL inside a
+   * single-executable application, so `require` and `__filename` come from the executable's path
+   * (not `import.meta.url`), the source map is inline, and `defines` replace expressions.
+   */
+  embedded?: { defines?: Record<string, string> };
 }
 
 export interface BundleReport {
@@ -56,6 +62,20 @@ const BANNER = [
   "const __filename = __flowcapPath(import.meta.url);",
   "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
 ].join("\n");
+
+/** The banner of a module embedded in a single executable, where `import.meta.url` is a `data:` URL. */
+const EMBEDDED_BANNER = [
+  "import { createRequire as __flowcapRequire } from 'node:module';",
+  "const require = __flowcapRequire(process.execPath);",
+  "const __filename = process.execPath;",
+  "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+].join("\n");
+
+/**
+ * Packages only `flowcap bundle` itself loads (lazily, with a clear error when absent): a bundle
+ * never carries them (esbuild is a native binary, postject a large WebAssembly module).
+ */
+const BUNDLING_TOOLS = ["esbuild", "postject"];
 
 /**
  * Some packages read their own package.json at load time
@@ -111,6 +131,7 @@ export async function bundleConnector(options: BundleOptions): Promise<BundleRep
     });
   }
   const sourcemap = options.sourcemap ?? true;
+  const embedded = options.embedded;
   const minify = options.minify ?? true;
   const { build } = await loadEsbuild();
   let result;
@@ -125,14 +146,15 @@ export async function bundleConnector(options: BundleOptions): Promise<BundleRep
       minifyWhitespace: minify,
       minifySyntax: minify,
       keepNames: true,
-      sourcemap: sourcemap ? "linked" : false,
+      sourcemap: sourcemap ? (embedded ? "inline" : "linked") : false,
       sourcesContent: true,
       metafile: true,
       legalComments: "external",
-      banner: { js: BANNER },
+      banner: { js: embedded ? EMBEDDED_BANNER : BANNER },
+      define: embedded?.defines ?? {},
       logLevel: "silent",
       // Optional native speed-ups some packages try to load; they fall back without them.
-      external: ["bufferutil", "utf-8-validate", "fsevents"],
+      external: ["bufferutil", "utf-8-validate", "fsevents", ...BUNDLING_TOOLS],
       plugins: [inlinePackageJsonReads],
     });
   } catch (error) {
@@ -148,7 +170,7 @@ export async function bundleConnector(options: BundleOptions): Promise<BundleRep
     parts: parts(result.metafile, outfile),
     warnings: result.warnings.map((w) => (w.location ? `${w.location.file}:${w.location.line}: ${w.text}` : w.text)),
   };
-  if (sourcemap) {
+  if (sourcemap && !embedded) {
     report.mapFile = `${outfile}.map`;
     report.mapBytes = (await stat(report.mapFile)).size;
   }

@@ -29,8 +29,8 @@ const toPosix = (p: string) => p.split(path.sep).join("/");
 
 /**
  * The spec a new connector's package.json gets for its flowcap dependency: the flowcap that
- * scaffolds it, so `npm install` there gets the same code. flowcap is not published to a registry
- * (it is private), so `^<version>` is right only for a flowcap installed from one:
+ * scaffolds it, so `npm install` there gets the same code: `^<version>` is right only for a
+ * flowcap installed from a registry:
  *
  * - a checkout (a git clone, or a directory that `npm install ../flowcap` linked): `file:` with
  *   the relative path from `dir` to it;

@@ -17,6 +17,8 @@ export type FlowcapErrorCode =
   | "STATE_INVALID"
   | "CAPTURE_FAILED"
   | "OUTPUT_CLOSED"
+  /** Flow did not read the connector's output before the stop's grace period ended. */
+  | "OUTPUT_STALLED"
   | "STOPPED"
   | "CATALOG_INVALID"
   | "CONNECTOR_FAILED"
@@ -41,7 +43,12 @@ export type FlowcapErrorCode =
   /** A wrapped source reported a failure of its own (an Airbyte TRACE error, a failed check). */
   | "SOURCE_FAILED"
   /** A wrapped source wrote output its protocol does not allow (a RECORD whose data is not an object). */
-  | "SOURCE_OUTPUT_INVALID";
+  | "SOURCE_OUTPUT_INVALID"
+  /** A wrapped source wrote nothing (no line on stdout or stderr) for the idle timeout: it looks hung. */
+  | "SOURCE_IDLE"
+  // Testing kit (testing/)
+  /** A value differs from its checked-in snapshot. */
+  | "SNAPSHOT_MISMATCH";
 
 export interface FlowcapErrorOptions {
   /** Extra structured detail, logged under `fields`. */

@@ -61,6 +61,43 @@ describe("Redactor", () => {
     expect(r.redact("p@ss alone")).toBe(`${REDACTED} alone`);
   });
 
+  it("catches a secret URL-encoded every way URLs and forms encode it (%20 and +, either hex case)", () => {
+    const r = new Redactor();
+    r.add(["my pass/wörd!"]);
+    const encodings = [
+      encodeURIComponent("my pass/wörd!"), // my%20pass%2Fw%C3%B6rd!
+      new URLSearchParams({ p: "my pass/wörd!" }).toString().slice(2), // my+pass%2Fw%C3%B6rd%21
+      "my%20pass%2fw%c3%b6rd%21", // lower-case hex, RFC 3986
+      "my+pass%2Fw%C3%B6rd!",
+    ];
+    for (const encoded of encodings) expect(r.redact(`GET /login?u=a&p=${encoded}&next=1`), encoded).toBe(`GET /login?u=a&p=${REDACTED}&next=1`);
+  });
+
+  it("catches a secret in base64 and base64url at any alignment, so HTTP Basic credentials are caught whatever the client id", () => {
+    const r = new Redactor();
+    r.add(["s3cr3t-client-secret~?>"]);
+    for (const clientId of ["id", "a-longer-client-id", "x"]) {
+      const basic = Buffer.from(`${clientId}:s3cr3t-client-secret~?>`).toString("base64");
+      const out = r.redact(`401 Unauthorized: {"error":"invalid_client","header":"Basic ${basic}"}`);
+      expect(out, clientId).toContain(REDACTED);
+      // What is left of the encoding after the client id's part holds at most a few bits of the secret's ends.
+      const encoded = out.slice(out.indexOf("Basic ") + 6, out.indexOf('"}'));
+      const before = encoded.slice(0, encoded.indexOf(REDACTED));
+      const after = encoded.slice(encoded.indexOf(REDACTED) + REDACTED.length);
+      expect(Buffer.from(`${clientId}:`).toString("base64").startsWith(before.slice(0, -2)), encoded).toBe(true);
+      expect(after.replace(/=+$/, "").length, encoded).toBeLessThanOrEqual(2);
+    }
+    const url = Buffer.from("s3cr3t-client-secret~?>").toString("base64url");
+    expect(r.redact(`token=${url}`)).toMatch(/^token=\[redacted\].?$/); // the last character mixes in what follows
+  });
+
+  it("catches numeric secrets, and secrets written inside JSON strings", () => {
+    const r = new Redactor();
+    r.add([918273, 'quote"and\\back']);
+    expect(r.redact("pin 918273 refused")).toBe(`pin ${REDACTED} refused`);
+    expect(r.redact(JSON.stringify({ password: 'quote"and\\back' }))).toBe(`{"password":"${REDACTED}"}`);
+  });
+
   it("redacts very short secrets only where they are the whole value", () => {
     const r = new Redactor();
     r.add(["ab"]);

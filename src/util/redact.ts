@@ -95,31 +95,109 @@ function safeRegExp(pattern: string): RegExp | undefined {
   }
 }
 
+/** Base64 fragments shorter than this are not redacted (too likely to occur by chance). */
+export const MIN_BASE64_FRAGMENT_LENGTH = 6;
+
 /**
- * Replaces registered secret values in strings. One Redactor belongs to a logger, which applies
- * it to every string of every line before serializing it.
+ * Every form a secret takes on its way out that the redactor looks for:
+ *
+ * - the value itself, and as it is written inside a JSON string (`"` and `\` escaped), where a
+ *   relayed line or an HTTP body excerpt holds it;
+ * - URL-encoded, the ways URLs and form bodies are encoded in the field: JavaScript's
+ *   `encodeURIComponent`, RFC 3986 (Python's `quote`), and `application/x-www-form-urlencoded`
+ *   (WHATWG's `URLSearchParams`, Python's `quote_plus`), each with a space as `%20` and as `+`,
+ *   with upper- and lower-case hex digits;
+ * - base64 and base64url, at each of the three alignments a value can take inside longer encoded
+ *   text: the characters that encode the secret's bytes alone, without the ones mixed with its
+ *   neighbours. So `base64("client_id:client_secret")` (HTTP Basic credentials) is caught
+ *   through the secret, whatever the client id, as is a secret inside an encoded JSON blob.
+ */
+export function secretForms(secret: string): string[] {
+  const forms = new Set<string>([secret, JSON.stringify(secret).slice(1, -1)]);
+  for (const form of urlForms(secret)) forms.add(form);
+  for (const form of base64Fragments(Buffer.from(secret, "utf8"))) forms.add(form);
+  forms.delete("");
+  return [...forms];
+}
+
+/** Characters each URL encoding leaves as they are (besides ASCII letters and digits). */
+const URL_SAFE_SETS = ["-_.!~*'()" /* encodeURIComponent */, "-_.~" /* RFC 3986, Python's quote */, "-_.*" /* x-www-form-urlencoded */];
+
+function urlForms(secret: string): string[] {
+  const out: string[] = [];
+  const bytes = Buffer.from(secret, "utf8");
+  for (const safe of URL_SAFE_SETS) {
+    for (const space of ["%20", "+"]) {
+      for (const upper of [true, false]) {
+        let text = "";
+        for (const byte of bytes) {
+          const ch = String.fromCharCode(byte);
+          if (byte < 0x80 && (/[A-Za-z0-9]/.test(ch) || safe.includes(ch))) text += ch;
+          else if (byte === 0x20) text += space;
+          else {
+            const hex = byte.toString(16).padStart(2, "0");
+            text += "%" + (upper ? hex.toUpperCase() : hex);
+          }
+        }
+        out.push(text);
+      }
+    }
+  }
+  return out;
+}
+
+/** The base64 and base64url characters that encode `bytes` alone, at each of the three alignments. */
+function base64Fragments(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const padded = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const encoded = padded.toString("base64");
+    // Characters before `skip` hold bits of the bytes before the secret; from `end` on, of the bytes after it.
+    const skip = Math.ceil((offset * 8) / 6);
+    const end = Math.floor(((offset + bytes.length) * 8) / 6);
+    if (end - skip < MIN_BASE64_FRAGMENT_LENGTH) continue;
+    const fragment = encoded.slice(skip, end);
+    out.push(fragment, fragment.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Replaces registered secret values, in every form they take (see `secretForms`), in text on its
+ * way out. One Redactor belongs to the connector's logger, which applies it to every string and
+ * number of every line before serializing it; nothing else (captured documents, the config of a
+ * `configUpdate` event) goes through it.
+ *
+ * The cost is paid per log line, never per record: one precompiled pattern over all forms.
  */
 export class Redactor {
+  /** Every registered form: a string equal to one of them is redacted whole, however short. */
   private exact = new Set<string>();
-  private substrings: string[] = [];
+  /** Forms long enough to be looked for inside text. */
+  private substrings = new Set<string>();
+  private pattern: RegExp | undefined;
 
-  /** Registers secret values (and their URL-encoded forms, which end up in logged URLs). */
-  add(values: Iterable<string>): void {
-    let changed = false;
+  /** Registers secret values (strings, or numbers as they are written), with all their forms. */
+  add(values: Iterable<string | number | bigint>): void {
     for (const value of values) {
-      for (const form of new Set([value, encodeURIComponent(value)])) {
-        if (form === "" || this.exact.has(form)) continue;
+      const text = String(value);
+      if (text === "") continue;
+      for (const form of secretForms(text)) {
+        if (this.exact.has(form)) continue;
         this.exact.add(form);
         if (form.length >= MIN_SUBSTRING_SECRET_LENGTH) {
-          this.substrings.push(form);
-          changed = true;
+          this.substrings.add(form);
+          this.pattern = undefined;
         }
       }
     }
-    // Longest first, so a secret that contains another is replaced whole.
-    if (changed) this.substrings.sort((a, b) => b.length - a.length);
   }
 
+  /** How many forms are registered (0: the redactor leaves everything as it is). */
   get size(): number {
     return this.exact.size;
   }
@@ -127,10 +205,15 @@ export class Redactor {
   redact(text: string): string {
     if (this.exact.size === 0) return text;
     if (this.exact.has(text)) return REDACTED;
-    let out = text;
-    for (const secret of this.substrings) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    }
-    return out;
+    if (this.substrings.size === 0) return text;
+    // Longest first, so a secret that contains another is replaced whole.
+    this.pattern ??= new RegExp(
+      [...this.substrings]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join("|"),
+      "g",
+    );
+    return text.replace(this.pattern, REDACTED);
   }
 }

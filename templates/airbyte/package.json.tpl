@@ -16,7 +16,8 @@
     "flowcap": "<% flowcap %>"
   },
   "devDependencies": {
-    "@types/node": "^20.19.0",
+    "@types/node": "^24.0.0",
+    "esbuild": "^0.28.2",
     "typescript": "~5.9.3",
     "vitest": "^4.1.12"
   }

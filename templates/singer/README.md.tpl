@@ -25,9 +25,11 @@ npm run check      # flowcap check: the protocol conformance table
 npm run bundle     # one self-contained file: dist/<% name %>.mjs (the tap stays in runtime/)
 ```
 
-The tap by itself: `python3 runtime/tap.py --config config.json --discover`. Edit `test.flow.yaml`
-to point the capture at your account. `npx flowcap discover --source test.flow.yaml` adds bindings
-for new streams to it, and writes their collections.
+The tap by itself: `python3 runtime/tap.py --config config.json --discover` (`config.json` holds
+the same settings as the capture in `test.flow.yaml`; it is git-ignored, since it will hold your
+credentials). Edit `test.flow.yaml` to point the capture at your account.
+`npx flowcap discover --source test.flow.yaml` adds bindings for new streams to it, and writes
+their collections.
 
 ## Where things are
 

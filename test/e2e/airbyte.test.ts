@@ -24,8 +24,8 @@ function start(scenario: Json, options: { flags?: string[]; env?: Record<string,
 }
 
 /** One unary request in a fresh process; stdin closes after it, as Flow does. */
-async function unaryCli(scenario: Json, request: object, flags: string[] = []) {
-  const run = start(scenario, { flags });
+async function unaryCli(scenario: Json, request: object, flags: string[] = [], env: Record<string, string> = {}) {
+  const run = start(scenario, { flags, env });
   run.send(request);
   run.end();
   const { code } = await run.exit;
@@ -46,6 +46,19 @@ describe("flowcap airbyte: the command", () => {
     expect((await missing.exit).code).toBe(2);
     expect(missing.stderr.lines[0]).toBe("flowcap airbyte: give the source's command after --, e.g. flowcap airbyte -- python3 main.py");
     expect(missing.stdout.lines).toEqual([]);
+  });
+
+  it("hands the source the whole environment, or with --clean-env only the allowlist and --pass-env names, logging what it held back", async () => {
+    const log = path.join(work, `env-${Math.random().toString(36).slice(2)}.jsonl`);
+    const env = { DEPLOYMENT_MODE: "cloud", AIRBYTE_ENABLE_UNSAFE_CODE: "true", LOG_LEVEL: "debug" };
+    const inherited = await unaryCli({ spec: SPEC, log }, INTERNAL_SPEC, [], env);
+    const clean = await unaryCli({ spec: SPEC, log }, INTERNAL_SPEC, ["--clean-env"], env);
+    expect([inherited.code, clean.code]).toEqual([0, 0]);
+    const [first, second] = readJsonLines(log).map((e) => e.env as string[]);
+    expect(first).toEqual(expect.arrayContaining(["DEPLOYMENT_MODE", "AIRBYTE_ENABLE_UNSAFE_CODE", "REPLAY_SCENARIO"]));
+    expect(second).toEqual(expect.arrayContaining(["AIRBYTE_ENABLE_UNSAFE_CODE", "REPLAY_SCENARIO"]));
+    expect(second).not.toContain("DEPLOYMENT_MODE");
+    expect(clean.logs).toContainEqual(expect.objectContaining({ level: "debug", message: expect.stringMatching(/holding back 1 environment variable\(s\) \(--clean-env\): DEPLOYMENT_MODE$/) }));
   });
 });
 
@@ -191,6 +204,36 @@ describe("flowcap airbyte: capture", () => {
     );
     expect(code).toBe(1);
     expect(last?.message).toMatch(/^Invalid credentials for the users endpoint \(python3 .*airbyteReplay\.py read exited with code 1\)\nlast lines of its stderr:\nTraceback \(most recent call last\):\n {2}File "source.py", line 12$/);
+  });
+
+  it("fails on a RECORD Python wrote with NaN, naming the stdout line, and commits nothing after it", async () => {
+    const file = path.join(work, "nan.jsonl");
+    writeFileSync(
+      file,
+      [
+        '{"type": "RECORD", "record": {"stream": "a", "data": {"id": 1, "score": 0.5}, "emitted_at": 1}}',
+        '{"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "a"}, "stream_state": {"cursor": 1}}}}',
+        "Fetching the next page",
+        '{"type": "RECORD", "record": {"stream": "a", "data": {"id": 2, "score": NaN}, "emitted_at": 1}}',
+        '{"type": "STATE", "state": {"type": "STREAM", "stream": {"stream_descriptor": {"name": "a"}, "stream_state": {"cursor": 2}}}}',
+      ].join("\n") + "\n",
+    );
+    const { code, last, run } = await captureCli({ spec: SPEC, read: { file } }, [airbyteBinding("a")]);
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });
+    expect(last?.message).toMatch(/^the source wrote an unreadable Airbyte RECORD message \(stdout line 4, not valid JSON: .*NaN/);
+    expect(run.logs()).toContainEqual(expect.objectContaining({ message: "Fetching the next page" }));
+    const committed = reduceSession(run.stdout.json);
+    expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+    expect(committed.state).toMatchObject({ bindingStateV1: { a: { stream: { cursor: 1 } } } });
+  });
+
+  it("fails a source that hangs, naming it and the silence, after --idle-timeout-ms; what it sent before its last state stays committed", async () => {
+    const { code, last, run } = await captureCli({ spec: SPEC, read: { counter: { total: 4, every: 2 }, hang: true } }, [airbyteBinding("a")], {}, { flags: ["--idle-timeout-ms", "6000"] });
+    expect(code, JSON.stringify(run.logs().slice(-3))).toBe(1);
+    expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_IDLE", idleTimeoutMs: 6000 } });
+    expect(last?.message).toMatch(/^python3 \S*airbyteReplay\.py read wrote nothing, on stdout or stderr, for \d+ s: it looks hung, so it was stopped/);
+    expect(reduceSession(run.stdout.json).docs.map((d) => d.doc.id)).toEqual([1, 2, 3, 4]);
   });
 
   it("passes SIGTERM on to the source, and commits nothing after its last state", async () => {

@@ -43,5 +43,5 @@ describe("flowcap airbyte under flowcap's harness", () => {
     const { code, lines, stderr } = await flowcap("preview", "--source", "flow.yaml", "--sessions", "1,1,-1");
     expect(code, stderr).toBe(0);
     expect(lines.map((l) => (JSON.parse(l) as [string, { n: number }])[1].n)).toEqual([1, 2, 3]);
-  });
+  }, 120_000);
 });

@@ -57,9 +57,12 @@ async function startProvider(): Promise<Provider> {
       }
       if (url.pathname === "/v1/items") {
         if (!issued.has((req.headers.authorization ?? "").replace(/^Bearer /, ""))) return send(401, { error: "unauthorized" });
-        const after = Number(url.searchParams.get("after") ?? 0);
-        const results = Array.from({ length: PAGE }, (_, i) => ({ id: `item-${after + i + 1}`, updated_at: "2026-01-01T00:00:00Z" }));
-        return send(200, after + PAGE < PAGES * PAGE ? { results, next: String(after + PAGE) } : { results });
+        // The template's API: the backfill's pages (`updated_before`) and, since every item is
+        // older than the binding, no changes (`updated_since`).
+        if (url.searchParams.has("updated_since")) return send(200, { data: [], next_cursor: null });
+        const after = Number(url.searchParams.get("cursor") ?? 0);
+        const data = Array.from({ length: PAGE }, (_, i) => ({ id: `item-${after + i + 1}`, updated_at: "2026-01-01T00:00:00Z" }));
+        return send(200, { data, next_cursor: after + PAGE < PAGES * PAGE ? String(after + PAGE) : null });
       }
       send(404, { error: "not found" });
     })();

@@ -109,13 +109,17 @@ describe("connectors' system packages", () => {
 describe("Dockerfile", () => {
   it("has a build stage that bundles and a small runtime stage with Flow's labels, a non-root user and the connector as entrypoint", () => {
     const { instructions, stages } = dockerfile();
-    expect(instructions.find((i) => i.op === "ARG" && i.args === "NODE_IMAGE=node:20-slim")).toBeTruthy();
+    expect(instructions.find((i) => i.op === "ARG" && i.args === "NODE_IMAGE=node:24-slim")).toBeTruthy();
     expect(stages.map((s) => [s.from, s.name])).toEqual([
       ["linux/amd64 ${NODE_IMAGE}", "build"],
       ["linux/amd64 ${NODE_IMAGE}", "runtime"],
     ]);
     const [build, runtime] = stages;
     expect(build!.body).toContainEqual({ op: "ARG", args: "CONNECTOR" });
+    // npm ci links the `flowcap` bin the bundle step runs only if its (committed) doorway is there.
+    const copyBin = build!.body.findIndex((i) => i.op === "COPY" && i.args === "bin/ bin/");
+    expect(copyBin).toBeGreaterThanOrEqual(0);
+    expect(copyBin).toBeLessThan(build!.body.findIndex((i) => i.op === "RUN" && i.args.startsWith("npm ci")));
     expect(build!.body.some((i) => i.op === "RUN" && /flowcap bundle "connectors\/\$\{CONNECTOR\}\/main\.ts" -o \/out\/connector\.mjs/.test(i.args))).toBe(true);
     const labels = runtime!.body.filter((i) => i.op === "LABEL").map((i) => i.args);
     expect(labels).toEqual(expect.arrayContaining(["FLOW_RUNTIME_PROTOCOL=capture", "FLOW_RUNTIME_CODEC=json", "dev.estuary.usage-rate=${USAGE_RATE}"]));

@@ -100,6 +100,14 @@ describe("flowcap singer: capture", () => {
     expect(last?.message).toMatch(/^requests\.exceptions\.HTTPError: 401 Client Error: Unauthorized \(python3 .*singerReplay\.py sync exited with code 1\)\nlast lines of its stderr:\nTraceback/);
   });
 
+  it("fails a tap that hangs, naming it and the silence, after --idle-timeout-ms", async () => {
+    const { code, last, run } = await captureCli({ sync: { counter: { streams: ["a"], total: 4, every: 2 }, hang: true } }, [singerBinding("a")], {}, { flags: ["--config-schema", SCHEMA_FILE, "--idle-timeout-ms", "6000"] });
+    expect(code).toBe(1);
+    expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_IDLE", idleTimeoutMs: 6000 } });
+    expect(last?.message).toMatch(/^python3 \S*singerReplay\.py sync wrote nothing, on stdout or stderr, for \d+ s: it looks hung, so it was stopped/);
+    expect(reduceSession(run.stdout.json).docs.map((d) => d.doc.id)).toEqual([1, 2, 3, 4]);
+  });
+
   it("passes SIGTERM on to the tap, and commits nothing after its last state", async () => {
     const log = path.join(work, "sigterm.log.jsonl");
     const run = start({ log, sync: { counter: { streams: ["a"], total: null, every: 100 } } });

@@ -36,7 +36,7 @@ describe("connectors/source-singer-example under flowcap's harness", () => {
     const orders = docs.filter(([c]) => c === "acmeCo/orders").map(([, d]) => d.id);
     expect(orders).toEqual(Array.from({ length: 250 }, (_, i) => i + 1).sort((a, b) => orderOf(a) - orderOf(b) || a - b));
     expect(docs.filter(([c]) => c === "acmeCo/products").map(([, d]) => d.sku)).toEqual(Array.from({ length: 8 }, (_, i) => `SKU-00${i + 1}`));
-  });
+  }, 120_000);
 });
 
 describe("connectors/source-singer-example as its image runs it", () => {

@@ -6,6 +6,7 @@ import { expect } from "vitest";
 import { stateKey } from "../../src/protocol/index.js";
 import type { Connector } from "../../src/runtime/index.js";
 import { childSource, createAirbyteConnector, type AirbyteConnectorOptions } from "../../src/shims/airbyte/index.js";
+import { parsePointer } from "../../src/util/jsonPointer.js";
 import { applyMergePatch } from "../../src/util/mergePatch.js";
 import type { ChildRun } from "./child.js";
 import { repoRoot } from "./fixtures.js";
@@ -128,7 +129,7 @@ export function reduceSession(messages: Record<string, unknown>[], initial: Reco
  * A stand-in for Estuary's config encryption service on 127.0.0.1: records each request body
  * and answers `encrypted` (what the service would return).
  */
-export async function startEncryptionServer(encrypted: Record<string, unknown>) {
+export async function startEncryptionServer(encrypted: Record<string, unknown> | string) {
   const posted: Record<string, unknown>[] = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -136,7 +137,7 @@ export async function startEncryptionServer(encrypted: Record<string, unknown>) 
     req.on("end", () => {
       posted.push(JSON.parse(body) as Record<string, unknown>);
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify(encrypted));
+      res.end(typeof encrypted === "string" ? encrypted : JSON.stringify(encrypted));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -171,4 +172,31 @@ export async function captureUntilExit(run: ChildRun, bindings: readonly object[
   const { code, signal } = await run.exit;
   run.end();
   return { run, code, signal, last: run.logs().at(-1), reduced: reduceSession(run.stdout.json, state) };
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The Airbyte catalog that bindings discovered by Estuary's Python shim (a
+ * `snapshots__discover__capture.stdout.json` golden) came from: each stream's schema without what
+ * the shim adds, its key as Airbyte paths, its cursor, and its sync modes.
+ */
+export function catalogOfShimGolden(golden: { resourceConfig: Json; key: string[]; documentSchema: Json }[]): { streams: Json[] } {
+  return {
+    streams: golden.map((b) => {
+      const { _meta, ...properties } = (b.documentSchema.properties ?? {}) as Json;
+      void _meta;
+      const { "x-infer-schema": _x, if: _if, then: _then, ...schema } = b.documentSchema;
+      void _x, _if, _then;
+      const stream: Json = {
+        name: b.resourceConfig.stream,
+        json_schema: { ...schema, properties },
+        supported_sync_modes: b.resourceConfig.syncMode === "incremental" ? ["full_refresh", "incremental"] : ["full_refresh"],
+      };
+      if (b.key[0] !== "/_meta/row_id") stream.source_defined_primary_key = b.key.map((p) => parsePointer(p));
+      if (b.resourceConfig.cursorField) stream.default_cursor_field = b.resourceConfig.cursorField;
+      if (b.resourceConfig.namespace) stream.namespace = b.resourceConfig.namespace;
+      return stream;
+    }),
+  };
 }

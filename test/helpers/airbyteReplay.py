@@ -10,8 +10,9 @@ The scenario is a JSON file named by the REPLAY_SCENARIO environment variable:
   spec       the ConnectorSpecification printed by `spec`
   catalog    the AirbyteCatalog printed by `discover`
   check      the connectionStatus printed by `check` (default SUCCEEDED)
-  log        a file to which each invocation appends one JSON line: the command, and the
-             parsed --config, --catalog and --state files it was given
+  log        a file to which each invocation appends one JSON line: the command, the names
+             of its environment variables, and the parsed --config, --catalog and --state
+             files it was given
   control    a config to send as a CONTROL connectorConfig message before answering
   read       what `read` plays, one of:
     {"file": F}          the lines of a recorded message stream, byte for byte; a bare
@@ -25,6 +26,8 @@ The scenario is a JSON file named by the REPLAY_SCENARIO environment variable:
     plus, for either:
       "crash_after": N   after N lines, flush stdout, write "crashing" to stderr, exit 3
       "exit": N          the exit status at the end (default 0)
+      "hang": true       at the end, flush stdout and wait for ever, writing nothing (a hung
+                         source)
       "stderr": [..]     lines to write to stderr first
       "trace_error": M   end with a TRACE ERROR message M
       "stream_status": true   emit STREAM_STATUS COMPLETE for every stream at the end
@@ -52,7 +55,7 @@ def main(argv):
         opts[argv[i].lstrip("-")] = argv[i + 1]
         i += 2
     if scenario.get("log"):
-        entry = {"command": command, "pid": os.getpid()}
+        entry = {"command": command, "pid": os.getpid(), "env": sorted(os.environ)}
         for name in ("config", "catalog", "state"):
             if name in opts:
                 entry[name] = load(opts[name])
@@ -114,6 +117,11 @@ def read(spec, opts):
     if spec.get("trace_error"):
         out(json.dumps({"type": "TRACE", "trace": {"type": "ERROR", "emitted_at": 1, "error": {"message": spec["trace_error"], "failure_type": "system_error"}}}))
     sys.stdout.flush()
+    if spec.get("hang"):
+        sys.stdout.flush()
+        import time
+        while True:
+            time.sleep(3600)
     return spec.get("exit", 0)
 
 

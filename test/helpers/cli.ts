@@ -72,3 +72,31 @@ export function sdkAcksCatalog(): string {
   const command = ["node", path.join(repoRoot, "test/fixtures/connectors/sdk-acks/main.mjs")];
   return oneBindingCatalog("acmeCo/sdk-acks", command, { interval_ms: 20 }, {}, "ticks", "acmeCo/ticks", { n: { type: "integer" } });
 }
+
+/**
+ * A catalog capturing the scripted Python connector (test/fixtures/connectors/python/scripted.py),
+ * which writes exactly what `config.session` says: one binding, `things` into acmeCo/things,
+ * keyed by /id, unless `bindings` says otherwise.
+ */
+export function scriptedCatalog(config: Record<string, unknown>, options: { bindings?: unknown[]; schema?: Record<string, unknown>; key?: string[]; extraLocal?: Record<string, unknown> } = {}): string {
+  const file = path.join(tempTree(), "flow.yaml");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      captures: {
+        "acmeCo/scripted": {
+          endpoint: { local: { command: ["python3", path.join(PYTHON_DIR, "scripted.py")], config, ...options.extraLocal } },
+          bindings: options.bindings ?? [{ resource: { name: "things" }, target: "acmeCo/things" }],
+        },
+      },
+      collections: { "acmeCo/things": { schema: options.schema ?? { type: "object", properties: { id: { type: "integer" } }, required: ["id"] }, key: options.key ?? ["/id"] } },
+    }),
+  );
+  return file;
+}
+
+/** A captured line and its checkpoint, for scriptedCatalog sessions. */
+export const captured = (doc: Record<string, unknown> | string, binding?: number) => ({ write: `{"captured":{${binding !== undefined ? `"binding":${binding},` : ""}"doc":${typeof doc === "string" ? doc : JSON.stringify(doc)}}}` });
+export const checkpoint = (updated: Record<string, unknown> | string = {}, mergePatch = true) => ({
+  write: `{"checkpoint":{"state":{"updated":${typeof updated === "string" ? updated : JSON.stringify(updated)}${mergePatch ? ',"mergePatch":true' : ""}}}}`,
+});

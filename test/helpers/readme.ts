@@ -32,9 +32,9 @@ export async function bundleExample(source: string, outfile: string): Promise<vo
   });
 }
 
-/** The type errors of an example under the repository's strict settings. */
-export function typeErrors(source: string): string[] {
+/** The type errors of an example (or of the files of a scaffolded connector) under the repository's strict settings. */
+export function typeErrors(source: string | string[]): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(path.join(repoRoot, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
-  const program = ts.createProgram([source], { ...config.options, noEmit: true });
+  const program = ts.createProgram([source].flat(), { ...config.options, noEmit: true });
   return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
 }

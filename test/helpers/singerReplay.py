@@ -29,6 +29,8 @@ The scenario is a JSON file named by the SINGER_SCENARIO environment variable:
     plus, for either:
       "crash_after": N   after N lines, flush stdout, write "crashing" to stderr, exit 3
       "exit": N          the exit status at the end (default 0)
+      "hang": true       at the end, flush stdout and wait for ever, writing nothing (a hung
+                         source)
       "fail_with": M     end by writing a Python traceback ending in M to stderr, exit 1
 """
 import json
@@ -147,6 +149,11 @@ def sync(spec, state):
         sys.stdout.flush()
         sys.stderr.write("Traceback (most recent call last):\n  File \"tap.py\", line 3, in <module>\n    sync()\n%s\n" % spec["fail_with"])
         return 1
+    if spec.get("hang"):
+        sys.stdout.flush()
+        import time
+        while True:
+            time.sleep(3600)
     return spec.get("exit", 0)
 
 

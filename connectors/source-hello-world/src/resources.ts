@@ -2,7 +2,14 @@ import { defineResource } from "flowcap";
 import { dueGreetings, greeting } from "./api.js";
 import { greetingSchema, type EndpointConfig, type GreetingState } from "./models.js";
 
-/** The one resource: greetings at `config.rate` per second, counting on from the committed state. */
+/**
+ * The one resource: greetings at `config.rate` per second, counting on from the committed state.
+ *
+ * A raw `defineResource`, not an incremental resource: there is no source to poll here, the
+ * greetings are made on a clock. An incremental resource polls a log every `interval` and would
+ * turn the steady rate into a burst per interval, and its state (`{"inc": {"cursor": N}}`)
+ * would replace the `{"count": N}` that `flowcap preview --initial-state` examples use.
+ */
 export function greetings(config: EndpointConfig) {
   return defineResource({
     name: "greetings",

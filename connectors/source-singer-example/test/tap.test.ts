@@ -106,7 +106,7 @@ describe("source-singer-example over a SQLite shop", () => {
     const third = await preview(file, [-1], second.state);
     expect(third.docs["acmeCo/orders"]).toEqual([]);
     expect(third.docs["acmeCo/products"]!.map((d) => [d.sku, op(d)])).toEqual(["A", "B", "D", "E", "F"].map((s) => [s, "u"]));
-  });
+  }, 120_000);
 
   it("resumes a products sync cut short within its version, deleting nothing it already sent", async () => {
     const file = shopCatalog(dir, db, ["products"], 2);
@@ -114,5 +114,5 @@ describe("source-singer-example over a SQLite shop", () => {
     expect(cut.docs["acmeCo/products"]!.map((d) => d.sku)).toEqual(["A", "B"]);
     const rest = await preview(file, [-1], cut.state);
     expect(rest.docs["acmeCo/products"]!.map((d) => [d.sku, op(d)])).toEqual(["D", "E", "F"].map((s) => [s, "u"]));
-  });
+  }, 120_000);
 });

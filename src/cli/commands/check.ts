@@ -35,10 +35,11 @@ export const oauthCheck: ConformanceCheck = {
     const findings = lintOAuth(ctx.spec);
     if (!ctx.spec.oauth2 && findings.length === 0) return { status: "skip", detail: "the spec has no oauth2 block" };
     const errors = findings.filter((f) => f.severity === "error");
-    const lines = findings.map((f) => `${f.severity} [${f.rule}] ${f.path}: ${f.message}`);
+    const lines = findings.map((f) => `${f.severity} [${f.rule}] ${f.path}: ${f.message}${f.waiver ? ` (waived: ${f.waiver.reason})` : ""}`);
     if (errors.length) return { status: "fail", detail: `${errors.length} error(s):\n${lines.join("\n")}` };
-    if (findings.length) return { status: "warn", detail: `${findings.length} warning(s):\n${lines.join("\n")}` };
-    return `${ctx.spec.oauth2!.provider}: clean`;
+    const warnings = findings.filter((f) => f.severity === "warning");
+    if (warnings.length) return { status: "warn", detail: `${warnings.length} warning(s):\n${lines.join("\n")}` };
+    return `${ctx.spec.oauth2!.provider}: clean${findings.length ? ` (${findings.length} waived by the spec:\n${lines.join("\n")})` : ""}`;
   },
 };
 

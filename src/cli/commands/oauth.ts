@@ -173,7 +173,9 @@ const lint = defineCommand(
     else {
       for (const f of findings) await out.line(formatFinding(f));
       const errors = findings.filter((f) => f.severity === "error").length;
-      await out.line(findings.length === 0 ? `${subject}: OAuth looks right.` : `${subject}: ${errors} error(s), ${findings.length - errors} warning(s).`);
+      const waived = findings.filter((f) => f.severity === "waived").length;
+      const warnings = findings.length - errors - waived;
+      await out.line(findings.length === waived && errors === 0 && warnings === 0 ? `${subject}: OAuth looks right${waived ? ` (${waived} finding(s) waived by the spec)` : ""}.` : `${subject}: ${errors} error(s), ${warnings} warning(s)${waived ? `, ${waived} waived` : ""}.`);
     }
     return findings.some((f) => f.severity === "error") ? 1 : 0;
   },
@@ -191,7 +193,8 @@ async function connectorSpec(capture: CaptureDef, logLevel: string | undefined):
 
 /** A finding for people: `error  rule  where: message`. */
 export function formatFinding(f: OAuthLintFinding): string {
-  return `${f.severity.padEnd(7)} ${f.rule.padEnd(24)} ${f.path}: ${f.message}`;
+  const line = `${f.severity.padEnd(7)} ${f.rule.padEnd(24)} ${f.path}: ${f.message}`;
+  return f.waiver ? `${line} (waived ${f.waiver.severity}: ${f.waiver.reason})` : line;
 }
 
 function reportLint(findings: OAuthLintFinding[], name: string): void {

@@ -28,12 +28,17 @@ Options:
   --oauth2 FILE              Flow's oauth2 object for the spec (JSON)
   --documentation-url URL    the spec's documentationUrl
   --env NAME=VALUE           a variable for the tap's environment (repeatable)
-  --pass-env NAME            pass this variable of flowcap's environment to the tap (repeatable);
-                             PATH, HOME, locale, proxy, CA and LOG_LEVEL variables always pass,
-                             as do runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME,
-                             JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...) and
-                             TAP_*, SINGER_*; other variables (credentials) pass only when named
+  --clean-env                give the tap only an allowlist of flowcap's environment instead
+                             of all of it: PATH, HOME, locale, proxy, CA and LOG_LEVEL
+                             variables, runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV,
+                             JAVA_HOME, JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...),
+                             TAP_*, SINGER_* and --pass-env names; the names held back are logged at
+                             debug level. Default: the tap inherits the whole environment
+  --pass-env NAME            with --clean-env, pass this variable too (repeatable)
   --cwd DIR                  the tap's working directory
+  --idle-timeout-ms N        how long the tap may write nothing, on stdout or stderr, while
+                             flowcap waits for it, before it is taken for hung and the capture
+                             fails (default 10800000: 3 hours; 0 disables it)
   --kill-timeout-ms N        after SIGTERM, how long the tap gets before SIGKILL (default 10000)
   -h, --help                 show this help
 `;
@@ -47,7 +52,6 @@ export async function run(argv: string[]): Promise<number> {
     "catalog-arg": { type: "string" },
     "no-about": { type: "boolean" },
     "sourced-schema": { type: "boolean" },
-    "max-tracked-keys": { type: "string" },
   } as const;
   const parsed = parseShimArgs(argv, options, { name: "singer", usage, wraps: "the tap", example: "tap-github" });
   if (typeof parsed === "number") return parsed;
@@ -60,12 +64,6 @@ export async function run(argv: string[]): Promise<number> {
     if (values.properties && arg !== "properties") return fail("--properties and --catalog-arg disagree");
     catalogArgument = arg;
   } else if (values.properties) catalogArgument = "properties";
-
-  let maxTrackedKeys: number | undefined;
-  if (values["max-tracked-keys"] !== undefined) {
-    maxTrackedKeys = Number(values["max-tracked-keys"]);
-    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) return fail("--max-tracked-keys wants a whole number");
-  }
 
   let configSchema: Record<string, unknown> | undefined;
   if (values["config-schema"]) {
@@ -83,14 +81,14 @@ export async function run(argv: string[]): Promise<number> {
     if (!isPlainObject(catalog) || !Array.isArray(catalog.streams)) return fail(`${values.catalog} does not hold a Singer catalog (an object with a "streams" list)`);
   }
 
-  const tap = childTap({ argv: command, env: common.env, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs });
+  const tap = childTap({ argv: command, env: common.env, cleanEnv: common.cleanEnv, inheritEnv: common.inheritEnv, cwd: common.cwd, killTimeoutMs: common.killTimeoutMs, idleTimeoutMs: common.idleTimeoutMs });
   const connector = createSingerConnector(tap, {
     configSchema,
     catalog,
     catalogArgument,
     about: values["no-about"] ? false : undefined,
     sourcedSchemas: values["sourced-schema"] === true,
-    maxTrackedKeys,
+    maxTrackedKeys: common.maxTrackedKeys,
     oauth2: common.oauth2,
     documentationUrl: common.documentationUrl,
     cwd: common.cwd,

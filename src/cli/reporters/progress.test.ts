@@ -18,9 +18,9 @@ const stats = (documents: number): PreviewStats => ({
   startedAtMs: Date.now() - 2000,
   // Two bindings of one collection (two tables into one collection) are counted apart.
   bindings: new Map([
-    [0, { label: "public.greetings", collection: "acmeCo/greetings", documents: documents - 2, bytes: 0 }],
-    [1, { label: "archive.greetings", collection: "acmeCo/greetings", documents: 1, bytes: 0 }],
-    [2, { label: "other", collection: "acmeCo/other", documents: 1, bytes: 0 }],
+    [0, { label: "public.greetings", collection: "acmeCo/greetings", documents: documents - 2, read: documents - 2, bytes: 0, checkpoints: 3 }],
+    [1, { label: "archive.greetings", collection: "acmeCo/greetings", documents: 1, read: 1, bytes: 0, checkpoints: 1 }],
+    [2, { label: "other", collection: "acmeCo/other", documents: 1, read: 1, bytes: 0, checkpoints: 1 }],
   ]),
 });
 

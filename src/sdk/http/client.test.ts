@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logSink } from "../../../test/helpers/logs.js";
-import { backoffDelayMs, createHttpClient, isRetryableNetworkError, parseRetryAfter } from "./client.js";
+import { logFatal } from "../../runtime/index.js";
+import { backoffDelayMs, createHttpClient, isRetryableNetworkError } from "./client.js";
+import { parseRetryAfter } from "./rateLimitHeaders.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
-import { RateLimiter } from "./rateLimiter.js";
 import type { AccessToken, TokenSource } from "./tokenSource.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string, hit: number) => void;
@@ -66,7 +67,7 @@ describe("createHttpClient", () => {
     const response = await createHttpClient({ ...fast, log }).request(base + "/flaky");
     expect(response.text()).toBe("ok");
     expect(hits.get("/flaky")).toBe(3);
-    expect(lines.json.map((l) => l.message)).toEqual([
+    expect(lines.json.filter((l) => l.level === "warn").map((l) => l.message)).toEqual([
       expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/flaky answered HTTP 502; retrying in \d+ ms \(attempt 2 of 5\)$/),
       expect.stringMatching(/attempt 3 of 5/),
     ]);
@@ -114,7 +115,7 @@ describe("createHttpClient", () => {
     routes.set("/later", (_req, res, _b, n) => (n === 1 ? res.writeHead(429, { "retry-after": "86400" }).end() : res.end("ok")));
     const { log, lines } = logSink();
     await createHttpClient({ ...fast, log, maxRetryAfterMs: 50, rateLimiter: false }).request(base + "/later");
-    expect(lines.json[0]!.message).toMatch(/asked to retry after 86400 s; waiting 0 s instead/);
+    expect(lines.json.find((l) => l.level === "warn")!.message).toMatch(/asked to retry after 86400 s; waiting 0 s instead/);
   });
 
   it("retries a connection the server drops, and a body that breaks off", async () => {
@@ -160,6 +161,25 @@ describe("createHttpClient", () => {
     expect(error.message).not.toMatch(/s3cr3t|t0k|pw/);
     expect(error.userFacing).toBe(true);
     expect(error.message).toMatch(/check the configured credentials/);
+  });
+
+  it("keeps every form of a secret a server echoes (Basic credentials, form encoding, numbers) out of the task error", async () => {
+    // A token endpoint that echoes what it was sent, as some do in their error bodies.
+    routes.set("/token", (req, res, body) => res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_client", authorization: req.headers.authorization, got: body })));
+    const { log, lines } = logSink();
+    // What serve() registers from a config whose client_secret and pin are marked secret.
+    log.redactor.add(["my client/secret", 918273]);
+    const basic = Buffer.from("a-client-id:my client/secret").toString("base64");
+    const error = await createHttpClient(fast)
+      .request(base + "/token", { method: "POST", headers: { authorization: `Basic ${basic}` }, form: { grant_type: "client_credentials", client_secret: "my client/secret", pin: "918273" } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpStatusError);
+    expect((error as HttpStatusError).bodyExcerpt).toContain(basic);
+    logFatal(log, error);
+    const taskError = lines.lines.at(-1)!;
+    expect(JSON.parse(taskError)).toMatchObject({ level: "error", fields: { code: "HTTP_STATUS" } });
+    for (const form of [basic.slice(16, 30), "my+client%2Fsecret", "my client/secret", "918273"]) expect(taskError, form).not.toContain(form);
+    expect(taskError).toContain("[redacted]");
   });
 
   it("sends the token source's token and refreshes it once on a 401", async () => {
@@ -239,35 +259,6 @@ describe("createHttpClient", () => {
   });
 });
 
-describe("RateLimiter", () => {
-  it("doubles the gap on 429, shrinks it on success, caps it and warns once", () => {
-    const warnings: number[] = [];
-    const limiter = new RateLimiter({ maxIntervalMs: 1000, onMaxInterval: (ms) => warnings.push(ms) });
-    expect(limiter.currentIntervalMs).toBe(0);
-    limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(50);
-    limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(100);
-    limiter.record(200);
-    expect(limiter.currentIntervalMs).toBeCloseTo(98);
-    for (let i = 0; i < 10; i++) limiter.record(429);
-    expect(limiter.currentIntervalMs).toBe(1000);
-    expect(warnings).toEqual([1000]);
-    for (let i = 0; i < 2000; i++) limiter.record(200);
-    expect(limiter.currentIntervalMs).toBe(0);
-  });
-
-  it("spaces concurrent callers in order", async () => {
-    const now = 1000;
-    const limiter = new RateLimiter({ initialIntervalMs: 30, now: () => now });
-    const started: number[] = [];
-    const t0 = Date.now();
-    await Promise.all([0, 1, 2].map(async (i) => (await limiter.acquire(), started[i] = Date.now() - t0)));
-    expect(started[0]!).toBeLessThan(20);
-    expect(started[2]!).toBeGreaterThanOrEqual(55);
-  });
-});
-
 describe("helpers", () => {
   it("parses Retry-After as seconds or an HTTP date", () => {
     expect(parseRetryAfter("120")).toBe(120_000);
@@ -300,5 +291,119 @@ describe("helpers", () => {
     );
     expect(redactUrl("https://x.io/p?APIKEY=1&key=2&sig=3&page=4&flag")).toBe("https://x.io/p?APIKEY=[redacted]&key=[redacted]&sig=[redacted]&page=4&flag");
     expect(redactUrl("not a url")).toBe("not a url");
+  });
+});
+
+describe("deadline and idempotency", () => {
+  it("ends a body that trickles one byte every 500 ms at the request's deadline, however alive it looks", async () => {
+    routes.set("/trickle", (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(" ")), 500);
+      res.on("close", () => clearInterval(timer));
+    });
+    const started = Date.now();
+    const error = (await createHttpClient({ ...fast, deadlineMs: 2000, maxAttempts: 1 })
+      .request(base + "/trickle")
+      .catch((e: unknown) => e)) as Error & { code: string };
+    expect(error.code).toBe("TIMEOUT");
+    expect(error.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/trickle: no complete response within 2000 ms/);
+    expect(Date.now() - started).toBeLessThan(6000);
+  });
+
+  it("applies a deadline to a stream when one is set", async () => {
+    routes.set("/trickle-lines", (_req, res) => {
+      res.writeHead(200);
+      const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write("{}\n")), 300);
+      res.on("close", () => clearInterval(timer));
+    });
+    const client = createHttpClient(fast);
+    const consume = async () => {
+      for await (const _ of client.jsonLines(base + "/trickle-lines", { deadlineMs: 1500 })) void _;
+    };
+    await expect(consume()).rejects.toMatchObject({ code: "TIMEOUT" });
+  });
+
+  it("does not retry a POST that failed with a 5xx, a 429 or a dropped connection, and says why", async () => {
+    routes.set("/create", (_req, res) => res.writeHead(503).end("busy"));
+    await expect(createHttpClient(fast).request(base + "/create", { method: "POST", json: { a: 1 } })).rejects.toThrow(/HTTP 503/);
+    expect(hits.get("/create")).toBe(1);
+
+    routes.set("/create-429", (_req, res) => res.writeHead(429).end());
+    await expect(createHttpClient({ ...fast, rateLimiter: false }).request(base + "/create-429", { method: "PATCH", json: {} })).rejects.toThrow(/HTTP 429/);
+    expect(hits.get("/create-429")).toBe(1);
+
+    routes.set("/create-drop", (req) => req.socket.destroy());
+    await expect(createHttpClient(fast).request(base + "/create-drop", { method: "POST", body: "x" })).rejects.toThrow(/not retried: POST is not idempotent; pass idempotent: true/);
+    expect(hits.get("/create-drop")).toBe(1);
+  });
+
+  it("retries a POST when the caller says it is idempotent, or when nothing was sent", async () => {
+    routes.set("/search", (_req, res, _b, n) => (n < 3 ? res.writeHead(502).end() : res.end("found")));
+    expect((await createHttpClient(fast).request(base + "/search", { method: "POST", json: { q: 1 }, idempotent: true })).text()).toBe("found");
+    expect(hits.get("/search")).toBe(3);
+
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const error = (await createHttpClient({ ...fast, maxAttempts: 3 })
+      .request(`http://127.0.0.1:${port}/x`, { method: "POST" })
+      .catch((e: unknown) => e)) as Error;
+    // Connection refused: the request never left, so it was tried three times.
+    expect(error.message).toMatch(/failed after 3 attempts: ECONNREFUSED/);
+  });
+
+  it("retries GitHub's rate-limit 403 after the reset it announces", async () => {
+    routes.set("/gh", (_req, res, _b, n) =>
+      n === 1 ? res.writeHead(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 1) }).end('{"message":"API rate limit exceeded"}') : res.end("ok"),
+    );
+    const client = createHttpClient(fast);
+    const started = Date.now();
+    expect((await client.request(base + "/gh")).text()).toBe("ok");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(client.rateLimiter!.stats.throttled).toBe(1);
+  });
+});
+
+describe("streamItems", () => {
+  it("streams the array at a pointer, with headers before the items and the rest of the document after", async () => {
+    const data = Array.from({ length: 5000 }, (_, i) => ({ id: i, text: `item ${i}, with "quotes" and ] brackets` }));
+    routes.set("/big", (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "x-total": "5000" });
+      const body = JSON.stringify({ meta: { page: 1 }, data, next_cursor: "c2" });
+      // Sent in small pieces, as a slow network would.
+      let at = 0;
+      const send = () => {
+        if (at >= body.length) return res.end();
+        res.write(body.slice(at, (at += 7000)));
+        setImmediate(send);
+      };
+      send();
+    });
+    const response = await createHttpClient(fast).streamItems<{ id: number }>(base + "/big", { pointer: "/data" });
+    expect(response.status).toBe(200);
+    expect(response.headers["x-total"]).toBe("5000");
+    expect(response.remainder).toBeUndefined();
+    let n = 0;
+    for await (const item of response.items) expect(item.id).toBe(n++);
+    expect(n).toBe(5000);
+    expect(response.remainder).toEqual({ meta: { page: 1 }, data: [], next_cursor: "c2" });
+  });
+
+  it("streams JSON lines when the content type says so", async () => {
+    routes.set("/export", (_req, res) => res.writeHead(200, { "content-type": "application/x-ndjson" }).end('{"a":1}\n\n{"a":2}\n'));
+    const response = await createHttpClient(fast).streamItems(base + "/export");
+    const items: unknown[] = [];
+    for await (const item of response.items) items.push(item);
+    expect(items).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+
+  it("names the URL when the body is not what was expected", async () => {
+    routes.set("/wrong", (_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"items":[]}'));
+    const response = await createHttpClient(fast).streamItems(base + "/wrong?api_key=k", { pointer: "/data" });
+    const consume = async () => {
+      for await (const _ of response.items) void _;
+    };
+    await expect(consume()).rejects.toThrow(/^http:\/\/127\.0\.0\.1:\d+\/wrong\?api_key=\[redacted\]: no array at \/data/);
   });
 });

@@ -17,9 +17,11 @@ export function isSecretParamName(name: string): boolean {
 /**
  * A URL fit for an error message or a log line: user info removed and the values of
  * credential-like query parameters (`client_secret`, `access_token`, `api_key`, `code`, …)
- * replaced by `[redacted]`. Text that is not a URL is returned unchanged.
+ * replaced by `[redacted]`, as are those of `secretParams` (the query parameter an API key travels
+ * in, whatever it is called). Text that is not a URL is returned unchanged.
  */
-export function redactUrl(url: string | URL): string {
+export function redactUrl(url: string | URL, secretParams?: Iterable<string>): string {
+  const extra = secretParams ? new Set([...secretParams].map((n) => n.toLowerCase())) : undefined;
   let parsed: URL;
   try {
     parsed = new URL(String(url));
@@ -41,7 +43,8 @@ export function redactUrl(url: string | URL): string {
       } catch {
         // keep the raw name
       }
-      return eq !== -1 && isSecretParamName(name) ? `${rawName}=${REDACTED_PARAM}` : part;
+      const secret = isSecretParamName(name) || extra?.has(name.toLowerCase()) === true;
+      return eq !== -1 && secret ? `${rawName}=${REDACTED_PARAM}` : part;
     });
     parsed.search = "?" + parts.join("&");
   }
@@ -57,10 +60,13 @@ export const BODY_EXCERPT_CHARS = 500;
  * marked user-facing: they almost always mean the configured credentials are wrong.
  */
 export class HttpStatusError extends FlowcapError {
+  /** The HTTP status the API answered. */
   readonly status: number;
+  /** The request's method. */
   readonly method: string;
   /** The request URL with credentials stripped (see redactUrl). */
   readonly url: string;
+  /** The response headers, names lower-cased. */
   readonly headers: Record<string, string | string[] | undefined>;
   /** The first BODY_EXCERPT_CHARS characters of the body. */
   readonly bodyExcerpt: string;

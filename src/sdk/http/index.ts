@@ -1,15 +1,19 @@
 /**
- * The HTTP client flowcap offers connectors (undici underneath): timeouts, retries of network
- * errors, 5xx and 429, `Retry-After`, an adaptive rate limiter, JSON and line-streaming helpers,
- * bearer tokens from a TokenSource, and HttpStatusError with secrets stripped from the URL.
+ * The HTTP layer flowcap offers connectors (undici underneath): timeouts and a per-request
+ * deadline, retries (of idempotent requests) of network errors, 5xx and throttled responses, an
+ * adaptive rate limiter that obeys `Retry-After` and rate-limit headers, auth helpers whose
+ * secrets never reach a log line, pagination (Link headers, next URLs, cursors, offsets, page
+ * numbers) with resumable cursors, streaming of large JSON arrays and JSON lines, and
+ * HttpStatusError with secrets stripped from the URL.
  */
 export {
   createHttpClient,
-  parseRetryAfter,
   backoffDelayMs,
   isRetryableNetworkError,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_REQUEST_DEADLINE_MS,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_THROTTLED_RETRIES,
   DEFAULT_RETRY_BASE_DELAY_MS,
   DEFAULT_RETRY_MAX_DELAY_MS,
   DEFAULT_MAX_RETRY_AFTER_MS,
@@ -17,11 +21,35 @@ export {
   type HttpClientOptions,
   type RequestOptions,
   type RetryContext,
+  type ResponseInfo,
   type HttpResponse,
   type StreamingResponse,
+  type StreamItemsOptions,
+  type ItemsResponse,
   type HttpHeaders,
   type QueryParams,
 } from "./client.js";
 export { HttpStatusError, redactUrl, isSecretParamName, BODY_EXCERPT_CHARS } from "./errors.js";
-export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions } from "./rateLimiter.js";
+export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions, type RateLimitTurn } from "./rateLimiter.js";
+export { parseRetryAfter, parseRateLimitHeaders, isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
 export { staticTokenSource, authorizationValue, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
+export { apiKeyAuth, bearerAuth, basicAuth, oauth2Auth, type HttpAuth, type AuthTarget, type AppliedAuth, type ApiKeyPlacement } from "./auth.js";
+export { parseLinkHeader, findLink, type WebLink } from "./linkHeader.js";
+export {
+  paginate,
+  linkHeader,
+  nextUrl,
+  nextCursor,
+  offsetLimit,
+  pageNumber,
+  type PaginationCursor,
+  type Page,
+  type PageRequest,
+  type PaginateOptions,
+  type PaginationStrategy,
+  type StopReason,
+  type NextCursorOptions,
+  type OffsetLimitOptions,
+  type PageNumberOptions,
+} from "./paginate.js";
+export { streamJsonArray, JsonArraySplitter, DEFAULT_MAX_ITEM_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, type JsonArrayStreamOptions } from "./jsonArrayStream.js";

@@ -2,6 +2,7 @@ import type { CaptureBinding } from "../../protocol/index.js";
 import { stateKey as computeStateKey } from "../../protocol/index.js";
 import { checkWithSchema } from "../../sdk/index.js";
 import { ConfigError, type ConfigProblem } from "../../util/errors.js";
+import { parsePointer } from "../../util/jsonPointer.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
 import { ROW_ID_KEY } from "../documents.js";
 import type { AirbyteSyncMode, ConfiguredAirbyteCatalog, ConfiguredAirbyteStream } from "./types.js";
@@ -70,6 +71,13 @@ export interface ShimBinding extends ResourceConfig {
    * are numbered from 0, and rows the previous refresh had beyond the new count are deleted.
    */
   snapshot: boolean;
+  /**
+   * A full-refresh stream with a key of its own: each complete refresh deletes the keys the
+   * previous ones had and it did not send (its keys are tracked in the state).
+   */
+  keyedRefresh: boolean;
+  /** The collection's key, as pointer tokens. */
+  key: string[][];
   writeSchema: Record<string, unknown>;
 }
 
@@ -82,11 +90,15 @@ export function shimBindings(bindings: readonly CaptureBinding[]): ShimBinding[]
     problems.push(...p);
     if (!config) return;
     const schema = binding.collection.writeSchema ?? binding.collection.readSchema;
+    const key = binding.collection.key ?? [];
+    const snapshot = config.syncMode === "full_refresh" && deepEqual(key, [ROW_ID_KEY]);
     out.push({
       ...config,
       index,
       stateKey: binding.stateKey || computeStateKey(binding.resourcePath?.length ? binding.resourcePath : resourcePathOf(config), binding.backfill ?? 0),
-      snapshot: config.syncMode === "full_refresh" && deepEqual(binding.collection.key, [ROW_ID_KEY]),
+      snapshot,
+      keyedRefresh: config.syncMode === "full_refresh" && !snapshot && key.length > 0,
+      key: key.map((p) => parsePointer(p)),
       writeSchema: isPlainObject(schema) ? schema : {},
     });
   });

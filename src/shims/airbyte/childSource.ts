@@ -11,8 +11,9 @@ import type { AirbyteCatalog, AirbyteConnectionStatus, AirbyteConnectorSpecifica
 export type ChildSourceOptions = ProgramOptions;
 
 /**
- * Variables a source inherits by prefix (default of `inheritEnvPrefixes`): the Airbyte CDK's
- * own switches, such as `AIRBYTE_ENABLE_UNSAFE_CODE`, which a source's image sets for it.
+ * Variables a source inherits by prefix under `cleanEnv` (default of `inheritEnvPrefixes`): the
+ * Airbyte CDK's own switches, such as `AIRBYTE_ENABLE_UNSAFE_CODE`, which a source's image sets
+ * for it.
  */
 export const AIRBYTE_ENV_PREFIXES: readonly string[] = ["AIRBYTE_"];
 
@@ -33,9 +34,10 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
     const log = ctx.log.child({ source: label });
     let answer: unknown;
     let traceError: string | undefined;
+    let lineNumber = 0;
     const outcome = await child.consume(
       (line) => {
-        const m = airbyteMessageOf(line, log);
+        const m = airbyteMessageOf(line, log, ++lineNumber);
         if (!m) return;
         if (m.type === want) answer = want === "SPEC" ? m.spec : want === "CATALOG" ? m.catalog : m.connectionStatus;
         else if (m.type === "LOG") logAirbyteLog(log, m.log);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
+import { reduceCollection } from "../../../test/helpers/singer.js";
+import { documentSchema } from "./discover.js";
 import { createAirbyteConnector, mergeConfig, type AirbyteConnectorOptions } from "./connector.js";
 import type { AirbyteReadOutcome, AirbyteSource } from "./source.js";
 import type { StateInputFile } from "./state.js";
@@ -208,6 +210,93 @@ describe("open", () => {
     });
   });
 
+  describe("a keyed full-refresh stream", () => {
+    const users = (ids: number[]) => ids.map((id) => record("users", { id, name: `user ${id}` }));
+    const status = (status: string) => ({ type: "TRACE", trace: { type: "STREAM_STATUS", emitted_at: 1, stream_status: { stream_descriptor: { name: "users" }, status } } });
+    const writeSchema = documentSchema({ type: "object", properties: { id: { type: "integer" }, name: { type: "string" } }, required: ["id", "name"] }, true, ["/id"]);
+    const binding = airbyteBinding("users", { syncMode: "full_refresh", writeSchema });
+    const ids = (docs: { doc: Json }[]) => [...reduceCollection(docs.map((d) => d.doc), ["/id"]).keys()];
+
+    /** Runs the reads one after the other, each from the state the last one committed. */
+    async function reads(...scripts: { lines: (string | object)[]; outcome?: AirbyteReadOutcome | Error }[]) {
+      const { source, given } = fakeSource({ reads: scripts });
+      let state: Json = {};
+      const docs: { binding: number; doc: Json }[] = [];
+      const runs = [];
+      for (const _ of scripts) {
+        const run = await session(source, [binding], state);
+        const committed = reduceSession(run.messages, state);
+        docs.push(...committed.docs);
+        state = committed.state;
+        runs.push({ ...run, committed, docs: committed.docs.map((d) => d.doc) });
+      }
+      return { runs, docs, state, given };
+    }
+
+    it("deletes the rows a complete refresh no longer has (5 rows shrink to 2), by their keys", async () => {
+      const { runs, docs, state } = await reads({ lines: users([1, 2, 3, 4, 5]) }, { lines: users([1, 3]) });
+      expect(runs[0]!.docs.map((d) => (d._meta as Json).op)).toEqual(["u", "u", "u", "u", "u"]);
+      expect(runs[1]!.docs.slice(2)).toEqual([
+        { id: 2, _meta: { op: "d", row_id: 2 } },
+        { id: 4, _meta: { op: "d", row_id: 3 } },
+        { id: 5, _meta: { op: "d", row_id: 4 } },
+      ]);
+      expect(runs[1]!.logs).toContainEqual(expect.objectContaining({ level: "info", message: "stream users: the refresh is complete: deleting 3 row(s) it no longer has" }));
+      expect(ids(docs)).toEqual(["[1]", "[3]"]);
+      expect((state.bindingStateV1 as Json).users).toEqual({ keys: { "1": 2, "3": 2 }, refresh: 3 });
+    });
+
+    it("deletes nothing after an incomplete refresh: a failed read, an INCOMPLETE status, a TRACE error, a read that says nothing of it", async () => {
+      const { runs, docs } = await reads(
+        { lines: users([1, 2, 3]) },
+        { lines: [...users([1]), streamState("users", { page: 2 })], outcome: new Error("the API went away") },
+        { lines: [...users([1]), status("INCOMPLETE")] },
+        { lines: [...users([1]), { type: "TRACE", trace: { type: "ERROR", emitted_at: 1, error: { message: "timeout", stream_descriptor: { name: "users" } } } }] },
+        { lines: [] },
+      );
+      expect(runs.slice(1).map((r) => r.docs.filter((d) => (d._meta as Json).op === "d"))).toEqual([[], [], [], []]);
+      expect(ids(docs)).toEqual(["[1]", "[2]", "[3]"]);
+      expect(runs[4]!.logs).toContainEqual(expect.objectContaining({ level: "warn", message: "stream users: the source sent no record and no status for it in this read: keeping the 3 row(s) of its last refresh instead of deleting them" }));
+    });
+
+    it("counts a refresh resumed after a failed read as one: what the failed read sent is not deleted", async () => {
+      const { runs, docs, given } = await reads(
+        { lines: users([1, 2, 3, 4, 5]) },
+        { lines: [...users([1, 2]), streamState("users", { page: 2 })], outcome: new Error("the API went away") },
+        { lines: [...users([3]), streamState("users", { page: 3 })] },
+      );
+      expect(given[2]!.state).toEqual({ kind: "STREAM", value: [streamState("users", { page: 2 }).state] });
+      expect(runs[2]!.docs.filter((d) => (d._meta as Json).op === "d").map((d) => d.id)).toEqual([4, 5]);
+      expect(ids(docs)).toEqual(["[1]", "[2]", "[3]"]);
+    });
+
+    it("makes its deletions at the stream's COMPLETE status, and records after it do not undo the refresh", async () => {
+      const { runs, docs } = await reads({ lines: users([1, 2, 3]) }, { lines: [...users([1]), status("COMPLETE"), streamState("users", {}), ...users([2])] });
+      expect(runs[1]!.docs.map((d) => `${(d._meta as Json).op}:${String(d.id)}`)).toEqual(["u:1", "d:2", "d:3", "u:2"]);
+      expect(ids(docs)).toEqual(["[1]", "[2]"]);
+    });
+
+    it("warns, and deletes nothing, when its collection's schema has no deletion rule (discovered before)", async () => {
+      const old = airbyteBinding("users", { syncMode: "full_refresh", writeSchema: { type: "object", required: ["id", "name"] } });
+      const { source } = fakeSource({ reads: [{ lines: users([1, 2]) }, { lines: users([1]) }] });
+      const one = await session(source, [old]);
+      const two = await session(source, [old], one.reduced!.state);
+      expect(two.reduced!.docs.map((d) => d.doc.id)).toEqual([1]);
+      expect(two.logs.filter((l) => l.level === "warn" && /^stream\(s\) users are read by full refresh, but their collections' schemas have no rule for deletions/.test(l.message))).toHaveLength(1);
+      expect(JSON.stringify(two.reduced!.state)).not.toContain("keys");
+    });
+
+    it("stops tracking past maxTrackedKeys, and says so", async () => {
+      const { source } = fakeSource({ reads: [{ lines: users([1, 2, 3]) }, { lines: users([1]) }] });
+      const one = await session(source, [binding], {}, undefined, { maxTrackedKeys: 2 });
+      expect(one.logs).toContainEqual(expect.objectContaining({ level: "warn", message: expect.stringMatching(/^stream users has more than 2 keys: they are no longer tracked/) }));
+      expect((one.reduced!.state.bindingStateV1 as Json).users).toEqual({ keysDropped: true });
+      const two = await session(source, [binding], one.reduced!.state, undefined, { maxTrackedKeys: 2 });
+      expect(two.reduced!.docs.map((d) => d.doc.id)).toEqual([1]);
+      expect(two.logs).toContainEqual(expect.objectContaining({ level: "warn", message: "stream users: its refreshes cannot delete the rows they no longer have: it has more keys than are tracked (--max-tracked-keys 2)" }));
+    });
+  });
+
   it("hands a full-refresh stream's state back only after a failed read, never after a completed one (as Airbyte resumes full refreshes)", async () => {
     const tickets = airbyteBinding("tickets", { syncMode: "full_refresh" });
     const users = airbyteBinding("users", { cursorField: ["id"] });
@@ -296,6 +385,26 @@ describe("open", () => {
     }
   });
 
+  it("hands Flow the encryption service's answer byte for byte in the configUpdate, unredacted, even where a plain field equals a secret", async () => {
+    // user: postgres, password: postgres: the password's value is also the user's.
+    const answer = '{"host":"db","password":"ENC[AES256_GCM,data:cG9zdGdyZXM=,type:str]","port":5432.0,"sops":{"mac":"ENC[AES256_GCM,data:postgres]"},"user":"postgres"}';
+    const server = await startEncryptionServer(answer);
+    try {
+      const pg = { type: "object", properties: { host: { type: "string" }, port: { type: "integer" }, user: { type: "string" }, password: { type: "string", airbyte_secret: true } } };
+      const { source } = fakeSource({
+        reads: [{ lines: [{ type: "CONTROL", control: { type: "CONNECTOR_CONFIG", emitted_at: 1, connectorConfig: { config: { host: "db", port: 5432, user: "postgres", password: "postgres" } } } }] }],
+      });
+      source.spec = async () => ({ documentationUrl: "https://example.com/docs", connectionSpecification: pg });
+      const { code, stderr, logs } = await session(source, [airbyteBinding("users")], {}, { host: "db", port: 5432, user: "postgres", password: "postgres" }, { encryptionUrl: server.url });
+      expect(code, JSON.stringify(logs.at(-1))).toBe(0);
+      const event = stderr.find((l) => l.includes('"eventType":"configUpdate"'))!;
+      expect(event).toContain(`"config":${answer}}`);
+      expect(event).toContain('"message":"the source fake updated its config"');
+    } finally {
+      server.close();
+    }
+  });
+
   it("skips records of unknown streams, logs the source's messages at their levels, and its other output as text", async () => {
     const { source } = fakeSource({
       reads: [
@@ -330,6 +439,40 @@ describe("open", () => {
     expect(seen).toContainEqual(["info", "Traceback (most recent call last):"]);
     expect(seen).toContainEqual(["info", '{"some": "json"}']);
     expect(logs.filter((l) => l.message === 'skipping records of stream "ghost": no binding captures it')).toHaveLength(1);
+  });
+
+  describe("a stdout line that does not parse", () => {
+    const before = [record("users", { id: 1 }), streamState("users", { cursor: 1 }), record("users", { id: 2 })];
+    const after = [streamState("users", { cursor: 3 }), record("users", { id: 4 })];
+    const unreadable: [string, string, RegExp][] = [
+      ["Python's NaN", '{"type": "RECORD", "record": {"stream": "users", "data": {"id": 3, "score": NaN}, "emitted_at": 1}}', /NaN|Unexpected token/],
+      ["a line cut short", '{"type": "RECORD", "record": {"stream": "users", "data": {"id": 3, "name": "Ad', /Unterminated string|Unexpected end/],
+      ["a stray byte", '{"type":"RECORD","record":{"stream":"users","data":{"id":3}\u0001,"emitted_at":1}}', /Expected ',' or '}'/],
+      ["another write inside it", 'Progress: 50%{"type":"RECORD","record":{"stream":"users","data":{"id":3},"emitted_at":1}}', /Unexpected token/],
+      ["a STATE in lower case", '{"type":"state","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":Infinity}}}}', /Unexpected token/],
+    ];
+    for (const [what, line, problem] of unreadable) {
+      it(`fails the read at that line when it carries an Airbyte message type (${what}), before the next STATE is committed`, async () => {
+        const { source } = fakeSource({ reads: [{ lines: [...before, line, ...after] }] });
+        const { code, last, messages } = await session(source, [airbyteBinding("users")]);
+        expect(code).toBe(1);
+        expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });
+        expect(last!.message).toMatch(/^the source wrote an unreadable Airbyte (RECORD|STATE) message \(stdout line 4, not valid JSON: /);
+        expect(last!.message).toMatch(problem);
+        const committed = reduceSession(messages);
+        expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+        expect(committed.state).toEqual({ bindingStateV1: { users: { stream: { cursor: 1 }, rowId: 1 } }, airbyte: { kind: "STREAM" } });
+      });
+    }
+
+    it("is the source's own output, logged, when it carries no message type (a library's print)", async () => {
+      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"', '  "type": "RECORD", (a message pretty-printed over lines)'];
+      const { source } = fakeSource({ reads: [{ lines: [...before, ...prints, ...after] }] });
+      const { code, logs, reduced } = await session(source, [airbyteBinding("users")]);
+      expect(code, JSON.stringify(logs.at(-1))).toBe(0);
+      expect(reduced!.docs.map((d) => d.doc.id)).toEqual([1, 2, 4]);
+      for (const print of prints) expect(logs).toContainEqual(expect.objectContaining({ level: "info", message: print, fields: expect.objectContaining({ stream: "stdout" }) }));
+    });
   });
 
   it("fails clearly on a RECORD whose data is not an object", async () => {

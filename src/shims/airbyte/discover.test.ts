@@ -37,6 +37,20 @@ describe("recommendedName", () => {
 });
 
 describe("documentSchema", () => {
+  it("makes a primary key required and not nullable, parents included, as Estuary's Airbyte shim does (Flow refuses a key that may not exist)", () => {
+    const source = {
+      type: "object",
+      properties: { id: { type: ["string", "null"] }, doc: { type: ["object", "null"], properties: { n: { type: ["integer", "null"] } } }, name: { type: "string" } },
+      required: ["name"],
+    };
+    const schema = documentSchema(source, false, ["/id", "/doc/n"]);
+    expect(schema.required).toEqual(["name", "id", "doc"]);
+    expect(schema.properties).toMatchObject({ id: { type: "string" }, doc: { type: "object", required: ["n"], properties: { n: { type: "integer" } } } });
+    expect(source.properties.id.type).toEqual(["string", "null"]); // the stream's schema is not modified
+    // Where the schema does not declare the key plainly, it is left alone (the host reports it).
+    expect(documentSchema({ type: "object", properties: { a: { $ref: "#/$defs/A" } } }, false, ["/a/b"]).properties).toMatchObject({ a: { $ref: "#/$defs/A" } });
+  });
+
   it("adds _meta.row_id without touching the stream's own schema", () => {
     const source = { type: "object", properties: { id: { type: "integer" } }, required: ["id"] };
     const schema = documentSchema(source, false);
@@ -86,6 +100,17 @@ describe("discoveredBindings", () => {
     expect(logs()).toContainEqual(expect.objectContaining({ level: "warn", message: "leaving out catalog stream #5: it has no name" }));
     // Flow takes it.
     expect(() => encodeResponse({ discovered: { bindings } })).not.toThrow();
+  });
+
+  it("gives a keyed full-refresh stream the deletion rule, its key required, so its refreshes can delete rows; an incremental one none", () => {
+    const json_schema = { type: "object", properties: { id: { type: "integer" }, name: { type: "string" } }, required: ["id", "name"] };
+    const [full, incremental] = discoveredBindings(
+      { streams: [stream("tags", { json_schema, supported_sync_modes: ["full_refresh"], source_defined_primary_key: [["id"]] }), stream("users", { json_schema, supported_sync_modes: ["incremental"], source_defined_primary_key: [["id"]] })] },
+      logger().log,
+    );
+    expect(full!.documentSchema).toMatchObject({ required: ["id"], else: { required: ["name"] }, then: { reduce: { strategy: "merge", delete: true } } });
+    expect(incremental!.documentSchema).toMatchObject({ required: ["id", "name"] });
+    expect(incremental!.documentSchema).not.toHaveProperty("then");
   });
 
   it("makes names unique after cleaning", () => {

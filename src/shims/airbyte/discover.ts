@@ -1,7 +1,7 @@
 import type { DiscoveredBinding } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
-import { escapePointerToken, toPointer } from "../../util/jsonPointer.js";
+import { escapePointerToken, parsePointer, toPointer } from "../../util/jsonPointer.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { documentSchema as sharedDocumentSchema, recommendedName, ROW_ID_KEY, uniqueName } from "../documents.js";
 import { resourcePathOf, type ResourceConfig } from "./bindings.js";
@@ -19,8 +19,9 @@ import type { AirbyteCatalog, AirbyteStream, AirbyteSyncMode } from "./types.js"
  *   keyed: it is left out with a warning naming it; discover goes on.
  * - `syncMode` is incremental when the stream supports it and has a key, else full refresh;
  *   `cursorField` is the stream's `default_cursor_field`; `namespace` is kept when set.
- * - The document schema is the stream's `json_schema` with `_meta.row_id` added (and, for
- *   row-id keyed streams, the deletion rule of their refreshes).
+ * - The document schema is the stream's `json_schema` with `_meta.row_id` added, and, for streams
+ *   captured by full refresh (keyed by row id or by their own key), the deletion rule of their
+ *   refreshes, with the key required.
  * - `recommendedName` is `[namespace/]stream`, cleaned to the characters Flow accepts in a
  *   collection name, and made unique.
  */
@@ -67,7 +68,7 @@ function discoveredBinding(stream: AirbyteStream, log: Logger): DiscoveredBindin
   return {
     recommendedName: recommendedName(stream.name, resourceConfig.namespace),
     resourceConfig: resourceConfig as unknown as Record<string, unknown>,
-    documentSchema: documentSchema(stream.json_schema, key[0] === ROW_ID_KEY),
+    documentSchema: documentSchema(stream.json_schema, syncMode === "full_refresh", key),
     key,
     resourcePath: resourcePathOf(resourceConfig),
   };
@@ -96,10 +97,19 @@ export function keyPointers(pk: unknown): string[] {
 }
 
 /**
- * A stream's document schema: its `json_schema` with `_meta.row_id` declared. A row-id keyed
- * stream also gets the rule that a `_meta.op: "d"` document deletes its row, and its root
- * `required` moves under `else`, so such a deletion (which carries only `_meta`) is valid.
+ * A stream's document schema: its `json_schema` with `_meta.row_id` declared and its primary key
+ * (`key`, as pointers) required and not nullable (Flow refuses a key that may not exist). With
+ * `deletions` (a full-refresh stream, whose complete refreshes delete the rows they no longer
+ * have) it also gets the rule that a `_meta.op: "d"` document deletes its row, and its root
+ * `required` moves under `else` but for its top-level key properties, so such a deletion (which
+ * carries only the key and `_meta`) is valid.
  */
-export function documentSchema(jsonSchema: unknown, rowIdKeyed: boolean): JsonObject {
-  return sharedDocumentSchema(jsonSchema, { deletions: rowIdKeyed });
+export function documentSchema(jsonSchema: unknown, deletions: boolean, key: readonly string[] = []): JsonObject {
+  const own = key[0] === ROW_ID_KEY ? [] : key;
+  return sharedDocumentSchema(jsonSchema, { deletions, keyProperties: deletions ? topLevelKeys(own) : [], keyPointers: own });
+}
+
+/** The properties of a key's single-token pointers (`/id`, not `/a/b`). */
+function topLevelKeys(key: readonly string[]): string[] {
+  return key.map((p) => parsePointer(p)).filter((t) => t.length === 1).map((t) => t[0]!);
 }

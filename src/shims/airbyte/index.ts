@@ -25,4 +25,8 @@ export { deriveOAuth2, type OAuth2Derivation } from "./oauth.js";
 export { discoveredBindings, keyPointers, recommendedName, documentSchema } from "./discover.js";
 export { RESOURCE_CONFIG_SCHEMA, RESOURCE_PATH_POINTERS, ROW_ID_KEY, configuredCatalog, shimBindings, resourcePathOf, type ResourceConfig, type ShimBinding } from "./bindings.js";
 export { scanRecord, spliceMeta, RecordSpan } from "./recordScanner.js";
+export { loadPatchSet, type AirbytePatchSet, type DocumentNormalization } from "./patchSet.js";
+export { patchedSpec, patchedBindings } from "./patches.js";
+export { atfRecommendedName, fixDocumentSchemaKeys, remapConfig, unmapConfig } from "./patchedSchema.js";
+export { createDocumentNormalizer, type DocumentNormalizer } from "./patchedDocuments.js";
 export type * from "./types.js";

@@ -2,8 +2,12 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
+import { ProtocolLineRule } from "../protocolLines.js";
+import { acceptsDeletions } from "../documents.js";
 import { SkippedStreams } from "../skippedStreams.js";
+import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
+import type { DocumentNormalizer } from "./patchedDocuments.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
 import type { AirbyteStateKeeper } from "./state.js";
 import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
@@ -35,6 +39,14 @@ interface Target {
   appeared: boolean;
   /** Captured documents since the last checkpoint. */
   dirty: boolean;
+  /** Keyed full-refresh streams: the keys of the rows in the collection, with the refresh that last sent each. */
+  tracker: KeyTracker | undefined;
+  /** Keyed full-refresh streams: the number of the refresh under way (its keys are stamped with it). */
+  refresh: number;
+  /** A record without the collection key was warned of. */
+  keyless: boolean;
+  /** Rewrites each record's data before it is captured (airbyte-to-flow's normalizations). */
+  normalize: DocumentNormalizer | undefined;
 }
 
 export interface ReadSessionOptions {
@@ -42,6 +54,13 @@ export interface ReadSessionOptions {
   onConfig(config: Record<string, unknown>): Promise<void>;
   /** How logs name the source. */
   label: string;
+  /** Keys a keyed full-refresh stream tracks before it stops tracking them (default DEFAULT_MAX_TRACKED_KEYS). */
+  maxTrackedKeys?: number;
+  /**
+   * The normalizer of a binding's records, if any (`--patches`: airbyte-to-flow's date-time and
+   * `.normalize.json` rules). Records of a binding without one keep the unparsed fast path.
+   */
+  normalizerOf?(binding: ShimBinding): DocumentNormalizer | undefined;
 }
 
 /**
@@ -56,12 +75,23 @@ export interface ReadSessionOptions {
  *   the source's message; TRACE ESTIMATE and STREAM_STATUS → logs (a snapshot stream's COMPLETE
  *   also completes its refresh); CONTROL connectorConfig → `onConfig`.
  * - Records of streams no binding captures are skipped, and logged.
- * - Lines that are not JSON, or not Airbyte messages, are logged as the source's output.
+ * - Message types are matched in any case. Lines that are not JSON, or not Airbyte messages,
+ *   are logged as the source's output; a line that carries an Airbyte message type but does not
+ *   parse fails the read at that line (see `../protocolLines.ts`: it would be a record or a
+ *   state lost).
  *
  * `complete()` ends a read that succeeded: snapshot streams delete the rows their refresh did
  * not see (unless the source said nothing of the stream, or said it is INCOMPLETE), full-refresh
  * streams drop the source's state of them, and a final checkpoint commits the rest. A read that
  * fails or stops never gets it, so nothing after the source's last STATE is committed.
+ *
+ * A keyed full-refresh stream (a key of its own, whose collection schema has the deletion rule)
+ * has its keys tracked in the state (`../trackedKeys.ts`, bounded as the Singer shim's are), each
+ * with the number of the refresh that last sent it; when a refresh completes (a COMPLETE status,
+ * or the end of a read that succeeded), the keys older refreshes sent and it did not are deleted
+ * (`_meta.op: "d"`). An incomplete refresh (a failed or stopped read, an INCOMPLETE status, a
+ * TRACE error of the stream, a read that says nothing of it) deletes nothing; a refresh that
+ * resumes after a failed read goes on with the same number.
  */
 export class AirbyteReadSession implements AirbyteMessageSink {
   /** The message of the source's last TRACE error, if it reported one. */
@@ -69,11 +99,13 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   records = 0;
   states = 0;
 
+  private lineNumber = 0;
   private readonly span = new RecordSpan();
   private readonly index: BindingIndex<ShimBinding & { target: Target }>;
   private readonly targets: Target[];
   private readonly skipped: SkippedStreams;
   private readonly sourceLog: Logger;
+  private readonly maxKeys: number;
 
   constructor(
     private readonly task: CaptureTask,
@@ -83,6 +115,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   ) {
     this.sourceLog = task.log.child({ source: options.label });
     this.skipped = new SkippedStreams(task.log);
+    this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
       return {
@@ -93,22 +126,33 @@ export class AirbyteReadSession implements AirbyteMessageSink {
         incomplete: false,
         appeared: false,
         dirty: false,
+        tracker: this.keyTracker(binding, slot.keysDropped === true),
+        refresh: typeof slot.refresh === "number" ? slot.refresh : 1,
+        keyless: false,
+        normalize: options.normalizerOf?.(binding),
       };
     });
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
+    const untracked = bindings.filter((b) => b.keyedRefresh && !acceptsDeletions(b.writeSchema)).map((b) => b.stream);
+    if (untracked.length) {
+      task.log.warn(
+        `stream(s) ${untracked.join(", ")} are read by full refresh, but their collections' schemas have no rule for deletions (discovered before flowcap deleted the rows a refresh no longer has): rows deleted at the source stay in those collections. Discover the capture again to add the rule`,
+      );
+    }
   }
 
   line(line: Buffer): void | Promise<void> {
+    this.lineNumber++;
     if (scanRecord(line, this.span)) {
       this.fastRecord(line);
       return;
     }
-    const message = airbyteMessageOf(line, this.sourceLog);
+    const message = airbyteMessageOf(line, this.sourceLog, this.lineNumber);
     if (message) return this.message(message);
   }
 
   message(message: AirbyteMessage): void | Promise<void> {
-    switch (message.type) {
+    switch (typeof message.type === "string" ? message.type.toUpperCase() : message.type) {
       case "RECORD":
         return this.objectRecord(message.record);
       case "STATE":
@@ -128,12 +172,19 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   /** The read succeeded: completes snapshot refreshes and writes the final checkpoint. */
   async complete(): Promise<void> {
     for (const target of this.targets) {
-      if (!target.binding.snapshot || target.finished || target.incomplete) continue;
-      if (target.appeared) this.finishRefresh(target);
-      else if (target.rowsBound > 0) {
-        this.task.log.warn(
-          `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
-        );
+      if (target.finished || target.incomplete) continue;
+      if (target.binding.snapshot) {
+        if (target.appeared) this.finishRefresh(target);
+        else if (target.rowsBound > 0) {
+          this.task.log.warn(
+            `stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.rowsBound} row(s) of its last refresh instead of deleting them`,
+          );
+        }
+      } else if (target.tracker) {
+        if (target.appeared) this.finishKeyedRefresh(target);
+        else if (target.tracker.size > 0) {
+          this.task.log.warn(`stream ${target.binding.stream}: the source sent no record and no status for it in this read: keeping the ${target.tracker.size} row(s) of its last refresh instead of deleting them`);
+        }
       }
     }
     // Airbyte hands a full-refresh stream's state back only to the next attempt of a read that
@@ -156,7 +207,11 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
     if (!found) return this.unknownStream(span.stream, span.namespace);
     const target = found.target;
-    if (span.hasMeta) {
+    if (target.normalize) {
+      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      // Unchanged data keeps its bytes (and their numbers' exact digits); changed data is rewritten.
+      if (target.normalize(data) || Object.prototype.hasOwnProperty.call(data, "_meta")) return this.parsedRecord(target, data);
+    } else if (span.hasMeta) {
       // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
       const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
@@ -169,6 +224,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.task.capturedBytes(target.binding.index, line, span.dataStart, close, line[j] === 0x7b /* { */ ? `"_meta":{"op":"u","row_id":${row}}}` : `,"_meta":{"op":"u","row_id":${row}}}`);
     this.records++;
     this.touch(target);
+    if (target.tracker) this.trackKey(target, line, span.dataStart, span.dataEnd);
   }
 
   /** A record given as an object (in-process sources, and lines the fast path did not take). */
@@ -186,11 +242,18 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       });
     }
     const target = found.target;
+    if (target.normalize) target.normalize(data);
+    return this.parsedRecord(target, data);
+  }
+
+  /** A record whose data is parsed: `_meta` merged into its own, if it has one. */
+  private parsedRecord(target: Target, data: Record<string, unknown>): void {
     if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
     const json = JSON.stringify(data);
     this.task.capturedJson(target.binding.index, spliceMeta(json, 0, json.length, `{"op":"u","row_id":${target.nextRowId++}}`));
     this.records++;
     this.touch(target);
+    if (target.tracker) this.trackKey(target, Buffer.from(json), 0, json.length);
   }
 
   private mergedRecord(target: Target, data: Record<string, unknown>): void {
@@ -198,6 +261,32 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.task.captured(target.binding.index, { ...data, _meta: { ...own, op: "u", row_id: target.nextRowId++ } });
     this.records++;
     this.touch(target);
+    if (target.tracker) {
+      const json = Buffer.from(JSON.stringify(data));
+      this.trackKey(target, json, 0, json.length);
+    }
+  }
+
+  /** A keyed full-refresh stream's tracker, or undefined (other streams, and a schema without the deletion rule, warned of in one line). */
+  private keyTracker(binding: ShimBinding, dropped: boolean): KeyTracker | undefined {
+    if (!binding.keyedRefresh || !acceptsDeletions(binding.writeSchema)) return undefined;
+    const tracker = new KeyTracker(this.keeper, binding.stateKey, binding.key, this.maxKeys, dropped);
+    tracker.start();
+    if (dropped) this.task.log.warn(`stream ${binding.stream}: its refreshes cannot delete the rows they no longer have: it has more keys than are tracked (--max-tracked-keys ${this.maxKeys})`);
+    return tracker;
+  }
+
+  /** Stamps a keyed full-refresh record's key with the refresh under way. */
+  private trackKey(target: Target, bytes: Buffer, start: number, end: number): void {
+    const seen = target.tracker!.see(bytes, start, end, target.refresh);
+    if (seen === "keyless" && !target.keyless) {
+      target.keyless = true;
+      this.task.log.warn(`stream ${target.binding.stream}: a record lacks the collection key ${target.binding.key.map((t) => "/" + t.join("/")).join(", ")}: it cannot be deleted by a later refresh`);
+    } else if (seen === "dropped") {
+      this.task.log.warn(
+        `stream ${target.binding.stream} has more than ${this.maxKeys} keys: they are no longer tracked, so its refreshes cannot delete the rows they no longer have. Raise --max-tracked-keys and backfill the binding to track them again`,
+      );
+    }
   }
 
   private touch(target: Target): void {
@@ -255,6 +344,22 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.keeper.stage(b.stateKey, { rows: count });
   }
 
+  /**
+   * A keyed full-refresh stream's refresh is complete: the keys only earlier refreshes sent are
+   * deleted, committed with the next checkpoint, and the next read starts a new refresh. Records
+   * after this (more of the same refresh) keep its number.
+   */
+  private finishKeyedRefresh(target: Target): void {
+    const b = target.binding;
+    const tracker = target.tracker!;
+    if (tracker.dropped) return;
+    const stale = tracker.settle(target.refresh);
+    if (stale.length) this.task.log.info(`stream ${b.stream}: the refresh is complete: deleting ${stale.length} row(s) it no longer has`);
+    for (const key of stale) this.task.capturedJson(b.index, tracker.deletionDocument(key, `{"op":"d","row_id":${target.nextRowId++}}`));
+    target.finished = true;
+    this.keeper.stage(b.stateKey, { refresh: target.refresh + 1 });
+  }
+
   private logMessage(log: AirbyteMessage["log"]): void {
     logAirbyteLog(this.sourceLog, log);
   }
@@ -289,6 +394,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
           case "COMPLETE":
             target.appeared = true;
             if (target.binding.snapshot && !target.incomplete) this.finishRefresh(target);
+            else if (target.tracker && !target.incomplete) this.finishKeyedRefresh(target);
             return;
           case "STARTED":
           case "RUNNING":
@@ -336,21 +442,30 @@ export function logTraceError(log: Logger, trace: AirbyteTraceMessage): string {
   return message;
 }
 
+/** The message types of the Airbyte protocol, for the rule of `../protocolLines.ts`. */
+const AIRBYTE_LINES = new ProtocolLineRule("Airbyte", "the source", ["RECORD", "STATE", "LOG", "TRACE", "CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"]);
+
 /**
- * The Airbyte message on one stdout line; undefined for a blank line, and for a line that is not
- * JSON or not an Airbyte message, which is logged as the source's output (the Airbyte platform's
- * rule).
+ * The Airbyte message on stdout line number `lineNumber`; undefined for a blank line, and for a
+ * line that is not JSON or not an Airbyte message, which is logged as the source's output. The
+ * type is given in upper case, as the protocol writes it, whatever case the source used. Throws
+ * for a line that carries an Airbyte message type but does not parse (see `../protocolLines.ts`).
  */
-export function airbyteMessageOf(line: Buffer, log: Logger): AirbyteMessage | undefined {
+export function airbyteMessageOf(line: Buffer, log: Logger, lineNumber: number): AirbyteMessage | undefined {
   const text = line.toString("utf8");
   if (text.trim() === "") return undefined;
   let message: unknown;
   try {
     message = JSON.parse(text);
-  } catch {
+  } catch (error) {
+    const failure = AIRBYTE_LINES.unreadable(text, lineNumber, (error as Error).message);
+    if (failure) throw failure;
     message = undefined;
   }
-  if (isPlainObject(message) && typeof message.type === "string") return message as AirbyteMessage;
+  if (isPlainObject(message) && typeof message.type === "string") {
+    message.type = message.type.toUpperCase();
+    return message as AirbyteMessage;
+  }
   relayLine(log, text, { stream: "stdout" });
   return undefined;
 }

@@ -156,4 +156,55 @@ describe("AirbyteStateKeeper", () => {
     keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: "2025" } } });
     expect(reduce(estuary, keeper.commit())).toEqual({ bindingStateV1: { users: { rowId: 17, stream: { cursor: "2025" } } }, airbyte: { kind: "STREAM" } });
   });
+
+  describe("state airbyte-to-flow wrote (the source's own state at the top level)", () => {
+    /** A logger whose lines the test reads. */
+    function capturing() {
+      const lines: { level: string; message: string }[] = [];
+      const stream = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(...c.toString().trim().split("\n").map((l) => JSON.parse(l) as { level: string; message: string })), cb()) });
+      return { log: createLogger({ stream }), lines };
+    }
+
+    it("is picked up as the LEGACY blob it is, handed back whole, and rewritten in flowcap's layout by the first checkpoint", () => {
+      // What airbyte-to-flow persisted for a LEGACY source: the blob, keyed by stream name, plus keys of its own.
+      const atf = { users: { updated_at: "2024-01-01" }, orders: { id: 7 }, version: 2 };
+      const { log: l, lines } = capturing();
+      const keeper = new AirbyteStateKeeper(atf, bindings, l);
+      expect(keeper.input()).toEqual({ kind: "LEGACY", value: atf });
+      expect(lines.some((x) => x.level === "info" && x.message.startsWith("picking up state in airbyte-to-flow's layout (the source's LEGACY state blob"))).toBe(true);
+      keeper.apply({ type: "LEGACY", data: { ...atf, users: { updated_at: "2024-02-02" } } });
+      const cp = keeper.commit();
+      // A replacement: a merge patch would leave airbyte-to-flow's top-level keys behind.
+      expect(cp.mergePatch).toBe(false);
+      const state = reduce(atf, cp);
+      expect(Object.keys(state).sort()).toEqual(["airbyte", "bindingStateV1"]);
+      expect(new AirbyteStateKeeper(state, bindings, log).input()).toEqual({ kind: "LEGACY", value: { ...atf, users: { updated_at: "2024-02-02" } } });
+      // Later checkpoints are merge patches again.
+      keeper.apply({ type: "LEGACY", data: { ...atf, users: { updated_at: "2024-03-03" } } });
+      expect(keeper.commit().mergePatch).toBe(true);
+    });
+
+    it("with AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream, is each bound stream's STREAM state; entries no binding captures are named in a warning", () => {
+      const atf = { users: { cursor: 5 }, gone: { cursor: 1 } };
+      const { log: l, lines } = capturing();
+      const keeper = new AirbyteStateKeeper(atf, bindings, l, { foreignForm: "per_stream" });
+      expect(keeper.input()).toEqual({ kind: "STREAM", value: [{ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 5 } } }] });
+      expect(lines.some((x) => x.message.includes("AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream"))).toBe(true);
+      expect(lines.some((x) => x.level === "warn" && x.message.includes('"gone"'))).toBe(true);
+      expect(keeper.commit().mergePatch).toBe(false);
+    });
+
+    it("a source moving from LEGACY to STREAM state resumes each stream from its share of the blob", () => {
+      const keeper = new AirbyteStateKeeper({ users: { cursor: 5 }, orders: { cursor: 9 } }, bindings, log);
+      keeper.apply({ type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 6 } } });
+      const state = reduce({}, keeper.commit());
+      expect(new AirbyteStateKeeper(state, bindings, log).input()).toEqual({
+        kind: "STREAM",
+        value: [
+          { type: "STREAM", stream: { stream_descriptor: { name: "users" }, stream_state: { cursor: 6 } } },
+          { type: "STREAM", stream: { stream_descriptor: { name: "orders", namespace: "shop" }, stream_state: { cursor: 9 } } },
+        ],
+      });
+    });
+  });
 });

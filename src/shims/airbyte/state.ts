@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import type { Logger } from "../../runtime/index.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
-import { SlotState, type StateCheckpoint } from "../slotState.js";
+import { SlotState, type StateCheckpoint, type TrackedMap } from "../slotState.js";
 import { BindingIndex } from "./bindings.js";
 import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, AirbyteStreamState } from "./types.js";
 
@@ -15,7 +15,10 @@ import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, A
  *       "stream": <the stream's stream_state (STREAM and GLOBAL state)>,
  *       "legacy": <the stream's entry of a LEGACY blob keyed by stream name>,
  *       "rowId":  <next _meta.row_id of an incremental stream>,
- *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>
+ *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>,
+ *       "keys":   { "<key JSON>": <the refresh that last sent it> }   (keyed full-refresh streams),
+ *       "refresh": <the number of the keyed full-refresh stream's refresh under way>,
+ *       "keysDropped": true   (too many keys to track: see ../trackedKeys.ts)
  *     }
  *   },
  *   "airbyte": {
@@ -32,7 +35,14 @@ import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, A
  * which a merge patch cannot carry, the checkpoint replaces the whole state instead.
  *
  * State written by Estuary's Python shim (`bindingStateV1[k] = {rowId, state: <STREAM message>}`)
- * is read too, so a task moves over without a backfill.
+ * is read too, so a task moves over without a backfill. So is state written by Estuary's Rust
+ * shim, airbyte-to-flow, which keeps the source's own state at the top level (`state_to_checkpoint`
+ * in its `airbyte_source_interceptor.rs`, estuary/airbyte 1465a983e627c51f6f10a398048aafcdc21ccc84):
+ * a LEGACY `data` blob as it came, or STREAM states as `{"<stream>": <stream_state>}`. A state
+ * with top-level keys and neither of flowcap's slots is read as that layout: as the LEGACY blob it
+ * is, or, with `foreignForm: "per_stream"` (airbyte-to-flow's `AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream`),
+ * as each bound stream's STREAM state. A log line says so, and the first checkpoint replaces it
+ * with flowcap's layout.
  */
 export const BINDINGS_SLOT = "bindingStateV1";
 export const GLOBAL_SLOT = "airbyte";
@@ -78,6 +88,11 @@ export interface StateKeeperOptions {
    * Python sources read) or as `[{"type":"LEGACY","data":blob}]` (`"message"`).
    */
   legacyForm?: "blob" | "message";
+  /**
+   * How a state in airbyte-to-flow's layout is read: as a LEGACY blob (the default, as that shim
+   * handed it back) or as `{"<stream>": <stream_state>}` STREAM states (`per_stream`).
+   */
+  foreignForm?: "legacy" | "per_stream";
 }
 
 export type { StateCheckpoint } from "../slotState.js";
@@ -92,6 +107,9 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
   /** State as committed and staged: other top-level keys, the binding slots, the global slot. */
   private readonly state: SlotState;
 
+  /** The committed state came in airbyte-to-flow's layout: the next checkpoint replaces it whole. */
+  private rewrite = false;
+
   constructor(
     flowState: unknown,
     private readonly bindings: readonly B[],
@@ -99,7 +117,40 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
     private readonly options: StateKeeperOptions = {},
   ) {
     this.index = new BindingIndex(bindings);
-    this.state = new SlotState(flowState, BINDINGS_SLOT, GLOBAL_SLOT);
+    const foreign = isPlainObject(flowState) && Object.keys(flowState).length > 0 && !(BINDINGS_SLOT in flowState) && !(GLOBAL_SLOT in flowState);
+    this.state = new SlotState(foreign ? {} : flowState, BINDINGS_SLOT, GLOBAL_SLOT);
+    if (foreign) this.adoptForeign(flowState);
+    else if (isPlainObject(flowState)) {
+      const others = Object.keys(flowState).filter((k) => k !== BINDINGS_SLOT && k !== GLOBAL_SLOT);
+      if (others.length) log.warn(`the state has top-level keys flowcap does not use (${others.slice(0, 5).map((k) => JSON.stringify(k)).join(", ")}${others.length > 5 ? ", ..." : ""}): keeping them as they are`);
+    }
+  }
+
+  /** Reads a state in airbyte-to-flow's layout (see the module comment) as committed state. */
+  private adoptForeign(flowState: JsonObject): void {
+    const keys = Object.keys(flowState);
+    const bound = new Set(this.bindings.map((b) => b.stream));
+    const named = keys.filter((k) => bound.has(k));
+    if (this.options.foreignForm === "per_stream") {
+      for (const key of keys) {
+        if (!bound.has(key)) continue;
+        this.apply({ type: "STREAM", stream: { stream_descriptor: { name: key }, stream_state: flowState[key] } });
+      }
+      const dropped = keys.filter((k) => !bound.has(k));
+      this.log.info(
+        `picking up state in airbyte-to-flow's layout ({"<stream>": <stream_state>}, AIRBYTE_TO_FLOW_STATE_FORMAT=per_stream): ${named.length} bound stream(s) resume from it; the next checkpoint rewrites it in flowcap's layout`,
+        { streams: named },
+      );
+      if (dropped.length) this.log.warn(`the airbyte-to-flow state has entries no binding captures, which are not kept: ${dropped.map((k) => JSON.stringify(k)).join(", ")}`);
+    } else {
+      this.apply({ type: "LEGACY", data: flowState });
+      this.log.info(
+        `picking up state in airbyte-to-flow's layout (the source's LEGACY state blob at the top level, ${keys.length} key(s), ${named.length} naming a bound stream): the source gets it back as it was; the next checkpoint rewrites it in flowcap's layout`,
+        { keys: keys.slice(0, 20) },
+      );
+    }
+    this.state.commit();
+    this.rewrite = true;
   }
 
   /** The slot of a binding, with what is staged (empty when it has none). */
@@ -150,7 +201,10 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
       case "STREAM": {
         const messages: AirbyteStateMessage[] = [];
         for (const b of handed) {
-          const s = this.streamState(this.committed(b.stateKey) ?? {});
+          const slot = this.committed(b.stateKey) ?? {};
+          // A stream with no STREAM state yet but a share of an earlier LEGACY blob (a source that
+          // moved from LEGACY to STREAM state, as Airbyte's CDK did) resumes from that share.
+          const s = this.streamState(slot) ?? slot.legacy;
           if (s !== undefined && s !== null) messages.push({ type: "STREAM", stream: { stream_descriptor: descriptor(b), stream_state: s } });
         }
         return messages.length ? { kind, value: messages } : undefined;
@@ -256,6 +310,11 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
     if (slot.stream !== undefined || slot.legacy !== undefined || slot.state !== undefined) this.stage(stateKey, { stream: undefined, legacy: undefined, state: undefined });
   }
 
+  /** The map held in a field of a binding's slot, tracked entry by entry (a keyed full refresh's keys). */
+  map(stateKey: string, field: string): TrackedMap {
+    return this.state.map(stateKey, field);
+  }
+
   /** Stages fields of a binding's slot (`undefined` removes a field). */
   stage(stateKey: string, fields: Partial<BindingSlot>): void {
     this.state.stage(stateKey, fields);
@@ -267,7 +326,10 @@ export class AirbyteStateKeeper<B extends StateBinding = StateBinding> {
 
   /** The checkpoint of everything staged since the last one, which becomes committed. */
   commit(): StateCheckpoint {
-    return this.state.commit();
+    const checkpoint = this.state.commit();
+    if (!this.rewrite) return checkpoint;
+    this.rewrite = false;
+    return { updated: this.state.whole(), mergePatch: false };
   }
 
   /** The whole committed state. */

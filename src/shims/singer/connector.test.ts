@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { INTERNAL_SPEC, openRequest, reduceSession, tmpDir, unary } from "../../../test/helpers/airbyte.js";
+import { INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { catalogEntry, reduceCollection, singerBinding } from "../../../test/helpers/singer.js";
 import { createSingerConnector, type SingerConnectorOptions } from "./connector.js";
@@ -60,7 +60,7 @@ async function session(tap: SingerTap, bindings: ReturnType<typeof singerBinding
   const code = await run.exitCode;
   run.end();
   const reduced = code === 0 ? reduceSession(run.stdout.json, initial) : undefined;
-  return { code, logs: run.logs(), last: run.logs().at(-1), messages: run.stdout.json, lines: run.stdout.lines, reduced, docs: reduced?.docs.map((d) => d.doc) ?? [] };
+  return { code, logs: run.logs(), last: run.logs().at(-1), messages: run.stdout.json, lines: run.stdout.lines, stderr: run.stderr.lines, reduced, docs: reduced?.docs.map((d) => d.doc) ?? [] };
 }
 
 const ops = (docs: Json[]) => docs.map((d) => `${(d._meta as Json).op}:${String(d.id ?? (d._meta as Json).row_id)}`);
@@ -359,12 +359,53 @@ describe("records, states and schemas", () => {
     );
   });
 
-  it("fails on a line that starts like a Singer message but is not JSON, naming the line", async () => {
-    const { tap } = fakeTap({ catalog, syncs: [{ lines: [rec("users", { id: 1 }), state({}), '{"type": "RECORD", "stream": "users", "record": {"id": 2'] }] });
-    const run = await session(tap, [singerBinding("users")]);
-    expect(run.code).toBe(1);
-    expect(run.last?.message).toBe('the tap wrote a Singer message that is not valid JSON (stdout line 3): {"type": "RECORD", "stream": "users", "record": {"id": 2');
-    expect(reduceSession(run.messages).docs).toHaveLength(1);
+  describe("a stdout line that does not parse", () => {
+    const before = [rec("users", { id: 1 }), state({ bookmarks: { users: { c: 1 } } }), rec("users", { id: 2 })];
+    const after = [state({ bookmarks: { users: { c: 3 } } }), rec("users", { id: 4 })];
+    const unreadable: [string, string, RegExp][] = [
+      ["Python's NaN", '{"type": "RECORD", "stream": "users", "record": {"id": 3, "score": NaN}}', /NaN|Unexpected token/],
+      ["a line cut short", '{"type": "RECORD", "stream": "users", "record": {"id": 3, "name": "Ad', /Unterminated string|Unexpected end/],
+      ["a stray byte", '{"type":"RECORD","stream":"users","record":{"id":3}\u0001}', /Expected ',' or '}'/],
+      ["another write inside it", 'Progress: 50%{"type":"RECORD","stream":"users","record":{"id":3}}', /Unexpected token/],
+      ["a STATE in lower case", '{"type":"state","value":{"bookmarks":{"users":{"c":Infinity}}}}', /Unexpected token/],
+    ];
+    for (const [what, line, problem] of unreadable) {
+      it(`fails the sync at that line when it carries a Singer message type (${what}), before the next STATE is committed`, async () => {
+        const { tap } = fakeTap({ catalog, syncs: [{ lines: [...before, line, ...after] }] });
+        const run = await session(tap, [singerBinding("users")]);
+        expect(run.code).toBe(1);
+        expect(run.last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });
+        expect(run.last!.message).toMatch(/^the tap wrote an unreadable Singer (RECORD|STATE) message \(stdout line 4, not valid JSON: /);
+        expect(run.last!.message).toMatch(problem);
+        const committed = reduceSession(run.messages);
+        expect(committed.docs.map((d) => d.doc.id)).toEqual([1]);
+        expect(JSON.stringify(committed.state)).toContain('{\\"c\\":1}');
+      });
+    }
+
+    it("is the tap's own output, logged, when it carries no message type (a library's print)", async () => {
+      const prints = ["Fetching page 2 of users (RECORD count so far: 1)", "{'type': 'RECORD', 'note': 'a Python dict, printed'}", '{"level": "info", "msg": "connected"', "\u00ff\u00fe garbage", '["type", "RECORD"', '  "type": "RECORD", (a message pretty-printed over lines)'];
+      const { tap } = fakeTap({ catalog, syncs: [{ lines: [...before, ...prints, ...after] }] });
+      const run = await session(tap, [singerBinding("users")]);
+      expect(run.code, JSON.stringify(run.last)).toBe(0);
+      expect(run.docs.map((d) => d.id)).toEqual([1, 2, 4]);
+      for (const print of prints) expect(run.logs).toContainEqual(expect.objectContaining({ level: "info", message: print, fields: expect.objectContaining({ stream: "stdout" }) }));
+    });
+  });
+
+  it("hands Flow the encryption service's answer to a rewritten config byte for byte, unredacted (user: postgres, password: postgres)", async () => {
+    const answer = '{"password":"ENC[AES256_GCM,data:cG9zdGdyZXM=,type:str]","sops":{"mac":"ENC[AES256_GCM,data:postgres]"},"token_expiry":1.5e9,"user":"postgres"}';
+    const server = await startEncryptionServer(answer);
+    try {
+      const configSchema = { type: "object", properties: { user: { type: "string" }, password: { type: "string", secret: true }, token_expiry: { type: "number" } } };
+      const { tap } = fakeTap({ catalog, syncs: [{ lines: [rec("users", { id: 1 })], rewrite: { user: "postgres", password: "postgres", token_expiry: 1.5e9 } }] });
+      const run = await session(tap, [singerBinding("users")], {}, { configSchema, encryptionUrl: server.url }, { user: "postgres", password: "postgres" });
+      expect(run.code, JSON.stringify(run.last)).toBe(0);
+      const event = run.stderr.find((l) => l.includes('"eventType":"configUpdate"'))!;
+      expect(event).toContain(`"config":${answer}}`);
+    } finally {
+      server.close();
+    }
   });
 
   it("refuses a RECORD whose record is not an object", async () => {

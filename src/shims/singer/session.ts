@@ -2,31 +2,18 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { relayLine } from "../child.js";
+import { jsonProblem, ProtocolLineRule } from "../protocolLines.js";
 import { documentSchema } from "../documents.js";
 import { SkippedStreams } from "../skippedStreams.js";
-import { arrayItems, LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
+import { LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
 import { readBatch } from "./batch.js";
 import type { SingerBinding } from "./bindings.js";
 import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
 import { modernSchema } from "./schema.js";
-import type { SingerStateKeeper, TrackedMap } from "./state.js";
+import type { SingerStateKeeper } from "./state.js";
+import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker, PENDING_VERSION } from "../trackedKeys.js";
 
-/**
- * How many keys a `keys`-mode binding tracks before it stops (see VersionMode). Each tracked
- * key is an entry of Flow's connector state, `"<key JSON>":<version>`: its key's JSON text
- * (escaped) plus ~15 bytes with a millisecond version, so 24 bytes for an integer id, 57 for a
- * UUID, 72 for a key of two strings; in memory the map takes 55, 134 and 230 bytes a key.
- * Why not more: the state comes whole in every `open`, and a tap that writes STATE only at its
- * end checkpoints all its keys in one message, which Flow refuses past 64 MB. At 1,000,000 keys
- * that message is 57 MB for UUIDs and 72 MB for composite keys (a task that fails at every run
- * until the limit is lowered), and the map alone takes 134-230 MB of a 1 GB container. At 500,000,
- * common keys stay near half the limit; past it a stream stops tracking (its deletions stop,
- * with a warning at each activation), and --max-tracked-keys raises it where keys are short.
- */
-export const DEFAULT_MAX_TRACKED_KEYS = 500_000;
-
-/** The version a key has between its record and the activation of the version it belongs to (records without a version). */
-const PENDING = -1;
+export { DEFAULT_MAX_TRACKED_KEYS, keyJson, deletionDocument } from "../trackedKeys.js";
 
 export interface SyncSessionOptions {
   /** How logs name the tap. */
@@ -57,10 +44,8 @@ interface Target {
   rowsVersion: number | undefined;
   /** rows mode: this run has had a record, which decided whether the refresh restarts. */
   refreshing: boolean;
-  /** keys mode: the tracked keys (key JSON → version), once the tap versions the stream. */
-  keys: TrackedMap | undefined;
-  /** keys mode: tracking was dropped (too many keys). */
-  keysDropped: boolean;
+  /** keys mode: the stream's keys (key JSON → version), tracked once the tap versions the stream. */
+  tracker: KeyTracker | undefined;
   /** The version activated in this run whose deletions are still to be made. */
   pendingActivation: number | undefined;
   /** The last sourcedSchema written, as JSON. */
@@ -97,8 +82,9 @@ const SDC_DELETED_AT = "_sdc_deleted_at";
  *   tap completes, so rows a new version re-sends are not deleted and re-added in between.
  * - BATCH → the records of its JSONL(.gz) files, captured like RECORDs.
  * - Message types are matched in any case. Lines that are not JSON objects with a type are
- *   logged as the tap's output; a line that starts like a Singer message but does not parse
- *   fails the capture (it would be a record lost).
+ *   logged as the tap's output; a line that carries a Singer message type but does not parse
+ *   fails the capture at that line (see `../protocolLines.ts`: it would be a record or a state
+ *   lost).
  */
 export class SingerSyncSession {
   records = 0;
@@ -136,12 +122,12 @@ export class SingerSyncSession {
         rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
         rowsVersion: typeof slot.rowsVersion === "number" ? slot.rowsVersion : undefined,
         refreshing: false,
-        keys: binding.mode === "keys" && slot.versioned === true ? keeper.map(binding.stateKey, "keys") : undefined,
-        keysDropped: slot.keysDropped === true,
+        tracker: binding.mode === "keys" ? new KeyTracker(keeper, binding.stateKey, binding.key, this.maxKeys, slot.keysDropped === true) : undefined,
         pendingActivation: undefined,
         sourced: undefined,
         warned: new Set(),
       };
+      if (slot.versioned === true) target.tracker?.start();
       return target;
     });
     // The tap's id wins; other names a tap may write (stream, alias) match when no other binding has them.
@@ -206,14 +192,12 @@ export class SingerSyncSession {
     }
   }
 
-  /** A line that is not a JSON object: the tap's output, logged; unless it starts like a Singer message. */
+  /** A line that is not a JSON object: the tap's output, logged; unless it carries a Singer message type (see `../protocolLines.ts`). */
   private notAMessage(line: Buffer): void {
     const text = line.toString("utf8");
-    if (/^\s*\{\s*"type"\s*:\s*"(record|state|schema|activate_version|batch)"/i.test(text)) {
-      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${this.lineNo}): ${preview(text)}`, {
-        userFacing: true,
-      });
-    }
+    const problem = jsonProblem(text);
+    const failure = problem === undefined ? undefined : SINGER_LINES.unreadable(text, this.lineNo, problem);
+    if (failure) throw failure;
     relayLine(this.tapLog, text, { stream: "stdout" });
   }
 
@@ -286,40 +270,31 @@ export class SingerSyncSession {
 
   /** keys mode: the record's key, with its version, once the stream is versioned. */
   private trackKey(target: Target, bytes: Buffer, start: number, end: number, version: number | undefined): void {
-    if (!target.keys) {
-      if (version === undefined || target.keysDropped) return;
+    const tracker = target.tracker!;
+    if (!tracker.tracking) {
+      if (version === undefined || tracker.dropped) return;
       this.startTracking(target);
     }
-    const key = keyJson(bytes, start, end, target.binding.key);
-    if (key === undefined) {
+    const seen = tracker.see(bytes, start, end, version ?? PENDING_VERSION);
+    if (seen === "keyless") {
       this.warnOnce(target, "keyless", `stream ${target.binding.stream}: a record lacks the collection key ${target.binding.key.map((t) => "/" + t.join("/")).join(", ")}: it cannot be deleted by a later version`);
-      return;
+    } else if (seen === "dropped") {
+      this.keeper.stage(target.binding.stateKey, { versioned: undefined });
+      this.tapLog.warn(
+        `stream ${target.binding.stream} has more than ${this.maxKeys} keys: they are no longer tracked, so ACTIVATE_VERSION cannot delete its stale rows. Raise --max-tracked-keys and backfill the binding to track them again`,
+      );
     }
-    const keys = target.keys!;
-    keys.set(key, version ?? PENDING);
-    if (keys.size > this.maxKeys) this.dropTracking(target);
   }
 
   private startTracking(target: Target): void {
     const b = target.binding;
-    target.keys = this.keeper.map(b.stateKey, "keys");
+    target.tracker!.start();
     this.keeper.stage(b.stateKey, { versioned: true });
     if (target.nextRowId > 0) {
       this.tapLog.warn(`stream ${b.stream} is versioned from now on: its rows are tracked, so later versions delete the rows they no longer have; rows captured before (${target.nextRowId} document(s)) are not tracked, and stay`);
     } else {
       this.tapLog.debug(`stream ${b.stream} is versioned: tracking its keys`);
     }
-  }
-
-  private dropTracking(target: Target): void {
-    const b = target.binding;
-    target.keys!.clear();
-    target.keys = undefined;
-    target.keysDropped = true;
-    this.keeper.stage(b.stateKey, { versioned: undefined, keysDropped: true });
-    this.tapLog.warn(
-      `stream ${b.stream} has more than ${this.maxKeys} keys: they are no longer tracked, so ACTIVATE_VERSION cannot delete its stale rows. Raise --max-tracked-keys and backfill the binding to track them again`,
-    );
   }
 
   // --- versions -------------------------------------------------------------------------
@@ -340,8 +315,8 @@ export class SingerSyncSession {
       this.infoOnce(target, "activate", `stream ${b.stream} is replicated incrementally (${b.replication_method ?? `by ${b.replication_key}`}): its rows are only added and updated, so ACTIVATE_VERSION ${version} deletes none`);
       return;
     }
-    if (b.mode === "keys" && !target.keys) {
-      if (target.keysDropped) {
+    if (b.mode === "keys" && !target.tracker!.tracking) {
+      if (target.tracker!.dropped) {
         this.tapLog.warn(`stream ${b.stream}: ACTIVATE_VERSION ${version} cannot delete stale rows: the stream has more keys than are tracked (--max-tracked-keys ${this.maxKeys})`);
         return;
       }
@@ -367,19 +342,12 @@ export class SingerSyncSession {
       this.finishRefresh(target);
       return;
     }
-    const keys = target.keys;
-    if (!keys) return;
-    const stale: string[] = [];
-    const pending: string[] = [];
-    for (const [key, v] of keys) {
-      if (v === PENDING) pending.push(key);
-      else if ((v as number) < version) stale.push(key);
-    }
-    for (const key of pending) keys.set(key, version);
+    const tracker = target.tracker;
+    if (!tracker?.tracking) return;
+    const stale = tracker.settle(version);
     if (stale.length) this.tapLog.info(`stream ${b.stream}: version ${version} is active: deleting ${stale.length} row(s) of earlier versions`);
     for (const key of stale) {
-      keys.delete(key);
-      this.task.capturedJson(b.index, deletionDocument(b.key, key, `{"op":"d","row_id":${target.nextRowId++}}`));
+      this.task.capturedJson(b.index, tracker.deletionDocument(key, `{"op":"d","row_id":${target.nextRowId++}}`));
       this.deletions++;
     }
     target.dirty = true;
@@ -411,7 +379,7 @@ export class SingerSyncSession {
    */
   private warnIfNeverVersioned(target: Target): void {
     const b = target.binding;
-    if (b.mode !== "keys" || b.replication_method !== "FULL_TABLE" || target.records === 0 || target.keys || target.keysDropped) return;
+    if (b.mode !== "keys" || b.replication_method !== "FULL_TABLE" || target.records === 0 || target.tracker?.tracking || target.tracker?.dropped) return;
     this.warnOnce(
       target,
       "unversioned",
@@ -509,11 +477,16 @@ function text(line: Buffer, m: JsonMember): string {
   return line.toString("utf8", m.valueStart, m.valueEnd);
 }
 
+/** The message types of the Singer specification, for the rule of `../protocolLines.ts`. */
+const SINGER_LINES = new ProtocolLineRule("Singer", "the tap", ["RECORD", "STATE", "SCHEMA", "ACTIVATE_VERSION", "BATCH"]);
+
 function parseLine(line: Buffer, lineNo: number): JsonObject {
+  const text = line.toString("utf8");
   try {
-    return JSON.parse(line.toString("utf8")) as JsonObject;
+    return JSON.parse(text) as JsonObject;
   } catch (error) {
-    throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote a Singer message that is not valid JSON (stdout line ${lineNo}): ${(error as Error).message}`, { userFacing: true });
+    const problem = (error as Error).message;
+    throw SINGER_LINES.unreadable(text, lineNo, problem) ?? new FlowcapError("SOURCE_OUTPUT_INVALID", `the tap wrote an unreadable Singer message (stdout line ${lineNo}, not valid JSON: ${problem})`, { userFacing: true });
   }
 }
 
@@ -526,49 +499,6 @@ function versionOf(value: unknown): number | undefined {
 
 function preview(text: string): string {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
-}
-
-/**
- * The JSON text that identifies a record's key: the raw text of its one key value, or `[v1,v2]`
- * for a composite key. Strings written with escapes are normalized, so the same key always has
- * the same text; numbers keep their exact digits. Undefined when a key value is missing.
- */
-export function keyJson(bytes: Buffer, start: number, end: number, key: readonly (readonly string[])[]): string | undefined {
-  const parts: string[] = [];
-  for (const tokens of key) {
-    const at = valueAt(bytes, start, end, tokens);
-    if (!at) return undefined;
-    let raw = bytes.toString("utf8", at[0], at[1]);
-    if (bytes[at[0]] === QUOTE && raw.includes("\\")) raw = JSON.stringify(JSON.parse(raw));
-    parts.push(raw);
-  }
-  return parts.length === 1 ? parts[0] : `[${parts.join(",")}]`;
-}
-
-/** A deletion document: the key's values at their pointers, and `_meta`. */
-export function deletionDocument(key: readonly (readonly string[])[], keyText: string, metaJson: string): string {
-  const values: string[] = [];
-  if (key.length === 1) values.push(keyText);
-  else {
-    const buf = Buffer.from(keyText);
-    for (const [s, e] of arrayItems(buf, 0) ?? []) values.push(buf.toString("utf8", s, e));
-  }
-  // A tree of the key's locations, written with the values' exact text.
-  type Node = Map<string, Node | string>;
-  const root: Node = new Map();
-  key.forEach((tokens, i) => {
-    let node = root;
-    tokens.forEach((t, j) => {
-      if (j === tokens.length - 1) node.set(t, values[i] ?? "null");
-      else {
-        let next = node.get(t);
-        if (!(next instanceof Map)) node.set(t, (next = new Map()));
-        node = next;
-      }
-    });
-  });
-  const write = (node: Node, extra = ""): string => `{${[...node].map(([k, v]) => `${JSON.stringify(k)}:${typeof v === "string" ? v : write(v)}`).join(",")}${extra}}`;
-  return write(root, `${root.size ? "," : ""}"_meta":${metaJson}`);
 }
 
 /** Whether a JSON schema declares a top-level property. */

@@ -57,7 +57,7 @@ export interface SingerTap {
 }
 
 /**
- * Variables a tap inherits by prefix (default of `inheritEnvPrefixes`): Meltano SDK taps read
+ * Variables a tap inherits by prefix under `cleanEnv` (default of `inheritEnvPrefixes`): Meltano SDK taps read
  * their settings from `TAP_<NAME>_*` and their logging from `SINGER_SDK_LOG_CONFIG`, which a
  * tap's image sets for it.
  */
@@ -73,7 +73,7 @@ export interface ChildTapOptions extends ProgramOptions {
  * A tap run as a child process with the Singer CLI convention. Config, catalog and state files
  * are written to a private temporary directory as `*.json`, mode 0600, and removed once the tap
  * has exited; a config the tap rewrote is read back first and handed to `ctx.onConfig`. See
- * `../child.ts` for the process handling (environment allowlist, stderr relayed as logs,
+ * `../child.ts` for the process handling (environment, stderr relayed as logs,
  * backpressure, SIGTERM then SIGKILL, failures with the exit status and stderr tail).
  */
 export function childTap(options: ChildTapOptions): SingerTap {

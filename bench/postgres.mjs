@@ -1,0 +1,224 @@
+// source-postgres against a real PostgreSQL (a throwaway cluster, as the tests start one), side
+// by side in one run:
+//  - replication: 300,000 changes (300 transactions of 1,000 inserts) read from a slot. Baseline:
+//    pg_recvlogical, PostgreSQL's own C client, writing the pgoutput stream to /dev/null. The
+//    connector: a session resumed at the slot's start, every change turned into a `captured`
+//    line (and every commit into a checkpoint) until the checkpoint past the last commit.
+//  - backfill: the same 300,000-row table. Baseline: `COPY … TO STDOUT` through psql to /dev/null.
+//    The connector: a fresh binding backfilled in 50,000-row chunks to its Active checkpoint.
+//  - pgoutput decoding in process, over the same messages: the hand-written decoder the connector
+//    uses, against pg-logical-replication's parser (the library the issue suggests), which it
+//    does not use (see BENCHMARKS.md).
+// Each reader gets its own slot, created before the changes, so every run reads the same WAL.
+import { spawn } from "node:child_process";
+import { openSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const CHANGES = 300_000;
+const PER_TRANSACTION = 1_000;
+const RUNS = 3;
+
+async function loadHelper() {
+  // Inside the checkout, so that the bundle's imports (pg) resolve from node_modules.
+  const dir = path.join(root, "dist/bench");
+  const outfile = path.join(dir, "postgresCluster.mjs");
+  await build({
+    entryPoints: [path.join(root, "test/helpers/postgres.ts")],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    absWorkingDir: root,
+  });
+  const module = await import(outfile);
+  return { ...module, cleanup: () => rmSync(outfile, { force: true }) };
+}
+
+function run(command, args, env, stdoutFd = "ignore") {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", stdoutFd, "pipe"], env: { ...process.env, ...env } });
+    let err = "";
+    child.stderr.on("data", (c) => (err += c));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(command)} exited ${code}: ${err}`))));
+  });
+}
+
+/**
+ * Runs the built connector on `state` until a checkpoint satisfies `done`, reading its stdout the
+ * way the runtime does (split into lines, documents counted, checkpoints parsed); then kills it.
+ * `ms` is the time from its `opened` (process started, connected, prerequisites checked, tables
+ * discovered) to that checkpoint: the part that scales with the data.
+ */
+function session(config, bindings, state, done) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, "dist/connectors/source-postgres/main.js")], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
+    let documents = 0;
+    let rest = "";
+    let stderr = "";
+    let merged = state;
+    let finished = false;
+    let openedAt;
+    child.stderr.on("data", (c) => (stderr += c));
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      if (finished) return;
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop();
+      for (const line of lines) {
+        if (line.startsWith('{"captured"')) documents++;
+        else if (line.startsWith('{"opened"')) openedAt = performance.now();
+        else if (line.startsWith('{"checkpoint"')) {
+          const update = JSON.parse(line).checkpoint.state.updated;
+          merged = { ...merged, ...update, bindingStateV1: { ...merged.bindingStateV1, ...update.bindingStateV1 } };
+          if (done(merged)) {
+            finished = true;
+            child.kill("SIGKILL");
+            resolve({ documents, state: merged, ms: performance.now() - openedAt });
+            return;
+          }
+        }
+      }
+    });
+    child.on("close", (code) => {
+      if (!finished) reject(new Error(`connector exited ${code} before it was done: ${stderr.slice(-2000)}`));
+    });
+    child.stdin.write(JSON.stringify({ spec: { connectorType: "LOCAL", config: {} } }) + "\n");
+    child.stdin.write(
+      JSON.stringify({
+        open: {
+          capture: { name: "acmeCo/bench", connectorType: "LOCAL", config, bindings, intervalSeconds: 300 },
+          version: "bench",
+          range: { keyBegin: 0, keyEnd: 4294967295, rClockBegin: 0, rClockEnd: 4294967295 },
+          state,
+        },
+      }) + "\n",
+    );
+  });
+}
+
+const parseLsn = (text) => {
+  const [hi, lo] = text.split("/");
+  return parseInt(hi, 16) * 4294967296 + parseInt(lo, 16);
+};
+
+export async function postgresCases() {
+  const helper = await loadHelper();
+  const pg = await helper.startPostgres({ settings: { max_wal_size: "'1GB'" } });
+  const env = { PGPASSWORD: "postgres", PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: "postgres", PGDATABASE: "postgres" };
+  const bin = helper.postgresBinDir();
+  await pg.sql(`CREATE SCHEMA bench`);
+  await pg.sql(`CREATE TABLE bench.events (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), note text, created_at timestamptz NOT NULL)`);
+  await pg.sql(`CREATE TABLE public.flow_watermarks (slot TEXT PRIMARY KEY, watermark TEXT)`);
+  await pg.sql(`CREATE PUBLICATION bench_pub FOR TABLE bench.events, public.flow_watermarks`);
+  for (let i = 0; i < RUNS; i++) {
+    await pg.sql(`SELECT pg_create_logical_replication_slot('raw_${i}', 'pgoutput')`);
+    await pg.sql(`SELECT pg_create_logical_replication_slot('conn_${i}', 'pgoutput')`);
+  }
+  await pg.sql(`SELECT pg_create_logical_replication_slot('decode', 'pgoutput')`);
+  const start = (await pg.sql(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'conn_0'`))[0].lsn;
+  for (let t = 0; t < CHANGES / PER_TRANSACTION; t++) {
+    const from = t * PER_TRANSACTION + 1;
+    await pg.sql(
+      `INSERT INTO bench.events SELECT g, g % 1000, (g * 1.25)::numeric(12,2), 'event number ' || g, '2024-05-01 12:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(${from}, ${from + PER_TRANSACTION - 1}) g`,
+    );
+  }
+  const end = (await pg.sql(`SELECT pg_current_wal_insert_lsn()::text AS lsn`))[0].lsn;
+  await pg.sql(`CHECKPOINT`);
+
+  const config = (slotName) => ({
+    address: `${pg.host}:${pg.port}`,
+    user: "postgres",
+    database: "postgres",
+    credentials: { auth_type: "UserPassword", password: "postgres" },
+    advanced: { publicationName: "bench_pub", slotName },
+  });
+  const binding = {
+    resourceConfig: { namespace: "bench", stream: "events" },
+    resourcePath: ["bench", "events"],
+    collection: { name: "acmeCo/bench/events", key: ["/id"], writeSchema: { type: "object" } },
+    backfill: 0,
+    stateKey: "bench%2Fevents",
+  };
+  const activeState = { cursor: start, bindingStateV1: { "bench%2Fevents": { mode: "Active", key_columns: ["id"], scanned: null, backfilled: 0 } } };
+  const devnull = openSync("/dev/null", "w");
+
+  let rawRun = 0;
+  let connRun = 0;
+  const replication = {
+    id: "postgres-replication",
+    title: `source-postgres replication: ${CHANGES.toLocaleString("en")} changes from a slot (${CHANGES / PER_TRANSACTION} transactions)`,
+    runs: RUNS,
+    baseline: {
+      name: "pg_recvlogical to /dev/null",
+      fn: () => run(path.join(bin, "pg_recvlogical"), ["-d", "postgres", "--slot", `raw_${rawRun++}`, "--start", `--endpos=${end}`, "-o", "proto_version=1", "-o", "publication_names=bench_pub", "-f", "/dev/null", "--no-loop"], env),
+    },
+    candidates: [
+      {
+        name: "flowcap source-postgres (slot → captured lines)",
+        fn: async () => {
+          const out = await session(config(`conn_${connRun++}`), [binding], activeState, (s) => s.cursor && parseLsn(s.cursor) >= parseLsn(end));
+          if (out.documents !== CHANGES) throw new Error(`captured ${out.documents} documents, expected ${CHANGES}`);
+          return out.ms;
+        },
+      },
+    ],
+  };
+
+  let backfillRun = 0;
+  const backfill = {
+    id: "postgres-backfill",
+    title: `source-postgres backfill: ${CHANGES.toLocaleString("en")} rows`,
+    runs: RUNS,
+    baseline: { name: "psql COPY … TO STDOUT > /dev/null", fn: () => run(path.join(bin, "psql"), ["-Atq", "-c", "COPY bench.events TO STDOUT"], env, devnull) },
+    candidates: [
+      {
+        name: "flowcap source-postgres (SELECT chunks → captured lines)",
+        fn: async () => {
+          const out = await session(config(`fill_${backfillRun++}`), [binding], {}, (s) => s.bindingStateV1?.["bench%2Fevents"]?.mode === "Active");
+          if (out.documents < CHANGES) throw new Error(`captured ${out.documents} documents, expected ${CHANGES}`);
+          return out.ms;
+        },
+      },
+    ],
+  };
+
+  // pgoutput decoding in process, over the same 300,000-change stream.
+  const rows = await pg.sql(`SELECT data FROM pg_logical_slot_peek_binary_changes('decode', NULL, NULL, 'proto_version', '1', 'publication_names', 'bench_pub')`);
+  const messages = rows.map((r) => r.data);
+  const { decodeMessage } = await import(path.join(root, "dist/connectors/source-postgres/src/api/pgoutput.js"));
+  const { PgoutputPlugin } = await import("pg-logical-replication");
+  const decoding = {
+    id: "postgres-decode",
+    title: `pgoutput decoding: ${messages.length.toLocaleString("en")} messages in process`,
+    runs: 5,
+    baseline: {
+      name: "pg-logical-replication PgoutputPlugin.parse",
+      fn: () => {
+        const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: ["bench_pub"] });
+        for (const m of messages) plugin.parse(m);
+      },
+    },
+    candidates: [
+      {
+        name: "flowcap decodeMessage (source-postgres)",
+        fn: () => {
+          for (const m of messages) decodeMessage(m);
+        },
+      },
+    ],
+  };
+
+  return {
+    groups: [replication, backfill, decoding],
+    async cleanup() {
+      await pg.stop();
+      helper.cleanup();
+    },
+  };
+}

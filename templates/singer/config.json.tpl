@@ -1,0 +1,4 @@
+{
+  "api_key": "replace-me",
+  "page_size": 50
+}
