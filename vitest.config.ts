@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -17,6 +18,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Two test files at a time even on a 2-core machine (vitest's default there is one): most of
+    // the suite waits on connector processes it started, so a second file uses the idle core.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ["./test/helpers/globalSetup.ts"],
     typecheck: { enabled: true, include: ["src/**/*.test-d.ts"], tsconfig: "./tsconfig.json" },
   },

@@ -25,6 +25,8 @@ export type FlowcapErrorCode =
   | "PROTOCOL_VIOLATION"
   | "DOCUMENT_INVALID"
   | "TIMEOUT"
+  /** An option given to a flowcap library function or command is out of range or malformed. */
+  | "OPTION_INVALID"
   | "INTERNAL"
   // HTTP client (sdk/http)
   | "HTTP_STATUS"
