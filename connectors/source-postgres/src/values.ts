@@ -27,14 +27,18 @@ const NEGATIVE_INFINITY_TIMESTAMP = '"0000-01-01T00:00:00Z"';
 const INFINITY_DATE = '"9999-12-31"';
 const NEGATIVE_INFINITY_DATE = '"0000-01-01"';
 
+/** Past this many UTF-16 units a text may be over TRUNCATE_BYTES in UTF-8 (3 bytes per unit at most). */
+const MAYBE_OVERSIZED = TRUNCATE_BYTES / 3;
+
+/** Whether the text is over TRUNCATE_BYTES in UTF-8, the size Estuary measures. */
+const oversizedText = (text: string): boolean => text.length > MAYBE_OVERSIZED && Buffer.byteLength(text, "utf8") > TRUNCATE_BYTES;
+
 /** A JSON string, truncated past TRUNCATE_BYTES. */
-export const quote: Transcoder = (text) => JSON.stringify(text.length > TRUNCATE_BYTES ? truncateUtf8(text) : text);
+export const quote: Transcoder = (text) => JSON.stringify(oversizedText(text) ? truncateUtf8(text) : text);
 
 /** Keeps the first TRUNCATE_BYTES bytes of the UTF-8 text (Estuary cuts bytes, not characters). */
 function truncateUtf8(text: string): string {
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= TRUNCATE_BYTES) return text;
-  return bytes.subarray(0, TRUNCATE_BYTES).toString("utf8");
+  return Buffer.from(text, "utf8").subarray(0, TRUNCATE_BYTES).toString("utf8");
 }
 
 /** Text that is JSON as it is (integers). */
@@ -43,7 +47,7 @@ export const verbatim: Transcoder = (text) => text;
 export const formatBool: Transcoder = (text) => (text === "t" ? "true" : "false");
 
 /** jsonb's text is JSON (PostgreSQL normalized it); too large a value is replaced. */
-export const formatJsonb: Transcoder = (text) => (text.length > TRUNCATE_BYTES ? oversized(text) : text);
+export const formatJsonb: Transcoder = (text) => (oversizedText(text) ? oversized(text) : text);
 
 /** The transcoder for a column of this type; `isKey` stringifies floats as Estuary does for keys. */
 export function transcoderFor(type: ColumnType, isKey: boolean): Transcoder {
@@ -74,7 +78,7 @@ function scalarTranscoder(type: ColumnType, isKey: boolean): Transcoder {
     case "bytea":
       return (text) => `"${Buffer.from(text.length > 2 * TRUNCATE_BYTES + 2 ? text.slice(2, 2 * TRUNCATE_BYTES + 2) : text.slice(2), "hex").toString("base64")}"`;
     case "json":
-      return (text) => (text.length > TRUNCATE_BYTES ? oversized(text) : fixUnpairedSurrogates(text));
+      return (text) => (oversizedText(text) ? oversized(text) : fixUnpairedSurrogates(text));
     case "jsonb":
       return formatJsonb;
     case "inet":

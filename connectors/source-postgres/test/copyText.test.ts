@@ -134,12 +134,19 @@ describe("backfill documents from COPY text rows", () => {
     expect(text).toContain("\ufffd");
   });
 
-  it("leaves values past the truncation limit to the string form, which truncates them", () => {
-    const big = "é".repeat(TRUNCATE_BYTES / 2 + 10); // past the limit in bytes
-    const { bytes, strings } = bothPaths([type("text"), type("jsonb")], [big, `{"k": "${"x".repeat(TRUNCATE_BYTES)}"}`]);
+  it("leaves values past the truncation limit (in UTF-8 bytes, as Estuary measures) to the string form, which truncates them", () => {
+    // Past the limit in bytes, not in characters.
+    const big = "é".repeat(TRUNCATE_BYTES / 2 + 10);
+    const bigJson = `{"k": "${"é".repeat(TRUNCATE_BYTES / 2)}"}`;
+    const { bytes, strings } = bothPaths([type("text"), type("jsonb"), type("json")], [big, bigJson, bigJson]);
     expect(bytes).toBe(strings);
-    expect(bytes).toContain('"flow_truncated":true');
-    expect(Buffer.byteLength(bytes)).toBeLessThan(TRUNCATE_BYTES + 200);
+    const doc = JSON.parse(bytes) as { c0: string; c1: unknown; c2: unknown };
+    expect(Buffer.byteLength(doc.c0)).toBe(TRUNCATE_BYTES);
+    expect(doc.c1).toEqual({ flow_truncated: true, original_size: Buffer.byteLength(bigJson) });
+    expect(doc.c2).toEqual({ flow_truncated: true, original_size: Buffer.byteLength(bigJson) });
+    // At the limit, nothing is cut.
+    const atLimit = "é".repeat(TRUNCATE_BYTES / 2);
+    expect(JSON.parse(bothPaths([type("text")], [atLimit]).bytes).c0).toBe(atLimit);
   });
 
   it("refuses a row whose fields do not match the described columns", () => {
