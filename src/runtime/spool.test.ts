@@ -51,3 +51,42 @@ describe("Spool.appendBytes", () => {
     expect(await drain(spool)).toBe("");
   });
 });
+
+describe("Spool arena reuse", () => {
+  const line = (text: string) => Buffer.from(text);
+  const append = (spool: Spool, text: string) => spool.appendBytes(head, line(text), 0, text.length, "", suffix);
+
+  it("fills an arena again only once the writer says it is written, and writes the same lines", async () => {
+    const spool = new Spool();
+    const written: Buffer[] = [];
+    const onWritten: (() => void)[] = [];
+    const write = async (data: string | Buffer, done?: () => void) => {
+      written.push(data as Buffer);
+      if (done) onWritten.push(done);
+    };
+    append(spool, "first");
+    await spool.drainTo(write);
+    // Not yet written out (the stream still holds it): the next lines go to a new arena.
+    append(spool, "second");
+    await spool.drainTo(write);
+    expect(written[1]!.buffer).not.toBe(written[0]!.buffer);
+    expect(written[0]!.toString()).toBe("<first>\n");
+    // Once written, the first arena is filled again.
+    for (const done of onWritten.splice(0)) done();
+    append(spool, "third");
+    await spool.drainTo(write);
+    expect([written[0]!.buffer, written[1]!.buffer]).toContain(written[2]!.buffer);
+    expect(written[2]!.toString()).toBe("<third>\n");
+  });
+
+  it("never reuses an arena the writer keeps (no callback), so what a reader holds stays intact", async () => {
+    const spool = new Spool();
+    const written: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      append(spool, `line ${i}`);
+      await spool.drainTo(async (data) => void written.push(data as Buffer));
+    }
+    expect(written.map((b) => b.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `<line ${i}>\n`));
+    expect(new Set(written.map((b) => b.buffer)).size).toBe(20);
+  });
+});

@@ -9,6 +9,8 @@ export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
 /** Pending lines are joined into strings of about this size, so stdout sees few large writes. */
 const JOIN_BYTES = 256 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** Written arenas kept for reuse, at most this many bytes of them (within the memory limit). */
+const FREE_ARENA_BYTES = 16 * 1024 * 1024;
 
 /**
  * The lines of one task's open checkpoint sequence, waiting to be written together with their
@@ -19,7 +21,9 @@ const READ_CHUNK_BYTES = 1024 * 1024;
  *
  * Lines come as strings (`append`) or, for shims that pass a child's output through, as UTF-8
  * bytes copied into a byte arena (`appendBytes`), so those never become strings at all. Order
- * is kept across both kinds.
+ * is kept across both kinds. Arenas are reused once written (when the writer says the stream is
+ * done with them): a sequence of many megabytes then costs no fresh memory per checkpoint, which
+ * the kernel would have to fault in and zero, and V8 to collect.
  */
 export class Spool {
   private parts: string[] = [];
@@ -28,6 +32,8 @@ export class Spool {
   private memoryBytes = 0;
   private arena: Buffer | undefined;
   private arenaUsed = 0;
+  /** Arenas whose lines have been written, ready to be filled again. */
+  private freeArenas: Buffer[] = [];
   private fd: number | undefined;
   private filePath: string | undefined;
   private fileBytes = 0;
@@ -56,12 +62,14 @@ export class Spool {
     let arena = this.arena;
     if (arena === undefined || arena.length - this.arenaUsed < need) {
       this.flushArena();
-      arena = this.arena = Buffer.allocUnsafe(Math.max(JOIN_BYTES, need));
+      arena = this.arena = need <= JOIN_BYTES && this.freeArenas.length > 0 ? this.freeArenas.pop()! : Buffer.allocUnsafe(Math.max(JOIN_BYTES, need));
     }
     let at = this.arenaUsed;
     arena.set(head, at);
     at += head.length;
-    at += Buffer.prototype.copy.call(bytes, arena, at, start, end);
+    // TypedArray.set: on Node 20, Buffer.prototype.copy costs a call into C++ per line.
+    arena.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), at);
+    at += end - start;
     // Tails are short and usually ASCII: a loop beats a call into the encoder.
     const n = tail.length;
     let i = 0;
@@ -108,6 +116,7 @@ export class Spool {
       let offset = 0;
       while (offset < bytes.length) offset += writeSync(this.fd, bytes, offset, bytes.length - offset, this.fileBytes + offset);
       this.fileBytes += bytes.length;
+      if (typeof chunk !== "string") this.reuse(chunk);
     }
     this.chunks = [];
     this.memoryBytes = 0;
@@ -131,7 +140,14 @@ export class Spool {
     const chunks = this.chunks;
     this.chunks = [];
     this.memoryBytes = 0;
-    for (const chunk of chunks) await write(chunk);
+    for (const chunk of chunks) await write(chunk, typeof chunk === "string" ? undefined : () => this.reuse(chunk));
+  }
+
+  /** Keeps the arena of a written chunk for reuse (only whole-size arenas, up to the limit). */
+  private reuse(chunk: Buffer): void {
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== JOIN_BYTES) return;
+    if ((this.freeArenas.length + 1) * JOIN_BYTES > Math.min(FREE_ARENA_BYTES, this.memoryLimitBytes)) return;
+    this.freeArenas.push(Buffer.from(chunk.buffer, 0, JOIN_BYTES));
   }
 
   /** Drops everything pending (the sequence will not be committed). */
@@ -149,6 +165,7 @@ export class Spool {
   /** Releases the spool file, if any. */
   close(): void {
     this.discard();
+    this.freeArenas = [];
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }

@@ -1,9 +1,15 @@
+import { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { aborted } from "../util/abort.js";
 import { FlowcapError, StoppedError } from "../util/errors.js";
 
-/** Writes one string to the stream, waiting for 'drain' when its buffer is full. */
-export type WriteFn = (data: string | Buffer) => Promise<void>;
+/**
+ * Writes one string or buffer to the stream, waiting for 'drain' when its buffer is full.
+ * `onWritten`, when given, is called once the stream is done with a buffer (it has copied it to
+ * its file descriptor), so the caller may fill it again; never for a stream that may hand the
+ * buffer itself on to its reader (a PassThrough), whose reader could still be holding it.
+ */
+export type WriteFn = (data: string | Buffer, onWritten?: () => void) => Promise<void>;
 
 /**
  * The single writer of a connector's stdout. Everything that reaches stdout goes through here,
@@ -28,9 +34,15 @@ export class ResponseWriter {
   private waiters = new Set<() => void>();
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
+  /**
+   * The stream copies what it writes out of the buffers it is given (a socket, a pipe or a TTY
+   * through libuv, a file through fs.writeSync), so a written buffer may be reused.
+   */
+  private readonly copiesOut: boolean;
 
   constructor(private readonly stream: Writable) {
     this.streamWrite = stream.write.bind(stream) as Writable["write"];
+    this.copiesOut = stream instanceof Socket || typeof (stream as { fd?: unknown }).fd === "number";
     stream.on("error", (error: Error) => this.fail(error));
     stream.on("close", () => this.fail(new Error("stream closed")));
   }
@@ -96,9 +108,10 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = (data) => {
+  private readonly writeFn: WriteFn = (data, onWritten) => {
     if (this.failure) return Promise.reject(this.outputClosed());
-    if (this.streamWrite(data)) return Promise.resolve();
+    const written = onWritten && this.copiesOut ? (error?: Error | null) => void (error ? undefined : onWritten()) : undefined;
+    if (this.streamWrite(data, written)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);
