@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { FlowcapError } from "../util/errors.js";
 
 /** One option of a command: its parseArgs type, value name, and help text. */
 export interface OptionSpec {
@@ -20,8 +21,12 @@ export interface CommandSpec {
   positionals?: boolean;
 }
 
-/** A usage error: printed with the command's help, exit 2. */
-export class UsageError extends Error {}
+/** A command line the CLI cannot run: printed with the command's help, exit 2. */
+export class UsageError extends FlowcapError {
+  constructor(message: string) {
+    super("USAGE_INVALID", message, { userFacing: true });
+  }
+}
 
 /** The command's help text, generated from its option table. */
 export function helpText(spec: CommandSpec): string {

@@ -8,7 +8,8 @@ import { bindingCollection, type Catalog, type CaptureDef } from "./catalog.js";
 import { ConnectorProcess } from "./connectorProcess.js";
 import { resourcePathOf } from "./discoverCatalog.js";
 import type { OpsLog } from "./opsLog.js";
-import { documentId, drain, readSession, SkipCheck, WarnCheck, withSession, type SessionDocument } from "./checkSession.js";
+import { CheckSkippedError, CheckWarningError } from "./checkErrors.js";
+import { documentId, drain, readSession, withSession, type SessionDocument } from "./checkSession.js";
 import { crashCheck, DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";
 import { applyRequest, captureSpec, discoverRequest, enabledBindings, INTERNAL_SPEC_REQUEST, specRequest, validateRequest } from "./requests.js";
 import { ProtocolViolationError } from "./rules.js";
@@ -229,7 +230,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     title: "applies the capture, and exits 0",
     needs: ["validate"],
     async run(ctx) {
-      if (!ctx.resourcePaths) throw new SkipCheck("needs validate to pass");
+      if (!ctx.resourcePaths) throw new CheckSkippedError("needs validate to pass");
       const applied = await runUnary<{ actionDescription?: string }>(ctx.capture, applyRequest(captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths)), unaryOptions(ctx));
       return applied.actionDescription ? `"${applied.actionDescription}"` : "no-op";
     },
@@ -239,9 +240,9 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     title: "refuses an invalid config with a readable error",
     needs: ["spec"],
     async run(ctx) {
-      if (!ctx.spec) throw new SkipCheck("needs the spec check to pass");
+      if (!ctx.spec) throw new CheckSkippedError("needs the spec check to pass");
       const invalid = invalidConfig(ctx.spec.configSchema, ctx.capture.endpoint.config);
-      if (!invalid) throw new SkipCheck("cannot derive an invalid config from the config schema (no required or typed property)");
+      if (!invalid) throw new CheckSkippedError("cannot derive an invalid config from the config schema (no required or typed property)");
       const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, { discover: { connectorType: "LOCAL", config: invalid.config } }]);
       if (answers.length > 1) throw new FlowcapError("CONNECTOR_FAILED", `discovered with a config ${invalid.how}; it must refuse it`);
       return `config ${invalid.how}: ${readableFailure(proc, status, `discover with a config ${invalid.how}`)}`;
@@ -254,7 +255,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     async run(ctx) {
       const pointers = ctx.spec?.resourcePathPointers ?? [];
       const first = ctx.capture.bindings.find((b) => !b.disable);
-      if (!first || !pointers.length) throw new SkipCheck(!first ? "the capture has no enabled binding" : "the spec has no resourcePathPointers");
+      if (!first || !pointers.length) throw new CheckSkippedError(!first ? "the capture has no enabled binding" : "the spec has no resourcePathPointers");
       const resource = structuredClone(first.resource);
       let changed = false;
       for (const ptr of pointers) {
@@ -266,7 +267,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
           changed = true;
         }
       }
-      if (!changed) throw new SkipCheck("the resource path is not made of strings");
+      if (!changed) throw new CheckSkippedError("the resource path is not made of strings");
       const request = validateRequest(ctx.catalog, ctx.capture);
       request.validate.bindings = [{ ...request.validate.bindings[0]!, resourceConfig: resource }];
       const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, request]);
@@ -295,7 +296,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
           await proc.finish();
           return `${session.checkpoints} checkpoint(s), ${session.committed.length} document(s), then exited 0 by itself`;
         }
-        if (session.checkpoints === 0) throw new WarnCheck(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
+        if (session.checkpoints === 0) throw new CheckWarningError(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
         const draining = drain(proc);
         const status = await proc.stop(ctx.stopGraceMs);
         await draining;
@@ -310,8 +311,8 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     needs: ["session"],
     async run(ctx) {
       const first = ctx.firstSession;
-      if (!first) throw new SkipCheck("needs the session check to pass");
-      if (Object.keys(first.state).length === 0) throw new SkipCheck("the first session checkpointed no state");
+      if (!first) throw new CheckSkippedError("needs the session check to pass");
+      if (Object.keys(first.state).length === 0) throw new CheckSkippedError("the first session checkpointed no state");
       return withSession(ctx, first.state, async (proc, spec) => {
         const session = await readSession(proc, spec, first.state, { timeoutMs: ctx.sessionTimeoutMs, onCommit: () => true });
         if (!session.opened) throw new ProtocolViolationError("opened-first", "no opened response when resuming");
@@ -329,7 +330,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         if (judged && start && start.id === documentId(judged)) {
           const message = `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is the first one the first session committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`;
           if (start.count > 1) throw new FlowcapError("PROTOCOL_VIOLATION", message);
-          throw new WarnCheck(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
+          throw new CheckWarningError(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
         }
         return `opened with the reduced state; ${session.committed.length} document(s), ${repeated} repeated from the first session`;
       });
@@ -342,14 +343,14 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     run: (ctx) =>
       withSession(ctx, ctx.firstSession?.state ?? {}, async (proc, spec) => {
         const session = await readSession(proc, spec, ctx.firstSession?.state ?? {}, { timeoutMs: ctx.sessionTimeoutMs, onCommit: () => true });
-        if (session.exited) throw new SkipCheck("the session ended by itself before it could be signalled");
+        if (session.exited) throw new CheckSkippedError("the session ended by itself before it could be signalled");
         const draining = drain(proc);
         proc.child.kill("SIGTERM");
         if (!(await proc.exitsWithin(ctx.stopGraceMs))) throw new FlowcapError("CONNECTOR_FAILED", `still running ${ctx.stopGraceMs / 1000}s after SIGTERM`);
         const status = await proc.exited;
         if (status.signal) {
           await draining.catch(() => undefined);
-          throw new WarnCheck(`killed by ${status.signal} rather than stopping at a checkpoint (Flow copes, but work since the last checkpoint is redone)`);
+          throw new CheckWarningError(`killed by ${status.signal} rather than stopping at a checkpoint (Flow copes, but work since the last checkpoint is redone)`);
         }
         await draining;
         await proc.finish();
@@ -384,7 +385,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         } finally {
           clearTimeout(timer);
         }
-        if (!explicit) throw new SkipCheck("the session does not ask for acknowledgements");
+        if (!explicit) throw new CheckSkippedError("the session does not ask for acknowledgements");
         if (checkpoints < 3 && !(await proc.exitsWithin(0))) {
           throw new ProtocolViolationError("acknowledgements", `only ${checkpoints} checkpoint(s) in ${ctx.sessionTimeoutMs / 1000}s while each was acknowledged: is it reading its acknowledgements?`);
         }
@@ -501,7 +502,7 @@ export async function runChecks(catalog: Catalog, capture: CaptureDef, options: 
       if (typeof outcome === "string") detail = outcome;
       else ({ status, detail } = outcome);
     } catch (error) {
-      status = error instanceof SkipCheck ? "skip" : error instanceof WarnCheck ? "warn" : "fail";
+      status = error instanceof CheckSkippedError ? "skip" : error instanceof CheckWarningError ? "warn" : "fail";
       detail = (error as Error).message;
     }
     const result = { id: check.id, title: check.title, status, detail, durationMs: Date.now() - started };

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { CaptureSpec } from "../protocol/index.js";
 import type { CheckContext, ConformanceCheck } from "./check.js";
-import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
+import { CheckSkippedError } from "./checkErrors.js";
+import { discardRest, killProcessGroup, readSession, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
 import type { ConnectorProcess } from "./connectorProcess.js";
 import { captureSpec } from "./requests.js";
 import { CrashLedger, excerpt, type CrashFinding } from "./crashLedger.js";
@@ -65,7 +66,7 @@ export const crashCheck: ConformanceCheck = {
   title: "loses nothing when killed (SIGKILL) at random moments and resumed",
   needs: ["session"],
   async run(ctx) {
-    if (!ctx.firstSession) throw new SkipCheck("needs the session check to pass");
+    if (!ctx.firstSession) throw new CheckSkippedError("needs the session check to pass");
     const scratch = await Scratch.create();
     try {
       return await crashTrials(ctx, scratch);
@@ -103,7 +104,7 @@ async function crashTrials(ctx: CheckContext, scratch: Scratch): Promise<string 
   const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
   const reference = await referenceSession(ctx, ledger, await scratch.next());
   const { shape } = reference;
-  if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
+  if (shape.checkpoints === 0) throw new CheckSkippedError(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
   const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
   const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
   for (const plan of planTrials(seed, trials, shape)) {
