@@ -1,6 +1,5 @@
 import { randomInt } from "node:crypto";
-import { Ajv } from "ajv";
-import type { DiscoveredResponse, SpecResponse } from "../protocol/index.js";
+import { createSchemaCompiler, type DiscoveredResponse, type SpecResponse } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { deepEqual, isPlainObject } from "../util/mergePatch.js";
 import { getPointer } from "../util/jsonPointer.js";
@@ -169,7 +168,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       }
       if (!a.documentationUrl) throw new FlowcapError("PROTOCOL_VIOLATION", "spec.documentationUrl is empty");
       try {
-        new Ajv({ strict: false, logger: false, validateFormats: false }).compile(a.configSchema as object);
+        createSchemaCompiler({ formats: false }).compile(a.configSchema as object);
       } catch (error) {
         throw new FlowcapError("PROTOCOL_VIOLATION", `spec.configSchema does not compile: ${(error as Error).message}`);
       }
@@ -196,7 +195,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), unaryOptions(ctx));
       const bindings = discovered.bindings ?? [];
       const rcValidate =
-        ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
+        ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? createSchemaCompiler({ formats: false, allErrors: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
       const problems: string[] = [];
       for (const [i, b] of bindings.entries()) {
         const where = `bindings[${i}] (${b.recommendedName})`;

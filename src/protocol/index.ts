@@ -22,4 +22,5 @@ export { stateKey } from "./stateKey.js";
 export { RequestDecodeError, LineTooLongError } from "./errors.js";
 export { shapeOf, type Shape, type FieldShape } from "./shapes.js";
 export { wireDefinitions, requestVariants, responseVariants } from "./generated/schemas.js";
+export { createSchemaCompiler, FLOW_ANNOTATION_KEYWORDS, type SchemaCompilerOptions } from "./jsonSchema.js";
 export { inspectResponse, type ResponseIssue, type ResponseInspection } from "./inspect.js";
