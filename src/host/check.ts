@@ -65,16 +65,33 @@ function firstSessionOf(state: Record<string, unknown>, committed: SessionDocume
   return { state, ids: new Set(committed.map(documentId)), starts };
 }
 
-/** One conformance check. Throw (a ProtocolViolationError, say) to fail; return a detail to pass. */
+/** How a check ended, when not by passing with a detail (a string) or by throwing (a failure). */
+export interface CheckOutcome {
+  status: CheckStatus;
+  detail: string;
+}
+
+/**
+ * One conformance check. Return a detail to pass, or a `CheckOutcome`; throw a
+ * CheckSkippedError or a CheckWarningError to skip or warn; throw anything else (a
+ * ProtocolViolationError, say) to fail.
+ *
+ * A suite is a list of checks run in order, each after the checks it `needs`. The protocol checks
+ * live here (CONFORMANCE_CHECKS); a check that judges another layer's output lives with that
+ * layer's code (the OAuth lint check in oauth/check.ts, typed structurally since oauth may not
+ * import host), and `defaultChecks()` (testing/conformance.ts, which may import both) composes
+ * the suite that `flowcap check` and flowcap/host's `runChecks` run.
+ */
 export interface ConformanceCheck {
+  /** Unique in a suite; what `only` and `needs` name. */
   id: string;
   title: string;
   /**
-   * The checks whose findings this one builds on (ids): asked for alone (`only`), it runs them
-   * first rather than skipping for want of them.
+   * The checks whose findings this one builds on (ids, earlier in the suite): asked for alone
+   * (`only`), it runs them first rather than skipping for want of them.
    */
-  needs?: string[];
-  run(ctx: CheckContext): Promise<string | { status: CheckStatus; detail: string }>;
+  needs?: readonly string[];
+  run(ctx: CheckContext): Promise<string | CheckOutcome>;
 }
 
 const STACK = /^\s+at\s|Traceback \(most recent call last\)|^\s+File ".*", line \d+/m;
@@ -411,8 +428,13 @@ export interface CheckOptions {
   sessionTimeoutMs?: number;
   /** How long the connector may take to exit once stdin closes or SIGTERM arrives; default 10 s. */
   stopGraceMs?: number;
-  /** Extra checks (OAuth lint, connector-specific), run after the built-in ones. */
-  extraChecks?: ConformanceCheck[];
+  /**
+   * The suite: the checks to run, in order (default: CONFORMANCE_CHECKS, the protocol checks;
+   * flowcap/host's runChecks and `flowcap check` default to `defaultChecks()`, which adds OAuth's).
+   */
+  checks?: readonly ConformanceCheck[];
+  /** Checks of your own (connector-specific), run after `checks`; they may need any of them. */
+  extraChecks?: readonly ConformanceCheck[];
   /** Only these check ids, and the checks they need (see ConformanceCheck.needs). */
   only?: string[];
   /**
@@ -437,10 +459,30 @@ function invalidOption(message: string): FlowcapError {
 }
 
 /**
+ * Checks that a list of checks makes a suite: ids unique, and every check after the checks it
+ * needs. A list that does not is a programming error, an OPTION_INVALID error saying where.
+ */
+function checkSuite(checks: readonly ConformanceCheck[]): void {
+  const seen = new Set<string>();
+  for (const check of checks) {
+    if (seen.has(check.id)) throw invalidOption(`two checks have the id ${JSON.stringify(check.id)}: ids name checks in only and needs, so they must be unique`);
+    for (const need of check.needs ?? []) {
+      if (!seen.has(need)) {
+        const where = checks.some((c) => c.id === need) ? "runs after it: put it earlier" : "is not in the suite";
+        throw invalidOption(`the check ${JSON.stringify(check.id)} needs ${JSON.stringify(need)}, which ${where}`);
+      }
+    }
+    seen.add(check.id);
+  }
+}
+
+/**
  * The checks to run, in suite order: all of them, or those named in `only` and what they need
- * (transitively). An unknown id is an OPTION_INVALID error naming the known ones.
+ * (transitively). An unknown id is an OPTION_INVALID error naming the known ones, and so is a
+ * list that is not a suite (see checkSuite).
  */
 export function selectChecks(checks: readonly ConformanceCheck[], only?: readonly string[]): ConformanceCheck[] {
+  checkSuite(checks);
   if (!only) return [...checks];
   const byId = new Map(checks.map((c) => [c.id, c]));
   const unknown = only.filter((id) => !byId.has(id));
@@ -478,12 +520,14 @@ function snapshotCollectionsOf(catalog: Catalog, capture: CaptureDef, names: rea
 }
 
 /**
- * Runs the conformance suite against a capture's connector, whatever its language: each check
- * drives it as Flow's runtime would and judges what it writes and how it exits.
+ * Runs a conformance suite against a capture's connector, whatever its language: each check
+ * drives it as Flow's runtime would and judges what it writes and how it exits. This is host's
+ * runner, whose suite defaults to the protocol checks; flowcap/host's `runChecks` (and `flowcap
+ * check`) run `defaultChecks()` (testing/conformance.ts), which adds the OAuth check.
  */
 export async function runChecks(catalog: Catalog, capture: CaptureDef, options: CheckOptions = {}): Promise<CheckResult[]> {
   localEndpoint(capture);
-  const checks = selectChecks([...CONFORMANCE_CHECKS, ...(options.extraChecks ?? [])], options.only);
+  const checks = selectChecks([...(options.checks ?? CONFORMANCE_CHECKS), ...(options.extraChecks ?? [])], options.only);
   const ctx: CheckContext = {
     catalog,
     capture,
