@@ -57,6 +57,7 @@ export { TransactionCombiner, reduceDocument, type CombinedDocument } from "./co
 export { LocalEncryptionService } from "./encryptionService.js";
 export { decryptSops, isSopsEncrypted } from "./sops.js";
 export { updateCatalog, resourcePathOf, type CatalogUpdate } from "./discoverCatalog.js";
-export { runChecks, selectChecks, CONFORMANCE_CHECKS, MAX_CRASH_SEED, invalidConfig, type CheckResult, type CheckStatus, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { runChecks, selectChecks, CONFORMANCE_CHECKS, MAX_CRASH_SEED, invalidConfig, type CheckResult, type CheckStatus, type CheckOutcome, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { CheckSkippedError, CheckWarningError } from "./checkErrors.js";
 export { DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";
 export { planTrials, describeKill, type KillMoment, type TrialPlan } from "./crashPlan.js";
