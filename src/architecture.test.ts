@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { readModule, repositoryFiles, unusedExports } from "../test/helpers/moduleGraph.js";
 
 /**
  * The layers of STYLE.md, as a test: every import in src/ (tests aside) runs down the layers.
@@ -94,3 +95,32 @@ describe("the layers of src/", () => {
     expect(here).toEqual(expect.arrayContaining(["node:fs", "typescript", "vitest"]));
   });
 });
+
+describe("the exports of src/", () => {
+  it("are all used: imported by another module (a test counts), exported by a package entry, or used in their own module", () => {
+    const files = repositoryFiles();
+    const modules = new Map(files.map((f) => [f, readModule(f)]));
+    const isTest = (f: string) => /\.test(-d)?\.ts$/.test(f);
+    const roots = files.filter((f) => path.dirname(f) === path.join(src, "public") && !isTest(f));
+    // Generated code exports what the schema has, used or not.
+    const checked = files.filter((f) => f.startsWith(src + path.sep) && !isTest(f) && !roots.includes(f) && !f.includes(`${path.sep}generated${path.sep}`));
+    const unused = unusedExports(modules, checked, roots).map((u) => `${path.relative(src, u.file)}: ${u.name}`);
+    expect(unused, "delete what nothing uses, or stop exporting what only its own module uses").toEqual([]);
+  }, 60_000);
+
+  it("the check itself finds an export nothing uses, and follows re-exports", () => {
+    const a = "/virtual/a.ts";
+    const index = "/virtual/index.ts";
+    const user = "/virtual/user.ts";
+    const modules = new Map([
+      [a, { file: a, local: new Set(["used", "unused", "selfUsed"]), reexports: new Map(), stars: [], imports: [], mentions: new Map([["selfUsed", 2]]) }],
+      [index, { file: index, local: new Set<string>(), reexports: new Map([["used", { from: a, name: "used" }], ["dangling", { from: a, name: "unused" }]]), stars: [], imports: [], mentions: new Map() }],
+      [user, { file: user, local: new Set<string>(), reexports: new Map(), stars: [], imports: [{ from: index, names: ["used"] }], mentions: new Map() }],
+    ]);
+    expect(unusedExports(modules, [a, index], [])).toEqual([
+      { file: a, name: "unused" },
+      { file: index, name: "dangling" },
+    ]);
+  });
+});
+
