@@ -1,7 +1,6 @@
 import type { Ajv, ValidateFunction } from "ajv";
 import { FlowcapError } from "../util/errors.js";
 import { getPointer } from "../util/jsonPointer.js";
-import { isPlainObject } from "../util/mergePatch.js";
 import { createSchemaCompiler, type CollectionSpec } from "../protocol/index.js";
 
 /** What the runtime writes at a collection's uuidPtr before a document is committed (flowctl preview shows it). */

@@ -30,7 +30,7 @@ export {
 } from "./client.js";
 export { HttpStatusError, redactUrl } from "./errors.js";
 export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions, type RateLimitTurn } from "./rateLimiter.js";
-export { type RateLimitInfo } from "./rateLimitHeaders.js";
+export type { RateLimitInfo } from "./rateLimitHeaders.js";
 export { staticTokenSource, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
 export { apiKeyAuth, bearerAuth, basicAuth, oauth2Auth, type HttpAuth, type AuthTarget, type AppliedAuth, type ApiKeyPlacement } from "./auth.js";
 export { parseLinkHeader, findLink, type WebLink } from "./linkHeader.js";

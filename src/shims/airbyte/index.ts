@@ -18,8 +18,8 @@ export { createAirbyteConnector, type AirbyteConnectorOptions } from "./connecto
 export { childSource, type ChildSourceOptions } from "./childSource.js";
 export { farosSource, redactConfig, type FarosSourceLike, type FarosSourceOptions, type FarosCdkHelpers } from "./faros.js";
 export type { AirbyteSource, AirbyteSourceContext, AirbyteReadContext, AirbyteReadOutcome } from "./source.js";
-export { type AirbyteMessageSink } from "./session.js";
-export { type StateKind, type StateInputFile } from "./state.js";
+export type { AirbyteMessageSink } from "./session.js";
+export type { StateKind, StateInputFile } from "./state.js";
 export { RESOURCE_CONFIG_SCHEMA, ROW_ID_KEY } from "./bindings.js";
 export { loadPatchSet, type AirbytePatchSet, type DocumentNormalization } from "./patchSet.js";
 export type * from "./types.js";
