@@ -50,7 +50,7 @@ interface Tally {
 }
 
 /** How a session of a trial ended, for the next one's findings. */
-interface SessionEnd {
+interface TrialSessionEnd {
   read: SessionRead;
   /** "was killed right after opened", "ended by itself", ... */
   how: string;
@@ -167,11 +167,11 @@ async function referenceSession(ctx: CheckContext, ledger: CrashLedger, env: Rec
 async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference, ledger: CrashLedger, tally: Tally, scratch: Scratch): Promise<CrashFinding[]> {
   ledger.beginTrial(plan.trial);
   let state: Record<string, unknown> = {};
-  const ends: SessionEnd[] = [];
+  const ends: TrialSessionEnd[] = [];
   for (const [i, kill] of [...plan.kills, undefined].entries()) {
     ledger.beginSession(state, ends.at(-1)?.how);
     const where = `trial ${plan.trial}, session ${i + 1}${i ? ` (resumed after session ${i} ${ends.at(-1)!.how})` : ""}`;
-    let end: SessionEnd;
+    let end: TrialSessionEnd;
     try {
       const env = await scratch.next();
       end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, reference, ledger, tally) : lastSession(ctx, proc, spec, state, reference, ledger)), env);
@@ -226,7 +226,7 @@ async function killedSession(
   reference: Reference,
   ledger: CrashLedger,
   tally: Tally,
-): Promise<SessionEnd> {
+): Promise<TrialSessionEnd> {
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,
     stopAt: (line) => killPoint(kill, line),
@@ -253,7 +253,7 @@ async function killedSession(
 }
 
 /** The trial's last session: runs until nothing is owed and it committed a checkpoint, or the repay bound. */
-async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, reference: Reference, ledger: CrashLedger): Promise<SessionEnd> {
+async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, reference: Reference, ledger: CrashLedger): Promise<TrialSessionEnd> {
   const bound = repayBound(reference.shape);
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,

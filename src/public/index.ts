@@ -124,6 +124,7 @@ export {
   type Connector,
   type ConnectorSpec,
   type RequestContext,
+  type OpenedCapture,
   type CaptureSession,
   type CaptureTask,
   type CheckpointOptions,
