@@ -31,7 +31,7 @@ export {
   openRequest,
   captureSpec,
 } from "./requests.js";
-export { runSpec, runDiscover, runValidate, runApply, InterruptedError, type RunOptions } from "./unary.js";
+export { runUnary, runSpec, runDiscover, runValidate, runApply, InterruptedError, type RunOptions } from "./unary.js";
 export { runPreview, type PreviewOptions, type PreviewReporter, type PreviewResult, type PreviewStats, type BindingStats, type SessionEnd } from "./preview.js";
 export { DocumentValidator, DocumentInvalidError, UUID_PLACEHOLDER } from "./documents.js";
 export { reduceState } from "./state.js";

@@ -22,6 +22,7 @@ export {
   applyRequest,
   openRequest,
   captureSpec,
+  runUnary,
   runSpec,
   runDiscover,
   runValidate,
