@@ -5,11 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   resolve: {
     alias: [
-      // Tests run the TypeScript sources; connectors import the public entry by name.
-      { find: /^flowcap\/airbyte$/, replacement: fileURLToPath(new URL("./src/shims/airbyte/index.ts", import.meta.url)) },
-      { find: /^flowcap\/singer$/, replacement: fileURLToPath(new URL("./src/shims/singer/index.ts", import.meta.url)) },
-      { find: /^flowcap$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
-      { find: /^flowcap\/(.*)$/, replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)) },
+      // Tests run the TypeScript sources; connectors import the public entries (src/public/) by name.
+      { find: /^flowcap$/, replacement: fileURLToPath(new URL("./src/public/index.ts", import.meta.url)) },
+      { find: /^flowcap\/(.*)$/, replacement: fileURLToPath(new URL("./src/public/$1.ts", import.meta.url)) },
     ],
   },
   test: {

@@ -1,6 +1,5 @@
 import { randomInt } from "node:crypto";
-import { Ajv } from "ajv";
-import type { DiscoveredResponse, SpecResponse } from "../protocol/index.js";
+import { createSchemaCompiler, type DiscoveredResponse, type SpecResponse } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { deepEqual, isPlainObject } from "../util/mergePatch.js";
 import { getPointer } from "../util/jsonPointer.js";
@@ -8,7 +7,8 @@ import { bindingCollection, type Catalog, type CaptureDef } from "./catalog.js";
 import { ConnectorProcess } from "./connectorProcess.js";
 import { resourcePathOf } from "./discoverCatalog.js";
 import type { OpsLog } from "./opsLog.js";
-import { documentId, drain, readSession, SkipCheck, WarnCheck, withSession, type SessionDocument } from "./checkSession.js";
+import { CheckSkippedError, CheckWarningError } from "./checkErrors.js";
+import { documentId, drain, readSession, withSession, type SessionDocument } from "./checkSession.js";
 import { crashCheck, DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";
 import { applyRequest, captureSpec, discoverRequest, enabledBindings, INTERNAL_SPEC_REQUEST, specRequest, validateRequest } from "./requests.js";
 import { ProtocolViolationError } from "./rules.js";
@@ -65,16 +65,33 @@ function firstSessionOf(state: Record<string, unknown>, committed: SessionDocume
   return { state, ids: new Set(committed.map(documentId)), starts };
 }
 
-/** One conformance check. Throw (a ProtocolViolationError, say) to fail; return a detail to pass. */
+/** How a check ended, when not by passing with a detail (a string) or by throwing (a failure). */
+export interface CheckOutcome {
+  status: CheckStatus;
+  detail: string;
+}
+
+/**
+ * One conformance check. Return a detail to pass, or a `CheckOutcome`; throw a
+ * CheckSkippedError or a CheckWarningError to skip or warn; throw anything else (a
+ * ProtocolViolationError, say) to fail.
+ *
+ * A suite is a list of checks run in order, each after the checks it `needs`. The protocol checks
+ * live here (CONFORMANCE_CHECKS); a check that judges another layer's output lives with that
+ * layer's code (the OAuth lint check in oauth/check.ts, typed structurally since oauth may not
+ * import host), and `defaultChecks()` (testing/conformance.ts, which may import both) composes
+ * the suite that `flowcap check` and flowcap/host's `runChecks` run.
+ */
 export interface ConformanceCheck {
+  /** Unique in a suite; what `only` and `needs` name. */
   id: string;
   title: string;
   /**
-   * The checks whose findings this one builds on (ids): asked for alone (`only`), it runs them
-   * first rather than skipping for want of them.
+   * The checks whose findings this one builds on (ids, earlier in the suite): asked for alone
+   * (`only`), it runs them first rather than skipping for want of them.
    */
-  needs?: string[];
-  run(ctx: CheckContext): Promise<string | { status: CheckStatus; detail: string }>;
+  needs?: readonly string[];
+  run(ctx: CheckContext): Promise<string | CheckOutcome>;
 }
 
 const STACK = /^\s+at\s|Traceback \(most recent call last\)|^\s+File ".*", line \d+/m;
@@ -168,7 +185,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       }
       if (!a.documentationUrl) throw new FlowcapError("PROTOCOL_VIOLATION", "spec.documentationUrl is empty");
       try {
-        new Ajv({ strict: false, logger: false, validateFormats: false }).compile(a.configSchema as object);
+        createSchemaCompiler({ formats: false }).compile(a.configSchema as object);
       } catch (error) {
         throw new FlowcapError("PROTOCOL_VIOLATION", `spec.configSchema does not compile: ${(error as Error).message}`);
       }
@@ -195,7 +212,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
       const discovered = await runUnary<DiscoveredResponse>(ctx.capture, discoverRequest(ctx.capture), unaryOptions(ctx));
       const bindings = discovered.bindings ?? [];
       const rcValidate =
-        ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? new Ajv({ strict: false, logger: false, validateFormats: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
+        ctx.spec && isPlainObject(ctx.spec.resourceConfigSchema) ? createSchemaCompiler({ formats: false, allErrors: false }).compile(ctx.spec.resourceConfigSchema) : undefined;
       const problems: string[] = [];
       for (const [i, b] of bindings.entries()) {
         const where = `bindings[${i}] (${b.recommendedName})`;
@@ -229,7 +246,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     title: "applies the capture, and exits 0",
     needs: ["validate"],
     async run(ctx) {
-      if (!ctx.resourcePaths) throw new SkipCheck("needs validate to pass");
+      if (!ctx.resourcePaths) throw new CheckSkippedError("needs validate to pass");
       const applied = await runUnary<{ actionDescription?: string }>(ctx.capture, applyRequest(captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths)), unaryOptions(ctx));
       return applied.actionDescription ? `"${applied.actionDescription}"` : "no-op";
     },
@@ -239,9 +256,9 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     title: "refuses an invalid config with a readable error",
     needs: ["spec"],
     async run(ctx) {
-      if (!ctx.spec) throw new SkipCheck("needs the spec check to pass");
+      if (!ctx.spec) throw new CheckSkippedError("needs the spec check to pass");
       const invalid = invalidConfig(ctx.spec.configSchema, ctx.capture.endpoint.config);
-      if (!invalid) throw new SkipCheck("cannot derive an invalid config from the config schema (no required or typed property)");
+      if (!invalid) throw new CheckSkippedError("cannot derive an invalid config from the config schema (no required or typed property)");
       const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, { discover: { connectorType: "LOCAL", config: invalid.config } }]);
       if (answers.length > 1) throw new FlowcapError("CONNECTOR_FAILED", `discovered with a config ${invalid.how}; it must refuse it`);
       return `config ${invalid.how}: ${readableFailure(proc, status, `discover with a config ${invalid.how}`)}`;
@@ -254,7 +271,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     async run(ctx) {
       const pointers = ctx.spec?.resourcePathPointers ?? [];
       const first = ctx.capture.bindings.find((b) => !b.disable);
-      if (!first || !pointers.length) throw new SkipCheck(!first ? "the capture has no enabled binding" : "the spec has no resourcePathPointers");
+      if (!first || !pointers.length) throw new CheckSkippedError(!first ? "the capture has no enabled binding" : "the spec has no resourcePathPointers");
       const resource = structuredClone(first.resource);
       let changed = false;
       for (const ptr of pointers) {
@@ -266,7 +283,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
           changed = true;
         }
       }
-      if (!changed) throw new SkipCheck("the resource path is not made of strings");
+      if (!changed) throw new CheckSkippedError("the resource path is not made of strings");
       const request = validateRequest(ctx.catalog, ctx.capture);
       request.validate.bindings = [{ ...request.validate.bindings[0]!, resourceConfig: resource }];
       const { status, proc, answers } = await exchange(ctx, [INTERNAL_SPEC_REQUEST, request]);
@@ -295,7 +312,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
           await proc.finish();
           return `${session.checkpoints} checkpoint(s), ${session.committed.length} document(s), then exited 0 by itself`;
         }
-        if (session.checkpoints === 0) throw new WarnCheck(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
+        if (session.checkpoints === 0) throw new CheckWarningError(`no checkpoint within ${ctx.sessionTimeoutMs / 1000}s`);
         const draining = drain(proc);
         const status = await proc.stop(ctx.stopGraceMs);
         await draining;
@@ -310,8 +327,8 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     needs: ["session"],
     async run(ctx) {
       const first = ctx.firstSession;
-      if (!first) throw new SkipCheck("needs the session check to pass");
-      if (Object.keys(first.state).length === 0) throw new SkipCheck("the first session checkpointed no state");
+      if (!first) throw new CheckSkippedError("needs the session check to pass");
+      if (Object.keys(first.state).length === 0) throw new CheckSkippedError("the first session checkpointed no state");
       return withSession(ctx, first.state, async (proc, spec) => {
         const session = await readSession(proc, spec, first.state, { timeoutMs: ctx.sessionTimeoutMs, onCommit: () => true });
         if (!session.opened) throw new ProtocolViolationError("opened-first", "no opened response when resuming");
@@ -329,7 +346,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         if (judged && start && start.id === documentId(judged)) {
           const message = `opened with the first session's state, its first document (${judged.collection} key ${judged.key}) is the first one the first session committed: it ignores the state it is handed (a resource that re-captures everything each session can be exempted: --snapshot-collections, or the snapshotCollections option)`;
           if (start.count > 1) throw new FlowcapError("PROTOCOL_VIOLATION", message);
-          throw new WarnCheck(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
+          throw new CheckWarningError(`${message}; or its cursor is inclusive (the first session committed one document, so flowcap cannot tell)`);
         }
         return `opened with the reduced state; ${session.committed.length} document(s), ${repeated} repeated from the first session`;
       });
@@ -342,14 +359,14 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
     run: (ctx) =>
       withSession(ctx, ctx.firstSession?.state ?? {}, async (proc, spec) => {
         const session = await readSession(proc, spec, ctx.firstSession?.state ?? {}, { timeoutMs: ctx.sessionTimeoutMs, onCommit: () => true });
-        if (session.exited) throw new SkipCheck("the session ended by itself before it could be signalled");
+        if (session.exited) throw new CheckSkippedError("the session ended by itself before it could be signalled");
         const draining = drain(proc);
         proc.child.kill("SIGTERM");
         if (!(await proc.exitsWithin(ctx.stopGraceMs))) throw new FlowcapError("CONNECTOR_FAILED", `still running ${ctx.stopGraceMs / 1000}s after SIGTERM`);
         const status = await proc.exited;
         if (status.signal) {
           await draining.catch(() => undefined);
-          throw new WarnCheck(`killed by ${status.signal} rather than stopping at a checkpoint (Flow copes, but work since the last checkpoint is redone)`);
+          throw new CheckWarningError(`killed by ${status.signal} rather than stopping at a checkpoint (Flow copes, but work since the last checkpoint is redone)`);
         }
         await draining;
         await proc.finish();
@@ -384,7 +401,7 @@ export const CONFORMANCE_CHECKS: ConformanceCheck[] = [
         } finally {
           clearTimeout(timer);
         }
-        if (!explicit) throw new SkipCheck("the session does not ask for acknowledgements");
+        if (!explicit) throw new CheckSkippedError("the session does not ask for acknowledgements");
         if (checkpoints < 3 && !(await proc.exitsWithin(0))) {
           throw new ProtocolViolationError("acknowledgements", `only ${checkpoints} checkpoint(s) in ${ctx.sessionTimeoutMs / 1000}s while each was acknowledged: is it reading its acknowledgements?`);
         }
@@ -411,8 +428,13 @@ export interface CheckOptions {
   sessionTimeoutMs?: number;
   /** How long the connector may take to exit once stdin closes or SIGTERM arrives; default 10 s. */
   stopGraceMs?: number;
-  /** Extra checks (OAuth lint, connector-specific), run after the built-in ones. */
-  extraChecks?: ConformanceCheck[];
+  /**
+   * The suite: the checks to run, in order (default: CONFORMANCE_CHECKS, the protocol checks;
+   * flowcap/host's runChecks and `flowcap check` default to `defaultChecks()`, which adds OAuth's).
+   */
+  checks?: readonly ConformanceCheck[];
+  /** Checks of your own (connector-specific), run after `checks`; they may need any of them. */
+  extraChecks?: readonly ConformanceCheck[];
   /** Only these check ids, and the checks they need (see ConformanceCheck.needs). */
   only?: string[];
   /**
@@ -437,10 +459,30 @@ function invalidOption(message: string): FlowcapError {
 }
 
 /**
+ * Checks that a list of checks makes a suite: ids unique, and every check after the checks it
+ * needs. A list that does not is a programming error, an OPTION_INVALID error saying where.
+ */
+function checkSuite(checks: readonly ConformanceCheck[]): void {
+  const seen = new Set<string>();
+  for (const check of checks) {
+    if (seen.has(check.id)) throw invalidOption(`two checks have the id ${JSON.stringify(check.id)}: ids name checks in only and needs, so they must be unique`);
+    for (const need of check.needs ?? []) {
+      if (!seen.has(need)) {
+        const where = checks.some((c) => c.id === need) ? "runs after it: put it earlier" : "is not in the suite";
+        throw invalidOption(`the check ${JSON.stringify(check.id)} needs ${JSON.stringify(need)}, which ${where}`);
+      }
+    }
+    seen.add(check.id);
+  }
+}
+
+/**
  * The checks to run, in suite order: all of them, or those named in `only` and what they need
- * (transitively). An unknown id is an OPTION_INVALID error naming the known ones.
+ * (transitively). An unknown id is an OPTION_INVALID error naming the known ones, and so is a
+ * list that is not a suite (see checkSuite).
  */
 export function selectChecks(checks: readonly ConformanceCheck[], only?: readonly string[]): ConformanceCheck[] {
+  checkSuite(checks);
   if (!only) return [...checks];
   const byId = new Map(checks.map((c) => [c.id, c]));
   const unknown = only.filter((id) => !byId.has(id));
@@ -478,12 +520,14 @@ function snapshotCollectionsOf(catalog: Catalog, capture: CaptureDef, names: rea
 }
 
 /**
- * Runs the conformance suite against a capture's connector, whatever its language: each check
- * drives it as Flow's runtime would and judges what it writes and how it exits.
+ * Runs a conformance suite against a capture's connector, whatever its language: each check
+ * drives it as Flow's runtime would and judges what it writes and how it exits. This is host's
+ * runner, whose suite defaults to the protocol checks; flowcap/host's `runChecks` (and `flowcap
+ * check`) run `defaultChecks()` (testing/conformance.ts), which adds the OAuth check.
  */
 export async function runChecks(catalog: Catalog, capture: CaptureDef, options: CheckOptions = {}): Promise<CheckResult[]> {
   localEndpoint(capture);
-  const checks = selectChecks([...CONFORMANCE_CHECKS, ...(options.extraChecks ?? [])], options.only);
+  const checks = selectChecks([...(options.checks ?? CONFORMANCE_CHECKS), ...(options.extraChecks ?? [])], options.only);
   const ctx: CheckContext = {
     catalog,
     capture,
@@ -501,7 +545,7 @@ export async function runChecks(catalog: Catalog, capture: CaptureDef, options: 
       if (typeof outcome === "string") detail = outcome;
       else ({ status, detail } = outcome);
     } catch (error) {
-      status = error instanceof SkipCheck ? "skip" : error instanceof WarnCheck ? "warn" : "fail";
+      status = error instanceof CheckSkippedError ? "skip" : error instanceof CheckWarningError ? "warn" : "fail";
       detail = (error as Error).message;
     }
     const result = { id: check.id, title: check.title, status, detail, durationMs: Date.now() - started };

@@ -2,6 +2,7 @@ import type { CaptureSpec } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { getPointer } from "../util/jsonPointer.js";
 import type { CheckContext } from "./check.js";
+import { CheckSkippedError } from "./checkErrors.js";
 import { ConnectorProcess } from "./connectorProcess.js";
 import { DocumentValidator } from "./documents.js";
 import { captureSpec, INTERNAL_SPEC_REQUEST, openRequest } from "./requests.js";
@@ -172,7 +173,7 @@ export async function readSession(proc: ConnectorProcess, spec: CaptureSpec, ini
  * is left. `env` adds to the endpoint's environment.
  */
 export async function withSession<T>(ctx: CheckContext, state: Record<string, unknown>, fn: (proc: ConnectorProcess, spec: CaptureSpec) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
-  if (!ctx.resourcePaths) throw new SkipCheck("needs validate to pass");
+  if (!ctx.resourcePaths) throw new CheckSkippedError("needs validate to pass");
   const spec = captureSpec(ctx.catalog, ctx.capture, ctx.resourcePaths);
   const endpoint = localEndpoint(ctx.capture);
   const proc = ConnectorProcess.start({ ...endpoint, env: { ...endpoint.env, ...env } }, { logLevel: ctx.capture.logLevel, ...ctx.run });
@@ -244,8 +245,3 @@ export async function discardRest(proc: ConnectorProcess, graceMs: number): Prom
   }
   return proc.endedMidLine;
 }
-
-/** Thrown by a check that cannot run: reported as skipped. */
-export class SkipCheck extends Error {}
-/** Thrown by a check whose finding does not fail the suite: reported as a warning. */
-export class WarnCheck extends Error {}

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { CaptureSpec } from "../protocol/index.js";
 import type { CheckContext, ConformanceCheck } from "./check.js";
-import { discardRest, killProcessGroup, readSession, SkipCheck, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
+import { CheckSkippedError } from "./checkErrors.js";
+import { discardRest, killProcessGroup, readSession, withSession, type ReadSessionOptions, type SessionLine, type SessionRead } from "./checkSession.js";
 import type { ConnectorProcess } from "./connectorProcess.js";
 import { captureSpec } from "./requests.js";
 import { CrashLedger, excerpt, type CrashFinding } from "./crashLedger.js";
@@ -49,7 +50,7 @@ interface Tally {
 }
 
 /** How a session of a trial ended, for the next one's findings. */
-interface SessionEnd {
+interface TrialSessionEnd {
   read: SessionRead;
   /** "was killed right after opened", "ended by itself", ... */
   how: string;
@@ -65,7 +66,7 @@ export const crashCheck: ConformanceCheck = {
   title: "loses nothing when killed (SIGKILL) at random moments and resumed",
   needs: ["session"],
   async run(ctx) {
-    if (!ctx.firstSession) throw new SkipCheck("needs the session check to pass");
+    if (!ctx.firstSession) throw new CheckSkippedError("needs the session check to pass");
     const scratch = await Scratch.create();
     try {
       return await crashTrials(ctx, scratch);
@@ -103,7 +104,7 @@ async function crashTrials(ctx: CheckContext, scratch: Scratch): Promise<string 
   const ledger = new CrashLedger(specOf(ctx), ctx.snapshotCollections);
   const reference = await referenceSession(ctx, ledger, await scratch.next());
   const { shape } = reference;
-  if (shape.checkpoints === 0) throw new SkipCheck(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
+  if (shape.checkpoints === 0) throw new CheckSkippedError(`the uninterrupted session committed no checkpoint within ${ctx.sessionTimeoutMs / 1000}s: nothing to resume from`);
   const tally: Tally = { kills: new Map(), cutLines: 0, endedFirst: 0 };
   const replay = (trial: number) => `seed ${seed}, trial ${trial} of ${trials}: --seed ${seed} --trials ${trial} replays it`;
   for (const plan of planTrials(seed, trials, shape)) {
@@ -166,11 +167,11 @@ async function referenceSession(ctx: CheckContext, ledger: CrashLedger, env: Rec
 async function runTrial(ctx: CheckContext, plan: TrialPlan, reference: Reference, ledger: CrashLedger, tally: Tally, scratch: Scratch): Promise<CrashFinding[]> {
   ledger.beginTrial(plan.trial);
   let state: Record<string, unknown> = {};
-  const ends: SessionEnd[] = [];
+  const ends: TrialSessionEnd[] = [];
   for (const [i, kill] of [...plan.kills, undefined].entries()) {
     ledger.beginSession(state, ends.at(-1)?.how);
     const where = `trial ${plan.trial}, session ${i + 1}${i ? ` (resumed after session ${i} ${ends.at(-1)!.how})` : ""}`;
-    let end: SessionEnd;
+    let end: TrialSessionEnd;
     try {
       const env = await scratch.next();
       end = await withSession(ctx, state, (proc, spec) => (kill ? killedSession(ctx, proc, spec, state, kill, reference, ledger, tally) : lastSession(ctx, proc, spec, state, reference, ledger)), env);
@@ -225,7 +226,7 @@ async function killedSession(
   reference: Reference,
   ledger: CrashLedger,
   tally: Tally,
-): Promise<SessionEnd> {
+): Promise<TrialSessionEnd> {
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,
     stopAt: (line) => killPoint(kill, line),
@@ -252,7 +253,7 @@ async function killedSession(
 }
 
 /** The trial's last session: runs until nothing is owed and it committed a checkpoint, or the repay bound. */
-async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, reference: Reference, ledger: CrashLedger): Promise<SessionEnd> {
+async function lastSession(ctx: CheckContext, proc: ConnectorProcess, spec: CaptureSpec, state: Record<string, unknown>, reference: Reference, ledger: CrashLedger): Promise<TrialSessionEnd> {
   const bound = repayBound(reference.shape);
   const read = await readSession(proc, spec, state, {
     timeoutMs: ctx.sessionTimeoutMs,

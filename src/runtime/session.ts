@@ -5,7 +5,7 @@ import type { Logger } from "./log.js";
 import { AckLedger } from "./ledger.js";
 import { Task, type TaskHost } from "./task.js";
 import type { ResponseWriter } from "./writer.js";
-import type { CaptureSession } from "./connector.js";
+import type { OpenedCapture } from "./connector.js";
 
 export interface SessionOptions {
   writer: ResponseWriter;
@@ -104,7 +104,7 @@ export class Session implements TaskHost {
    * Runs the session's capture to its end. Resolves when it finished or stopped cleanly;
    * rejects with the first task error.
    */
-  async run(session: CaptureSession): Promise<void> {
+  async run(session: OpenedCapture): Promise<void> {
     const root = new Task("capture", this.log, this);
     this.track(
       "capture",

@@ -1,19 +1,12 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { createSchemaCompiler } from "../protocol/index.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../util/errors.js";
 import { readablePath } from "../util/jsonPointer.js";
 import type { JsonSchema } from "./schema.js";
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-
 const compiled = new WeakMap<object, ValidateFunction>();
 
-function newAjv(discriminator: boolean): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, discriminator, logger: false });
-  addFormats(ajv);
-  return ajv;
-}
+const newAjv = (discriminator: boolean) => createSchemaCompiler({ allErrors: true, useDefaults: true, discriminator });
 
 /**
  * Compiles a user-facing schema (an endpoint or resource config). Uses ajv's `discriminator`

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runChecks as runPublicChecks } from "flowcap/host";
 import { loadCatalog, runChecks, selectCapture } from "../../src/host/index.js";
 import { pythonCatalog, runFlowcap, sdkAcksCatalog } from "../helpers/cli.js";
 
@@ -47,6 +48,16 @@ describe("flowcap check", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^oauth\s+FAIL\s+its oauth2 block and credentials schema lint clean: \d+ error\(s\):/m);
     expect(run.stdout).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
+  });
+
+  it("runs the OAuth check for library users too: flowcap/host's runChecks runs defaultChecks()", async () => {
+    const catalog = await loadCatalog(pythonCatalog("oauth-lint"));
+    const results = await runPublicChecks(catalog, selectCapture(catalog), { only: ["oauth"], run: { logLevel: "warn" } });
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      ["spec", "pass"],
+      ["oauth", "fail"],
+    ]);
+    expect(results[1]!.detail).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
   });
 
   it("lets the resources of collections named as snapshots repeat their documents when resuming", async () => {

@@ -1,5 +1,5 @@
-import { CONFORMANCE_CHECKS, DEFAULT_CRASH_TRIALS, MAX_CRASH_SEED, parseDurationSeconds, runChecks, selectChecks, type CheckResult, type ConformanceCheck } from "../../host/index.js";
-import { lintOAuth } from "../../oauth/index.js";
+import { DEFAULT_CRASH_TRIALS, MAX_CRASH_SEED, parseDurationSeconds, selectChecks, type CheckResult } from "../../host/index.js";
+import { defaultChecks, runChecks } from "../../testing/conformance.js";
 import { FlowcapError } from "../../util/errors.js";
 import { UsageError } from "../args.js";
 import { defineCommand } from "../command.js";
@@ -22,41 +22,20 @@ export function resultsTable(results: CheckResult[]): string {
   return lines.join("\n");
 }
 
-/**
- * `flowcap oauth lint` as a check: the spec's oauth2 block and credentials schema, judged as the
- * Flow host will use them. (The host library may not import oauth, so the CLI adds it here.)
- */
-export const oauthCheck: ConformanceCheck = {
-  id: "oauth",
-  title: "its oauth2 block and credentials schema lint clean",
-  needs: ["spec"],
-  async run(ctx) {
-    if (!ctx.spec) return { status: "skip", detail: "needs the spec check to pass" };
-    const findings = lintOAuth(ctx.spec);
-    if (!ctx.spec.oauth2 && findings.length === 0) return { status: "skip", detail: "the spec has no oauth2 block" };
-    const errors = findings.filter((f) => f.severity === "error");
-    const lines = findings.map((f) => `${f.severity} [${f.rule}] ${f.path}: ${f.message}${f.waiver ? ` (waived: ${f.waiver.reason})` : ""}`);
-    if (errors.length) return { status: "fail", detail: `${errors.length} error(s):\n${lines.join("\n")}` };
-    const warnings = findings.filter((f) => f.severity === "warning");
-    if (warnings.length) return { status: "warn", detail: `${warnings.length} warning(s):\n${lines.join("\n")}` };
-    return `${ctx.spec.oauth2!.provider}: clean${findings.length ? ` (${findings.length} waived by the spec:\n${lines.join("\n")})` : ""}`;
-  },
-};
-
 /** All check ids, for --only and --help. */
-const CHECK_IDS = [...CONFORMANCE_CHECKS, oauthCheck].map((c) => c.id);
+const CHECK_IDS = defaultChecks().map((c) => c.id);
 
 /** `--session-timeout`: seconds (`30`), or a duration as flowctl writes them (`30s`, `2m`). */
-function sessionTimeoutMs(value: unknown): number {
-  const text = String(value).trim();
+function sessionTimeoutMs(value: string): number {
+  const text = value.trim();
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : parseDurationSeconds(text);
   if (seconds === undefined || !(seconds > 0)) throw new UsageError(`--session-timeout ${JSON.stringify(value)} is not a positive number of seconds (like 30, 30s or 2m)`);
   return seconds * 1000;
 }
 
 /** A whole-number option from `min` to `max`. */
-function wholeNumber(flag: string, value: unknown, min: number, max: number): number {
-  const text = String(value).trim();
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const text = value.trim();
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n >= min && n <= max)) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a whole number from ${min} to ${max}`);
   return n;
@@ -98,8 +77,8 @@ const command = defineCommand(
     },
   },
   async ({ values }) => {
-    const only = typeof values.only === "string" ? list(values.only) : undefined;
-    await asUsageErrors(() => selectChecks([...CONFORMANCE_CHECKS, oauthCheck], only), "--only");
+    const only = values.only !== undefined ? list(values.only) : undefined;
+    await asUsageErrors(() => selectChecks(defaultChecks(), only), "--only");
     const timeoutMs = sessionTimeoutMs(values["session-timeout"]);
     const crash = {
       trials: wholeNumber("trials", values.trials, 1, 10_000),
@@ -109,12 +88,11 @@ const command = defineCommand(
     const out = new Output();
     const results = await asUsageErrors(() =>
       runChecks(catalog, capture, {
-        run: { logLevel: (values["log-level"] as string | undefined) ?? "warn" },
+        run: { logLevel: (values["log-level"]) ?? "warn" },
         sessionTimeoutMs: timeoutMs,
         crash,
-        extraChecks: [oauthCheck],
         ...(only ? { only } : {}),
-        ...(typeof values["snapshot-collections"] === "string" ? { snapshotCollections: list(values["snapshot-collections"]) } : {}),
+        ...(values["snapshot-collections"] !== undefined ? { snapshotCollections: list(values["snapshot-collections"]) } : {}),
         onResult: (r) => {
           if (!values.json) process.stderr.write(`${MARK[r.status]} ${r.id} (${r.durationMs} ms)\n`);
         },

@@ -10,7 +10,6 @@
 export {
   createHttpClient,
   backoffDelayMs,
-  isRetryableNetworkError,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_REQUEST_DEADLINE_MS,
   DEFAULT_MAX_ATTEMPTS,
@@ -31,10 +30,10 @@ export {
   type QueryParams,
 } from "./client.js";
 export { createResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCache, type CachedResponse } from "./responseCache.js";
-export { HttpStatusError, redactUrl, isSecretParamName, BODY_EXCERPT_CHARS } from "./errors.js";
+export { HttpStatusError, redactUrl } from "./errors.js";
 export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions, type RateLimitTurn } from "./rateLimiter.js";
-export { parseRetryAfter, parseRateLimitHeaders, isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
-export { staticTokenSource, authorizationValue, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
+export { isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
+export { staticTokenSource, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
 export { apiKeyAuth, bearerAuth, basicAuth, oauth2Auth, type HttpAuth, type AuthTarget, type AppliedAuth, type ApiKeyPlacement } from "./auth.js";
 export { parseLinkHeader, findLink, type WebLink } from "./linkHeader.js";
 export {
@@ -54,4 +53,4 @@ export {
   type OffsetLimitOptions,
   type PageNumberOptions,
 } from "./paginate.js";
-export { streamJsonArray, JsonArraySplitter, DEFAULT_MAX_ITEM_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, type JsonArrayStreamOptions } from "./jsonArrayStream.js";
+export { streamJsonArray, DEFAULT_MAX_ITEM_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, type JsonArrayStreamOptions } from "./jsonArrayStream.js";

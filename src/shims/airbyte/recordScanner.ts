@@ -16,7 +16,7 @@
  * The byte walkers are `../jsonBytes.ts`'s, shared with the Singer scanner (see newMetaFlag
  * there for what keeps them fast).
  */
-import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, startsWith, stringValue } from "../jsonBytes.js";
+import { COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, startsWith, stringValue } from "../jsonBytes.js";
 
 const RECORD_VALUE = Buffer.from('"RECORD"');
 const META = newMetaFlag();

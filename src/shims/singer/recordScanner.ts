@@ -8,7 +8,7 @@
  *
  * The byte walkers are `../jsonBytes.ts`'s, shared with the Airbyte scanner.
  */
-import { BACKSLASH, COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, hasEscape, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, stringValue, tokenIsCaseless } from "../jsonBytes.js";
+import { COLON, COMMA, LBRACE, QUOTE, RBRACE, TokenCache, hasEscape, keyIs, newMetaFlag, skipComposite, skipString, skipValue, skipWs, stringValue, tokenIsCaseless } from "../jsonBytes.js";
 
 /** Where a RECORD's parts are in its line. Reused from line to line (no allocation per record). */
 export class SingerRecordSpan {
