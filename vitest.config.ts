@@ -13,8 +13,9 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts", "connectors/*/test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: end-to-end tests start processes, and CI machines are shared (a test must not need a fast one).
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: "forks",
     // Two test files at a time even on a 2-core machine (vitest's default there is one): most of
     // the suite waits on connector processes it started, so a second file uses the idle core.

@@ -71,5 +71,5 @@ describe("the public entry points", () => {
     expect(childProcess.map((p) => chain(p).join(" -> ")), "the root entry must stay loadable where processes cannot be spawned: keep process code behind flowcap/airbyte, flowcap/singer or flowcap/host").toEqual([]);
     // The check sees what the bundle holds: the SDK and the runtime are in it.
     expect(Object.keys(result.metafile.inputs).some((f) => f.endsWith("src/runtime/serve.ts"))).toBe(true);
-  }, 60_000);
+  }, 180_000);
 });

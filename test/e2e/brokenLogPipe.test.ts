@@ -35,5 +35,5 @@ describe("a connector whose log reader is gone", () => {
     child.stderr.destroy();
     const [code, signal] = await exited;
     expect({ code, signal }).toEqual({ code: 1, signal: null });
-  }, 60_000);
+  }, 180_000);
 });

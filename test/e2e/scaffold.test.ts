@@ -176,5 +176,5 @@ describe("the http template's other auths", () => {
     } finally {
       await mock.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

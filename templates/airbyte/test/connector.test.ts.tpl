@@ -7,7 +7,7 @@ const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
 
 // Each test starts the connector several times (the conformance suite, a preview of several
 // sessions): on a busy machine that takes longer than vitest's 5 s default.
-describe("<% name %>", { timeout: 60_000 }, () => {
+describe("<% name %>", { timeout: 120_000 }, () => {
   it("declares in src/models.ts the config schema the source's spec gives", async () => {
     const catalog = await loadCatalog(source);
     const spec = await runSpec(selectCapture(catalog));

@@ -27,7 +27,7 @@ const ids = (documents: HarnessCaptureProgress["documents"]) => new Set(document
 
 // Each test runs the connector, some several times: on a busy machine that takes longer than
 // vitest's 5 s default.
-describe("<% name %>", { timeout: 60_000 }, () => {
+describe("<% name %>", { timeout: 120_000 }, () => {
   it("answers spec and discover as its snapshots say (UPDATE_SNAPSHOTS=1 rewrites them)", async () => {
     const h = harness();
     await h.matchSnapshot(new URL("../snapshots/spec.json", import.meta.url), await h.spec());

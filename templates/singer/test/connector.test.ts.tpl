@@ -6,7 +6,7 @@ const source = fileURLToPath(new URL("../test.flow.yaml", import.meta.url));
 
 // Each test starts the connector several times (the conformance suite, a preview of several
 // sessions): on a busy machine that takes longer than vitest's 5 s default.
-describe("<% name %>", { timeout: 60_000 }, () => {
+describe("<% name %>", { timeout: 120_000 }, () => {
   it("passes flowcap's conformance suite", async () => {
     // The suite starts the connector a few dozen times (the crash check kills and resumes it
     // over its trials; `npm run check` runs the default four): a minute or more on a busy machine.
