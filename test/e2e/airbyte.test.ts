@@ -242,7 +242,7 @@ describe("flowcap airbyte: capture", () => {
     const log = path.join(work, "sigterm.log.jsonl");
     const run = start({ spec: SPEC, log, read: { counter: { total: null, every: 100 } } });
     run.send(openRequest({}, [airbyteBinding("a")]));
-    await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 10_000);
+    await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 90_000);
     const pid = readJsonLines(log).find((e) => e.command === "read")!.pid as number;
     expect(alive(pid)).toBe(true);
     run.child.kill("SIGTERM");

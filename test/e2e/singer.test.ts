@@ -113,7 +113,7 @@ describe("flowcap singer: capture", () => {
     const log = path.join(work, "sigterm.log.jsonl");
     const run = start({ log, sync: { counter: { streams: ["a"], total: null, every: 100 } } });
     run.send(openRequest({ token: "t" }, [singerBinding("a")]));
-    await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 10_000);
+    await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= 3, 90_000);
     const pid = readJsonLines(log).find((e) => !e.discover)!.pid as number;
     expect(alive(pid)).toBe(true);
     run.child.kill("SIGTERM");

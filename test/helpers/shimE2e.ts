@@ -67,7 +67,7 @@ export async function expectBoundedWhileStalled(run: ChildRun & { resumeStdout()
   expect(rss.growth).toBeLessThan(16 * 1024 * 1024);
   expect(written()).toBe(stalledAt);
   run.resumeStdout();
-  await run.stdout.until((lines) => lines.length > 30_000, 30_000);
+  await run.stdout.until((lines) => lines.length > 30_000, 90_000);
   run.child.kill("SIGTERM");
   expect((await run.exit).code).toBe(0);
   const session = reduceSession(run.stdout.json);
