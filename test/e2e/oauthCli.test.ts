@@ -35,8 +35,8 @@ beforeAll(async () => {
   // A flowcap connector whose spec declares OAuth against the test server (ISSUER from its env).
   writeFileSync(
     path.join(dir, "connector.mjs"),
-    `import { defineConnector, defineResource, serve } from ${JSON.stringify(dist("index.js"))};
-import { accessTokenCredentialsSchema, credentialsSchema, defineOAuth2 } from ${JSON.stringify(dist("oauth/index.js"))};
+    `import { defineConnector, defineResource, serve } from ${JSON.stringify(dist("public/index.js"))};
+import { accessTokenCredentialsSchema, credentialsSchema, defineOAuth2 } from ${JSON.stringify(dist("public/oauth.js"))};
 const issuer = process.env.ISSUER;
 const auth = defineOAuth2({
   provider: "flowcap-test",
