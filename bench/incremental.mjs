@@ -4,7 +4,7 @@
 // generator yielding documents and checkpoints, and against the runtime's floor (task.captured in
 // a plain loop, no generator at all).
 import { PassThrough, Writable } from "node:stream";
-import { defineConnector, defineIncrementalResource, defineResource, serve } from "../dist/src/index.js";
+import { defineConnector, defineIncrementalResource, defineResource, serve } from "../dist/src/public/index.js";
 import { sink } from "./captured.mjs";
 
 const DOCS = 1_000_000;

@@ -4,8 +4,10 @@
 //    pg_recvlogical, PostgreSQL's own C client, writing the pgoutput stream to /dev/null. The
 //    connector: a session resumed at the slot's start, every change turned into a `captured`
 //    line (and every commit into a checkpoint) until the checkpoint past the last commit.
-//  - backfill: the same 300,000-row table. Baseline: `COPY … TO STDOUT` through psql to /dev/null.
-//    The connector: a fresh binding backfilled in 50,000-row chunks to its Active checkpoint.
+//  - backfill: the same 300,000-row table. Baseline (and ceiling): `COPY … TO STDOUT` through psql
+//    to /dev/null. The connector: a fresh binding backfilled in 50,000-row chunks, each read with
+//    `COPY (SELECT … ORDER BY id LIMIT 50000) TO STDOUT` and followed by its watermark fence, to
+//    its Active checkpoint.
 //  - pgoutput decoding in process, over the same messages: the hand-written decoder the connector
 //    uses, against pg-logical-replication's parser (the library the issue suggests), which it
 //    does not use (see BENCHMARKS.md).
@@ -178,7 +180,7 @@ export async function postgresCases() {
     baseline: { name: "psql COPY … TO STDOUT > /dev/null", fn: () => run(path.join(bin, "psql"), ["-Atq", "-c", "COPY bench.events TO STDOUT"], env, devnull) },
     candidates: [
       {
-        name: "flowcap source-postgres (SELECT chunks → captured lines)",
+        name: "flowcap source-postgres (COPY chunks → captured lines)",
         fn: async () => {
           const out = await session(config(`fill_${backfillRun++}`), [binding], {}, (s) => s.bindingStateV1?.["bench%2Fevents"]?.mode === "Active");
           if (out.documents < CHANGES) throw new Error(`captured ${out.documents} documents, expected ${CHANGES}`);

@@ -1,15 +1,15 @@
-import { helpText, parseCommandArgs, UsageError, type CommandSpec, type ParsedArgs } from "./args.js";
+import { helpText, parseCommandArgs, UsageError, type CommandSpec, type OptionTable, type ParsedArgs } from "./args.js";
 import { printError } from "./output.js";
 
 /**
  * A command's module: parses argv by its option table, answers --help, and maps failures to exit
  * codes (2 for usage errors, 1 for everything else), printing errors for people.
  */
-export function defineCommand(spec: CommandSpec, action: (args: ParsedArgs) => Promise<number>) {
+export function defineCommand<const T extends OptionTable>(spec: CommandSpec<T>, action: (args: ParsedArgs<T>) => Promise<number>) {
   return {
     spec,
     async run(argv: string[]): Promise<number> {
-      let args: ParsedArgs;
+      let args: ParsedArgs<T>;
       try {
         args = parseCommandArgs(spec, argv);
       } catch (error) {

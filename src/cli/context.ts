@@ -1,5 +1,5 @@
 import { loadCatalog, selectCapture, type Catalog, type CaptureDef } from "../host/index.js";
-import { UsageError, type OptionSpec } from "./args.js";
+import { UsageError, type OptionSpec, type OptionValues } from "./args.js";
 
 /** The options every catalog-driven command shares. */
 export const catalogOptions = {
@@ -9,13 +9,12 @@ export const catalogOptions = {
   "log-level": { type: "string", value: "<level>", description: "the connector's LOG_LEVEL (default: the capture's shards.logLevel, else info)" },
 } satisfies Record<string, OptionSpec>;
 
-export async function loadSelectedCapture(values: Record<string, unknown>): Promise<{ catalog: Catalog; capture: CaptureDef }> {
-  const source = values.source;
-  if (typeof source !== "string") throw new UsageError("--source <flow.yaml> is required");
+/** Loads the catalog --source names and selects the capture --capture (or --name) names. */
+export async function loadSelectedCapture(values: OptionValues<typeof catalogOptions>): Promise<{ catalog: Catalog; capture: CaptureDef }> {
+  const { source, capture, name } = values;
+  if (source === undefined) throw new UsageError("--source <flow.yaml> is required");
   const catalog = await loadCatalog(source);
   for (const warning of catalog.warnings) process.stderr.write(`flowcap: warning: ${warning}\n`);
-  const capture = typeof values.capture === "string" ? values.capture : undefined;
-  const name = typeof values.name === "string" ? values.name : undefined;
   if (capture !== undefined && name !== undefined && capture !== name) throw new UsageError(`--capture ${capture} and --name ${name} name different captures: give one`);
   return { catalog, capture: selectCapture(catalog, capture ?? name) };
 }

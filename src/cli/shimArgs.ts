@@ -1,68 +1,53 @@
 import { readFileSync } from "node:fs";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { OAuth2 } from "../protocol/index.js";
+import { UsageError, type OptionSpec, type OptionValues } from "./args.js";
 
 /**
- * What the shim commands (`flowcap airbyte`, `flowcap singer`) parse alike: the wrapped
- * program's command after `--`, its environment, Flow's `oauth2` from a file. Each returns the
- * value or an error message (the command prints it with its usage, exit 2).
+ * What the shim commands (`flowcap airbyte`, `flowcap singer`) take alike: the wrapped program's
+ * environment, working directory and timeouts, Flow's `oauth2` from a file, and the options
+ * table that parses them and documents them in --help.
  */
 
-/** Splits argv at `--`: the command's own options, and the wrapped program's command. */
-export function splitCommand(argv: readonly string[]): { own: string[]; command: string[] } {
-  const split = argv.indexOf("--");
-  return { own: split < 0 ? [...argv] : argv.slice(0, split), command: split < 0 ? [] : argv.slice(split + 1) };
+/** The wrapped program, as the shim options' help names it. */
+export interface ShimProgram {
+  /** "the source", "the tap". */
+  what: string;
+  /** The environment variables --clean-env still passes for it: "AIRBYTE_*". */
+  envPrefixes: string;
+  /** What a keyed full-refresh stream is called in its protocol: "keyed full-refresh stream". */
+  fullRefreshStream: string;
+  /** What a complete refresh deletes by: "a complete refresh", "ACTIVATE_VERSION". */
+  deletes: string;
 }
 
-/** `NAME=VALUE` pairs as an environment. */
-export function parseEnvPairs(pairs: readonly string[] | undefined): Record<string, string> | string {
-  const env: Record<string, string> = {};
-  for (const pair of pairs ?? []) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) return `--env wants NAME=VALUE, got ${JSON.stringify(pair)}`;
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return env;
+/** The options every shim command takes (its own come beside them). */
+export function shimOptionTable(program: ShimProgram) {
+  const { what } = program;
+  return {
+    oauth2: { type: "string", value: "FILE", description: "Flow's oauth2 object for the spec (JSON): the object itself, a spec holding it, or {\"oauth2\": ...}" },
+    "documentation-url": { type: "string", value: "URL", description: "the spec's documentationUrl" },
+    env: { type: "string", multiple: true, value: "NAME=VALUE", description: `a variable for ${what}'s environment (repeatable)` },
+    "clean-env": {
+      type: "boolean",
+      description: `give ${what} only an allowlist of flowcap's environment instead of all of it: PATH, HOME, locale, proxy, CA and LOG_LEVEL variables, runtime ones (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV, JAVA_HOME, JAVA_OPTS, NODE_PATH, NODE_OPTIONS, LD_LIBRARY_PATH, ...), ${program.envPrefixes} and --pass-env names; the names held back are logged at debug level. Default: ${what} inherits the whole environment`,
+    },
+    "pass-env": { type: "string", multiple: true, value: "NAME", description: "with --clean-env, pass this variable too (repeatable)" },
+    cwd: { type: "string", value: "DIR", description: `${what}'s working directory` },
+    "max-tracked-keys": {
+      type: "string",
+      value: "N",
+      description: `keys a ${program.fullRefreshStream} tracks so that ${program.deletes} deletes the rows it no longer has (default 500000); each costs its JSON plus ~15 bytes of Flow state (a UUID ~57), and Flow refuses a checkpoint over 64 MB`,
+    },
+    "idle-timeout-ms": {
+      type: "string",
+      value: "N",
+      description: `how long ${what} may write nothing, on stdout or stderr, while flowcap waits for it, before it is taken for hung and the capture fails (default 10800000: 3 hours; 0 disables it)`,
+    },
+    "kill-timeout-ms": { type: "string", value: "N", description: `after SIGTERM, how long ${what} gets before SIGKILL (default 10000)` },
+  } as const satisfies Record<string, OptionSpec>;
 }
 
-/** A non-negative number of milliseconds, or undefined when not given. */
-export function parseMs(value: string | undefined, option: string): number | undefined | string {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : `${option} wants a number of milliseconds`;
-}
-
-/** Reads Flow's oauth2 object from a file holding it, a spec (or `{"oauth2": ...}`) holding it. */
-export function readOAuth2File(file: string | undefined): { oauth2?: OAuth2; error?: string } {
-  if (!file) return {};
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
-    const o = parsed as { oauth2?: unknown; spec?: { oauth2?: unknown } };
-    const oauth2 = (o.spec?.oauth2 ?? o.oauth2 ?? parsed) as OAuth2;
-    if (typeof oauth2 !== "object" || oauth2 === null || typeof oauth2.provider !== "string" || typeof oauth2.authUrlTemplate !== "string") {
-      return { error: `${file} does not hold Flow's oauth2 object (provider, authUrlTemplate, accessTokenUrlTemplate, ...)` };
-    }
-    return { oauth2 };
-  } catch (error) {
-    return { error: `cannot read --oauth2 ${file}: ${(error as Error).message}` };
-  }
-}
-
-/** The options every shim command takes (for `node:util` parseArgs). */
-export const SHIM_OPTIONS = {
-  oauth2: { type: "string" },
-  "documentation-url": { type: "string" },
-  env: { type: "string", multiple: true },
-  "clean-env": { type: "boolean" },
-  "pass-env": { type: "string", multiple: true },
-  cwd: { type: "string" },
-  "kill-timeout-ms": { type: "string" },
-  "idle-timeout-ms": { type: "string" },
-  "max-tracked-keys": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** What SHIM_OPTIONS parse to. */
+/** What the shim options parse to. */
 export interface ShimOptions {
   env: Record<string, string>;
   cleanEnv: boolean;
@@ -75,72 +60,52 @@ export interface ShimOptions {
   documentationUrl?: string;
 }
 
-/** Reads SHIM_OPTIONS' values; a string is the error to print. */
-export function shimOptions(values: { env?: string[]; "clean-env"?: boolean; "pass-env"?: string[]; cwd?: string; "kill-timeout-ms"?: string; "idle-timeout-ms"?: string; "max-tracked-keys"?: string; oauth2?: string; "documentation-url"?: string }): ShimOptions | string {
+/** Reads the shim options' values; a value that is not what its option wants is a UsageError. */
+export function shimOptions(values: OptionValues<ReturnType<typeof shimOptionTable>>): ShimOptions {
   const env = parseEnvPairs(values.env);
-  if (typeof env === "string") return env;
   const killTimeoutMs = parseMs(values["kill-timeout-ms"], "--kill-timeout-ms");
-  if (typeof killTimeoutMs === "string") return killTimeoutMs;
   const idleTimeoutMs = parseMs(values["idle-timeout-ms"], "--idle-timeout-ms");
-  if (typeof idleTimeoutMs === "string") return idleTimeoutMs;
   let maxTrackedKeys: number | undefined;
   if (values["max-tracked-keys"] !== undefined) {
     maxTrackedKeys = Number(values["max-tracked-keys"]);
-    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) return "--max-tracked-keys wants a whole number";
+    if (!Number.isSafeInteger(maxTrackedKeys) || maxTrackedKeys < 0) throw new UsageError("--max-tracked-keys wants a whole number");
   }
-  // Accept the oauth2 object itself, or a spec (or {"oauth2": ...}) holding it.
-  const { oauth2, error } = readOAuth2File(values.oauth2);
-  if (error) return error;
+  const oauth2 = readOAuth2File(values.oauth2);
   return { env, cleanEnv: values["clean-env"] === true, inheritEnv: values["pass-env"], cwd: values.cwd, killTimeoutMs, idleTimeoutMs, maxTrackedKeys, oauth2, documentationUrl: values["documentation-url"] };
 }
 
-/** A shim command, for its messages: `flowcap <name>`, its usage text, what it wraps ("the tap") and an example of it. */
-export interface ShimCommand {
-  name: string;
-  usage: string;
-  wraps: string;
-  example: string;
+/** `NAME=VALUE` pairs as an environment. */
+function parseEnvPairs(pairs: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--env wants NAME=VALUE, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
-/** parseArgs' option descriptors. */
-type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
-
-type ShimArgsConfig<T extends OptionsConfig> = { args: string[]; options: T & typeof SHIM_OPTIONS; strict: true; allowPositionals: false };
-
-/** A parsed shim command line: its own option values, the wrapped program, SHIM_OPTIONS read. */
-export interface ParsedShimArgs<T extends OptionsConfig> {
-  values: ReturnType<typeof parseArgs<ShimArgsConfig<T>>>["values"];
-  command: string[];
-  common: ShimOptions;
-  /** Prints a usage error with the usage text; returns the exit code (2). */
-  fail(message: string): number;
+/** A non-negative number of milliseconds, or undefined when not given. */
+function parseMs(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new UsageError(`${option} wants a number of milliseconds`);
+  return n;
 }
 
-/**
- * Parses a shim command's argv: its options (SHIM_OPTIONS and `extra`) before `--`, the wrapped
- * program after. Returns what to run, or the exit code when there is nothing to run: 0 after
- * `--help`, 2 after a usage error, printed with the usage text.
- */
-export function parseShimArgs<const T extends OptionsConfig>(argv: readonly string[], extra: T, cli: ShimCommand): ParsedShimArgs<T> | number {
-  const fail = (message: string) => {
-    process.stderr.write(`flowcap ${cli.name}: ${message}\n\n${cli.usage}`);
-    return 2;
-  };
-  const { own, command } = splitCommand(argv);
-  let values: ParsedShimArgs<T>["values"];
+/** Reads Flow's oauth2 object from a file holding it, a spec (or `{"oauth2": ...}`) holding it. */
+function readOAuth2File(file: string | undefined): OAuth2 | undefined {
+  if (!file) return undefined;
+  let parsed: unknown;
   try {
-    ({ values } = parseArgs<ShimArgsConfig<T>>({ args: own, options: { ...extra, ...SHIM_OPTIONS }, strict: true, allowPositionals: false }));
+    parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
   } catch (error) {
-    return fail((error as Error).message);
+    throw new UsageError(`cannot read --oauth2 ${file}: ${(error as Error).message}`);
   }
-  // Inside this generic function the values' type is not resolved: read SHIM_OPTIONS' as such.
-  const shared = values as Parameters<typeof shimOptions>[0] & { help?: boolean };
-  if (shared.help) {
-    process.stdout.write(cli.usage);
-    return 0;
+  const o = parsed as { oauth2?: unknown; spec?: { oauth2?: unknown } };
+  const oauth2 = (o.spec?.oauth2 ?? o.oauth2 ?? parsed) as OAuth2;
+  if (typeof oauth2 !== "object" || oauth2 === null || typeof oauth2.provider !== "string" || typeof oauth2.authUrlTemplate !== "string") {
+    throw new UsageError(`${file} does not hold Flow's oauth2 object (provider, authUrlTemplate, accessTokenUrlTemplate, ...)`);
   }
-  if (command.length === 0) return fail(`give ${cli.wraps}'s command after --, e.g. flowcap ${cli.name} -- ${cli.example}`);
-  const common = shimOptions(shared);
-  if (typeof common === "string") return fail(common);
-  return { values, command, common, fail };
+  return oauth2;
 }

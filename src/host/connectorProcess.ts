@@ -80,6 +80,7 @@ export class ConnectorProcess {
   private failure: unknown;
   private endViolation: ProtocolViolationError | undefined;
   private status: ExitStatus | undefined;
+  private partialTail = false;
   private readonly stderrTail: string[] = [];
   lastLog: OpsLog | undefined;
 
@@ -243,6 +244,11 @@ export class ConnectorProcess {
     return !timedOut;
   }
 
+  /** True once stdout ended with a partial line (no newline after it): it was never a response. */
+  get endedMidLine(): boolean {
+    return this.partialTail;
+  }
+
   /** Kills the process at once (cleanup). */
   kill(): void {
     if (!this.status) this.child.kill("SIGKILL");
@@ -267,6 +273,7 @@ export class ConnectorProcess {
     // Rules about how output ends are judged with the exit status (see finish()): a connector
     // that failed is reported as failed, not for the output its failure cut short.
     this.splitter.end((line, n) => {
+      this.partialTail = true;
       this.endViolation ??= new ProtocolViolationError("partial-line", "stdout ended with a line that has no newline", { lineNumber: n, line: line.toString("utf8") });
     });
     this.endViolation ??= this.checker.end();

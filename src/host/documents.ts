@@ -1,12 +1,7 @@
-import { Ajv, type ValidateFunction } from "ajv";
-import addFormatsModule from "ajv-formats";
+import type { Ajv, ValidateFunction } from "ajv";
 import { FlowcapError } from "../util/errors.js";
 import { getPointer } from "../util/jsonPointer.js";
-import { isPlainObject } from "../util/mergePatch.js";
-import type { CollectionSpec } from "../protocol/index.js";
-
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+import { createSchemaCompiler, type CollectionSpec } from "../protocol/index.js";
 
 /** What the runtime writes at a collection's uuidPtr before a document is committed (flowctl preview shows it). */
 export const UUID_PLACEHOLDER = "DocUUIDPlaceholder-329Bb50aa48EAa9ef";
@@ -27,10 +22,8 @@ export class DocumentValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor() {
-    this.ajv = new Ajv({ strict: false, allErrors: false, logger: false, validateSchema: false, discriminator: false });
-    addFormats(this.ajv);
-    // Flow's schema annotations; they do not constrain documents.
-    for (const keyword of ["reduce", "secret", "airbyte_secret", "x-infer-schema", "x-collection-generation-id"]) this.ajv.addKeyword(keyword);
+    // The first problem only: a document is refused as soon as one is found.
+    this.ajv = createSchemaCompiler({ allErrors: false, validateSchema: false });
   }
 
   private validatorFor(collection: CollectionSpec): ValidateFunction {

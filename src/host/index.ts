@@ -16,7 +16,7 @@ export {
   type LocalEndpoint,
   type ImageEndpoint,
 } from "./catalog.js";
-export { CatalogError, SourceFile } from "./sourceFile.js";
+export { CatalogError } from "./sourceFile.js";
 export { parseDurationSeconds } from "./duration.js";
 export { ConnectorProcess, ConnectorFailedError, type ExitStatus, type ConnectorProcessOptions, type ConnectorChild, type ConnectorLauncher } from "./connectorProcess.js";
 export { ResponseChecker, type ResponseEvent } from "./responseChecker.js";
@@ -29,32 +29,13 @@ export {
   validateRequest,
   applyRequest,
   openRequest,
-  openRequestJson,
   captureSpec,
-  collectionSpec,
-  enabledBindings,
-  buildVersion,
 } from "./requests.js";
-export { runUnary, runSpec, runDiscover, runValidate, runApply, localEndpoint, InterruptedError, type RunOptions } from "./unary.js";
+export { runUnary, runSpec, runDiscover, runValidate, runApply, InterruptedError, type RunOptions } from "./unary.js";
 export { runPreview, type PreviewOptions, type PreviewReporter, type PreviewResult, type PreviewStats, type BindingStats, type SessionEnd } from "./preview.js";
 export { DocumentValidator, DocumentInvalidError, UUID_PLACEHOLDER } from "./documents.js";
 export { reduceState } from "./state.js";
-export {
-  parseFlowJson,
-  stringifyFlowJson,
-  toFlowValue,
-  toPlainJson,
-  flowNumber,
-  formatF64,
-  FlowNumber,
-  applyFlowMergePatch,
-  composeFlowMergePatches,
-  compareFlowValues,
-  type FlowValue,
-  type FlowObject,
-} from "./flowJson.js";
-export { TransactionCombiner, reduceDocument, type CombinedDocument } from "./combine.js";
-export { LocalEncryptionService } from "./encryptionService.js";
-export { decryptSops, isSopsEncrypted } from "./sops.js";
-export { updateCatalog, resourcePathOf, type CatalogUpdate } from "./discoverCatalog.js";
-export { runChecks, CONFORMANCE_CHECKS, invalidConfig, type CheckResult, type CheckStatus, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { updateCatalog, type CatalogUpdate } from "./discoverCatalog.js";
+export { runChecks, selectChecks, CONFORMANCE_CHECKS, MAX_CRASH_SEED, type CheckResult, type CheckStatus, type CheckOutcome, type CheckContext, type ConformanceCheck, type CheckOptions } from "./check.js";
+export { CheckSkippedError, CheckWarningError } from "./checkErrors.js";
+export { DEFAULT_CRASH_TRIALS, type CrashSettings } from "./crashCheck.js";

@@ -10,24 +10,16 @@ export {
   renderTokenRequest,
   renderHeaders,
   applyResponseMap,
-  templateReferences,
-  mustacheHelpers,
-  authUrlView,
-  tokenRequestViews,
-  refreshRequestViews,
   HOST_DEFAULT_REDIRECT_URI,
   FLOWCTL_REDIRECT_URI,
   CODE_CHALLENGE_METHOD,
-  HELPER_NAMES,
   type RenderOptions,
   type AuthUrlVariables,
   type TokenRequestVariables,
   type TokenRequest,
   type RefreshRequestVariables,
-  type TemplateReference,
-  type HelperName,
 } from "./render.js";
-export { lintOAuth, LINT_WAIVERS_KEYWORD, AUTH_URL_VARIABLES, TOKEN_REQUEST_VARIABLES, REFRESH_URL_VARIABLES, REFRESH_REQUEST_VARIABLES, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions, type OAuthLintWaiver } from "./lint.js";
+export { lintOAuth, LINT_WAIVERS_KEYWORD, type OAuthLintFinding, type OAuthLintRule, type OAuthLintSeverity, type OAuthLintTarget, type OAuthLintOptions, type OAuthLintWaiver } from "./lint.js";
 export {
   defineOAuth2,
   oauth2Spec,
@@ -45,7 +37,7 @@ export {
   type ClientAuthentication,
 } from "./spec.js";
 export { oauth2Providers, github, google, microsoft, salesforce, hubspot } from "./providers/presets.js";
-export { createPkce, createCodeVerifier, codeChallengeS256, createState, isValidCodeVerifier } from "./pkce.js";
+export { createPkce, isValidCodeVerifier } from "./pkce.js";
 export {
   runLocalFlow,
   previewFlow,

@@ -3,12 +3,10 @@
  * state-key encoding and the protocol's errors. Knows nothing of connectors, shims or hosts.
  */
 export type * from "./generated/types.js";
-export { decodeRequest, formatAjvErrors, REQUEST_VARIANTS, type DecodedRequest, type RequestVariant } from "./decode.js";
+export { decodeRequest, REQUEST_VARIANTS, type DecodedRequest, type RequestVariant } from "./decode.js";
 export {
   encodeResponse,
-  encodeCaptured,
   capturedDocJson,
-  encodeCapturedJson,
   encodeCheckpoint,
   encodeSourcedSchema,
   capturedPrefix,
@@ -21,6 +19,5 @@ export {
 export { LineSplitter, LineBatch, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
 export { stateKey } from "./stateKey.js";
 export { RequestDecodeError, LineTooLongError } from "./errors.js";
-export { shapeOf, type Shape, type FieldShape } from "./shapes.js";
-export { wireDefinitions, requestVariants, responseVariants } from "./generated/schemas.js";
+export { createSchemaCompiler } from "./jsonSchema.js";
 export { inspectResponse, type ResponseIssue, type ResponseInspection } from "./inspect.js";

@@ -23,8 +23,12 @@ export interface RequestContext {
   readonly signal: AbortSignal;
 }
 
-/** What `open` returns: the `opened` response and the capture to run once it is written. */
-export interface CaptureSession {
+/**
+ * What `open` returns: the `opened` response and the capture to run once it is written. (The
+ * session is the process's life from `open` to exit, which the runtime runs; this is the part of
+ * it the connector supplies.)
+ */
+export interface OpenedCapture {
   /** Written as the session's first response. Set `explicitAcknowledgements` to receive acknowledgements. */
   opened?: OpenedResponse;
   /**
@@ -46,5 +50,11 @@ export interface Connector {
   validate(request: ValidateRequest, context: RequestContext): MaybePromise<ValidatedResponse>;
   /** Optional: the default is a no-op with an empty action description. */
   apply?(request: ApplyRequest, context: RequestContext): MaybePromise<AppliedResponse>;
-  open(request: OpenRequest, context: RequestContext): MaybePromise<CaptureSession>;
+  open(request: OpenRequest, context: RequestContext): MaybePromise<OpenedCapture>;
 }
+
+/**
+ * The former name of OpenedCapture, kept so code written against it compiles.
+ * @deprecated Use OpenedCapture: a session is the runtime's (open until exit), not what `open` returns.
+ */
+export type CaptureSession = OpenedCapture;

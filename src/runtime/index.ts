@@ -4,8 +4,7 @@
  * mapping from errors to the last log line and the exit code).
  */
 export { serve, DEFAULT_GRACEFUL_STOP_MS, type ServeOptions } from "./serve.js";
-export type { Connector, ConnectorSpec, RequestContext, CaptureSession } from "./connector.js";
+export type { Connector, ConnectorSpec, RequestContext, OpenedCapture, CaptureSession } from "./connector.js";
 export type { CaptureTask, CheckpointOptions } from "./task.js";
-export { createLogger, parseLogLevel, errorFields, RawJson, type Logger, type LogLevel, type LogFields, type LoggerOptions } from "./log.js";
+export { createLogger, RawJson, type Logger, type LogLevel, type LogFields, type LoggerOptions } from "./log.js";
 export { logFatal } from "./fatal.js";
-export { DEFAULT_SPOOL_MEMORY_BYTES } from "./spool.js";

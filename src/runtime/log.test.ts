@@ -65,3 +65,37 @@ describe("configUpdate events", () => {
     });
   });
 });
+
+describe("the logger's serialization", () => {
+  it("writes an object reached twice (shared, not circular) in full both times", () => {
+    const { log, lines } = logger();
+    const shared = { id: 7, tags: ["a"] };
+    const list = [1, 2];
+    log.info("shared", { first: shared, second: shared, nested: { again: shared }, lists: [list, list] });
+    expect(lines.json[0]!.fields).toEqual({ first: shared, second: shared, nested: { again: shared }, lists: [list, list] });
+  });
+
+  it("writes [circular] where an object recurs inside itself, and keeps its siblings", () => {
+    const { log, lines } = logger();
+    const node: Record<string, unknown> = { name: "root" };
+    node.self = node;
+    node.child = { parent: node, name: "child" };
+    const error = new Error("outer", { cause: new Error("inner") });
+    (error.cause as Error).cause = error;
+    log.info("cycle", { node, after: 1, error });
+    const fields = lines.json[0]!.fields as { node: unknown; after: unknown; error: { cause: unknown } };
+    expect(fields.node).toEqual({ name: "root", self: "[circular]", child: { parent: "[circular]", name: "child" } });
+    expect(fields.after).toBe(1);
+    expect(fields.error.cause).toMatchObject({ message: "inner", cause: "[circular]" });
+  });
+
+  it("tracks sharing through copies made for redaction", () => {
+    const { log, lines } = logger();
+    log.redactor.add(["s3cr3t-key"]);
+    const shared = { "s3cr3t-key": 1 };
+    const loop: Record<string, unknown> = { "s3cr3t-key": 2 };
+    loop.again = loop;
+    log.info("redacted", { a: shared, b: shared, loop });
+    expect(lines.json[0]!.fields).toEqual({ a: { "[redacted]": 1 }, b: { "[redacted]": 1 }, loop: { "[redacted]": 2, again: "[circular]" } });
+  });
+});

@@ -140,10 +140,15 @@ class JsonLogger implements Logger {
 
 /**
  * JSON.stringify that redacts strings, numbers and object keys, writes BigInts as strings, and
- * turns Errors into plain objects.
+ * turns Errors into plain objects. An object that contains itself is written as "[circular]"
+ * where it recurs; one that is merely reached twice (shared by two fields) is written both times.
  */
 function serialize(line: unknown, redactor: Redactor): string {
-  const seen = new WeakSet<object>();
+  // The objects from the root down to the one being written: JSON.stringify walks depth first and
+  // calls the replacer with the object holding `value`, so whatever sits above that holder here
+  // has been written completely. `written` is what the replacer returned for `source` (a copy
+  // with redacted keys, an Error's fields), which is what holds the next values.
+  const ancestors: { source: object; written: unknown }[] = [];
   const redacting = redactor.size > 0;
   return JSON.stringify(line, function (this: unknown, _key: string, value: unknown) {
     if (typeof value === "string") return redactor.redact(value);
@@ -153,13 +158,12 @@ function serialize(line: unknown, redactor: Redactor): string {
       const redacted = redactor.redact(text);
       return redacted !== text || typeof value === "bigint" ? redacted : value;
     }
-    if (value instanceof Error) return errorFields(value);
-    if (typeof value === "object" && value !== null) {
-      if (seen.has(value)) return "[circular]";
-      seen.add(value);
-      if (redacting && !Array.isArray(value)) return redactKeys(value as Record<string, unknown>, redactor);
-    }
-    return value;
+    if (typeof value !== "object" || value === null) return value;
+    while (ancestors.length > 0 && ancestors[ancestors.length - 1]!.written !== this) ancestors.pop();
+    if (ancestors.some((a) => a.source === value)) return "[circular]";
+    const written = value instanceof Error ? errorFields(value) : redacting && !Array.isArray(value) ? redactKeys(value as Record<string, unknown>, redactor) : value;
+    ancestors.push({ source: value, written });
+    return written;
   });
 }
 
@@ -197,11 +201,13 @@ function compactJson(json: string): string {
 }
 
 /** The loggable parts of an error: its message, code, stack lines and cause. */
-export function errorFields(error: Error): Record<string, unknown> {
+export function errorFields(error: Error, seen: Set<Error> = new Set()): Record<string, unknown> {
+  seen.add(error);
   const out: Record<string, unknown> = { name: error.name, message: error.message };
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) out.code = code;
   if (error.stack) out.stack = error.stack.split("\n");
-  if (error.cause !== undefined) out.cause = error.cause instanceof Error ? errorFields(error.cause) : error.cause;
+  const cause = error.cause;
+  if (cause !== undefined) out.cause = !(cause instanceof Error) ? cause : seen.has(cause) ? "[circular]" : errorFields(cause, seen);
   return out;
 }

@@ -237,6 +237,36 @@ describe("serve: capture sessions", () => {
     expect(run.logs().at(-1)!.message).toBe("source went away");
   });
 
+  it("lets any number of tasks wait on the stop signal without Node's listener-leak warning (which would reach Flow's logs)", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on("warning", onWarning);
+    let waiting = 0;
+    let allWaiting!: () => void;
+    const waited = new Promise<void>((resolve) => (allWaiting = resolve));
+    const run = serveInProcess(
+      connector(async (task) => {
+        const wait = async (t: CaptureTask) => {
+          const sleeping = sleep(600_000, t.stopping);
+          if (++waiting === 50) allWaiting();
+          await sleeping;
+        };
+        await Promise.all(Array.from({ length: 50 }, (_, i) => task.spawn(`waiter${i}`, wait)));
+      }),
+    );
+    try {
+      run.send(openRequest({}, ["a"]));
+      await waited;
+      run.end();
+      expect(await run.exitCode).toBe(0);
+      // Node emits the warning on the next tick of the listener that passed the limit.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("interleaves concurrent tasks only at sequence boundaries", async () => {
     const run = serveInProcess(
       connector(async (task) => {

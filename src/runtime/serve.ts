@@ -76,6 +76,11 @@ export async function serve(connector: Connector, options: ServeOptions = {}): P
   const log = createLogger({ stream: stderr, level: parseLogLevel((options.env ?? process.env).LOG_LEVEL) });
   const server = new RequestServer(connector, options, new ResponseWriter(stdout), log);
 
+  // stderr failing (EPIPE: whoever read the logs, Flow's runtime, is gone) leaves nobody to tell:
+  // exit at once. Otherwise the failure is an uncaught error, whose log line fails again, and
+  // the process spins on that forever (an orphan at full CPU).
+  const onStderrError = () => process.exit(1);
+  if (exit) stderr.on("error", onStderrError);
   const detach = handleSignals ? server.attachToProcess() : () => {};
   const restoreConsole = (options.routeConsole ?? ownStdio) ? routeConsoleToLog(log) : () => {};
   let code: number;
@@ -123,7 +128,11 @@ class RequestServer {
       this.log.debug("received SIGTERM");
       this.stop("SIGTERM");
     };
+    let failing = false;
     const onUncaught = (error: unknown) => {
+      // Once: an error while reporting the first (its log line failing) must not loop.
+      if (failing) return;
+      failing = true;
       logFatal(this.log, error);
       void this.writer.flushed().finally(() => process.exit(1));
     };

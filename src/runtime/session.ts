@@ -7,7 +7,7 @@ import { AckLedger } from "./ledger.js";
 import { Task, type TaskHost } from "./task.js";
 import { SpoolBudget } from "./spool.js";
 import type { ResponseWriter } from "./writer.js";
-import type { CaptureSession } from "./connector.js";
+import type { OpenedCapture } from "./connector.js";
 
 export interface SessionOptions {
   writer: ResponseWriter;
@@ -52,8 +52,8 @@ export class Session implements TaskHost {
     this.prefixes = new Array<Buffer>(options.bindingCount);
     this.gracefulStopMs = options.gracefulStopMs;
     this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
-    // Every task (one per binding, or more) may listen to the stop signal: a capture of a
-    // thousand bindings is not a listener leak.
+    // Every task, sleep and request of the session waits on this one signal: hundreds of
+    // listeners are the design, not a leak, and Node's warning past 10 would reach Flow's logs.
     setMaxListeners(0, this.controller.signal);
   }
 
@@ -114,7 +114,7 @@ export class Session implements TaskHost {
    * Runs the session's capture to its end. Resolves when it finished or stopped cleanly;
    * rejects with the first task error.
    */
-  async run(session: CaptureSession): Promise<void> {
+  async run(session: OpenedCapture): Promise<void> {
     const root = new Task("capture", this.log, this);
     this.track(
       "capture",

@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import { aborted } from "../util/abort.js";
 import { FlowcapError, StoppedError } from "../util/errors.js";
@@ -45,9 +46,17 @@ export class ResponseWriter {
   private corked = false;
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
+  /**
+   * The stream copies what it writes out of the buffers it is given (a socket, a pipe or a TTY
+   * through libuv, a file through fs.writeSync), so a buffer may be filled again once written.
+   * Any other stream (a PassThrough) may hand the buffer itself on to its reader, who could
+   * still hold it: such a stream is given a copy of a buffer its owner wants back.
+   */
+  private readonly copiesOut: boolean;
 
   constructor(private readonly stream: Writable) {
     this.streamWrite = stream.write.bind(stream) as Writable["write"];
+    this.copiesOut = stream instanceof Socket || typeof (stream as { fd?: unknown }).fd === "number";
     stream.on("error", (error: Error) => this.fail(error));
     stream.on("close", () => this.fail(new Error("stream closed")));
   }
@@ -125,6 +134,7 @@ export class ResponseWriter {
       this.stream.cork();
       this.corked = true;
     }
+    if (onWritten && !this.copiesOut && typeof data !== "string") data = Buffer.from(data);
     if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES)) return Promise.resolve();
     // Past the bound: what is gathered goes out now, and the section waits for the stream.
     this.uncork();

@@ -1,34 +1,12 @@
-import { createRequire } from "node:module";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
+import { createSchemaCompiler } from "../protocol/index.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../util/errors.js";
 import { readablePath } from "../util/jsonPointer.js";
 import type { JsonSchema } from "./schema.js";
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
-type AjvModule = { Ajv: typeof Ajv; formats: (ajv: Ajv) => Ajv };
-let ajvModule: AjvModule | undefined;
-
-/**
- * ajv and ajv-formats (both CommonJS), loaded the first time a schema is compiled: a cold `spec`
- * compiles none, and ajv is half of a bundled connector's code. Synchronously, so the config
- * functions stay synchronous: in a bundle, `require` is esbuild's, which evaluates the bundled
- * packages here (not at start-up); under plain Node's ES modules there is none, and
- * createRequire loads them from node_modules.
- */
-function loadAjv(): AjvModule {
-  if (ajvModule) return ajvModule;
-  const load = typeof require === "function" ? [require("ajv"), require("ajv-formats")] : [createRequire(import.meta.url)("ajv"), createRequire(import.meta.url)("ajv-formats")];
-  const [ajv, formats] = load as [{ Ajv: typeof Ajv }, { default: (ajv: Ajv) => Ajv }];
-  return (ajvModule = { Ajv: ajv.Ajv, formats: formats.default });
-}
-
-function newAjv(discriminator: boolean): Ajv {
-  const { Ajv, formats } = loadAjv();
-  const ajv = new Ajv({ strict: false, allErrors: true, useDefaults: true, discriminator, logger: false });
-  formats(ajv);
-  return ajv;
-}
+const newAjv = (discriminator: boolean) => createSchemaCompiler({ allErrors: true, useDefaults: true, discriminator });
 
 /**
  * Compiles a user-facing schema (an endpoint or resource config). Uses ajv's `discriminator`

@@ -2,20 +2,12 @@ import { RawJson, type Logger } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
 import { collectSecrets } from "../util/redact.js";
+import { sortKeys } from "../util/sortKeys.js";
+
+export { sortKeys };
 
 /** Where Estuary encrypts configs; `ENCRYPTION_URL` overrides it (tests point it at a local server). */
 export const DEFAULT_ENCRYPTION_URL = "https://config-encryption.estuary.dev/v1/encrypt-config";
-
-/** Sorts object keys recursively: Flow sorts properties, and sops' MAC depends on their order. */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isPlainObject(value)) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((k) => [k, sortKeys(value[k])]),
-  );
-}
 
 /** Options of encryptConfig. */
 export interface EncryptOptions {

@@ -1,5 +1,6 @@
 import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
+import { Semaphore } from "../util/semaphore.js";
 import type { BindingInfo, BindingTask } from "./resource.js";
 import { SourcedSchema } from "./resource.js";
 import type { JsonSchemaObject } from "./schema.js";
@@ -83,20 +84,16 @@ export async function listSubtasks(
  * of their fetches and a backfill page never lands an older version after a newer one.
  */
 export class Mutex {
-  private locked = false;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slot = new Semaphore(1);
+  private releaseHeld: (() => void) | undefined;
 
   async acquire(): Promise<void> {
-    if (!this.locked) {
-      this.locked = true;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.releaseHeld = (await this.slot.acquire())!;
   }
 
   release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.locked = false;
+    const release = this.releaseHeld;
+    this.releaseHeld = undefined;
+    release?.();
   }
 }

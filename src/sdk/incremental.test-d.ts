@@ -33,3 +33,20 @@ test("a resource with a backfill defaults to Date cursors, and its cutoff is one
     },
   });
 });
+
+test("an initialCursor function returning a Date makes Date cursors", () => {
+  defineIncrementalResource({
+    name: "issues",
+    key: ["/id"],
+    schema,
+    initialCursor: () => new Date(0),
+    async *fetchChanges(since) {
+      expectTypeOf(since).toEqualTypeOf<Date>();
+      yield since;
+    },
+    async *fetchPage(page: string | undefined, cutoff) {
+      expectTypeOf(cutoff).toEqualTypeOf<Date>();
+      if (page === undefined) yield "next";
+    },
+  });
+});

@@ -148,7 +148,7 @@ export interface IncrementalResourceDefinition<S extends JsonSchemaObject, C ext
    * Where the incremental task starts, which is also the backfill's cutoff. Default, for a
    * resource with a backfill: the time the binding starts (`new Date()`). Required without one.
    */
-  initialCursor?: InitialCursor<WidenCursor<C>>;
+  initialCursor?: InitialCursor<C>;
   /**
    * Several sub-cursors per binding (an account, a repository, a tenant): the ids to capture,
    * listed at open. Each advances on its own, with its own incremental task, backfill and state;

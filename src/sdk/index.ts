@@ -27,10 +27,8 @@ export { pageCursor, CursorValue, type LogCursor, type PageCursor } from "./curs
 export type { FetchContext, OpenContext } from "./fetchContext.js";
 export { deletableSchema } from "./deletions.js";
 export { closeSourcedSchema } from "./sourcedSchema.js";
-export { DEFAULT_RESOURCE_INTERVAL, parseIntervalMs } from "./schedule.js";
-export { MAX_BOUNDARY_DOCUMENTS } from "./boundary.js";
-export { STATUS_INTERVAL_MS } from "./captureStatus.js";
+export { DEFAULT_RESOURCE_INTERVAL } from "./schedule.js";
 export { parseWithSchema, checkWithSchema } from "./config.js";
 export type { FromSchema, JsonSchema, JsonSchemaObject, JsonType } from "./schema.js";
-export { emitConfigUpdate, encryptConfig, sortKeys, DEFAULT_ENCRYPTION_URL, type EncryptOptions } from "./configUpdate.js";
+export { emitConfigUpdate, encryptConfig, DEFAULT_ENCRYPTION_URL, type EncryptOptions } from "./configUpdate.js";
 export * from "./http/index.js";

@@ -25,6 +25,15 @@ export type FlowcapErrorCode =
   | "PROTOCOL_VIOLATION"
   | "DOCUMENT_INVALID"
   | "TIMEOUT"
+  /** An option given to a flowcap library function or command is out of range or malformed. */
+  | "OPTION_INVALID"
+  /** A command line flowcap's CLI cannot run: printed with the command's help, exit 2. */
+  | "USAGE_INVALID"
+  // Conformance checks (host/): how a check reports an outcome other than pass or fail.
+  /** A check that cannot run against this connector (it needs what an earlier check did not learn). */
+  | "CHECK_SKIPPED"
+  /** A check's finding that does not fail the suite. */
+  | "CHECK_WARNING"
   | "INTERNAL"
   // HTTP client (sdk/http)
   | "HTTP_STATUS"
@@ -44,6 +53,8 @@ export type FlowcapErrorCode =
   | "SOURCE_OUTPUT_INVALID"
   /** A wrapped source wrote nothing (no line on stdout or stderr) for the idle timeout: it looks hung. */
   | "SOURCE_IDLE"
+  /** An Airbyte source's declarative OAuth has no sound Flow equivalent (the spec then goes without oauth2). */
+  | "OAUTH_NOT_DERIVABLE"
   // Testing kit (testing/)
   /** A value differs from its checked-in snapshot. */
   | "SNAPSHOT_MISMATCH";

@@ -29,15 +29,15 @@ async function flowcap(...args: string[]) {
 }
 
 describe("flowcap airbyte under flowcap's harness", () => {
-  it("passes the conformance suite (flowcap check)", async () => {
+  it("passes the conformance suite, crash safety included (flowcap check)", async () => {
     const { code, lines, stderr } = await flowcap("check", "--source", "flow.yaml", "--json");
     const results = lines.map((l) => JSON.parse(l) as { id: string; status: string; detail: string });
     expect(results.filter((r) => r.status !== "pass" && r.status !== "skip"), stderr).toEqual([]);
     expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toEqual(
-      expect.arrayContaining(["spec", "discover", "validate", "invalid-config", "unknown-resource", "session", "resume", "sigterm"]),
+      expect.arrayContaining(["spec", "discover", "validate", "invalid-config", "unknown-resource", "session", "resume", "sigterm", "crash"]),
     );
     expect(code).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it("captures every record exactly once across sessions (flowcap preview)", async () => {
     const { code, lines, stderr } = await flowcap("preview", "--source", "flow.yaml", "--sessions", "1,1,-1");

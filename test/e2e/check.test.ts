@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runChecks as runPublicChecks } from "flowcap/host";
 import { loadCatalog, runChecks, selectCapture } from "../../src/host/index.js";
 import { pythonCatalog, runFlowcap, sdkAcksCatalog } from "../helpers/cli.js";
 
@@ -9,26 +10,28 @@ async function check(broken: string | undefined, only: string[]) {
 
 describe("flowcap check", () => {
   it("passes on hello-world, with a pass/fail table and exit 0", async () => {
-    const run = await runFlowcap(["check", "--source", "test.flow.yaml"]);
+    const run = await runFlowcap(["check", "--source", "test.flow.yaml"], { timeoutMs: 170_000 });
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    for (const id of ["spec", "tolerance", "discover", "validate", "apply", "invalid-config", "unknown-resource", "malformed-request", "session", "resume", "sigterm"]) {
+    for (const id of ["spec", "tolerance", "discover", "validate", "apply", "invalid-config", "unknown-resource", "malformed-request", "session", "resume", "sigterm", "crash"]) {
       expect(run.stdout).toMatch(new RegExp(`^${id}\\s+PASS\\s`, "m"));
     }
     expect(run.stdout).toMatch(/^acknowledgements\s+SKIP\s/m);
     expect(run.stdout).toMatch(/^oauth\s+SKIP\s+.*: the spec has no oauth2 block/m);
-    expect(run.stdout).toMatch(/11 passed, 0 failed, 0 warned, 2 skipped/);
-  });
+    expect(run.stdout).toMatch(/12 passed, 0 failed, 0 warned, 2 skipped/);
+    // The crash check's seed is drawn at random and reported, so a finding can be replayed.
+    expect(run.stdout).toMatch(/^crash\s+PASS\s+.*: 4 trial\(s\) \(seed \d+\), \d+ kill\(s\)/m);
+  }, 180_000);
 
   it("passes on a connector written in Python without flowcap", async () => {
-    const run = await runFlowcap(["check", "--source", pythonCatalog(), "--json"]);
+    const run = await runFlowcap(["check", "--source", pythonCatalog(), "--json"], { timeoutMs: 170_000 });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const results = run.json as { id: string; status: string }[];
     expect(results.filter((r) => r.status === "fail")).toEqual([]);
-    expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toContain("resume");
-  });
+    expect(results.filter((r) => r.status === "pass").map((r) => r.id)).toEqual(expect.arrayContaining(["resume", "crash"]));
+  }, 180_000);
 
   it("passes an SDK connector that asks for acknowledgements, acknowledging every session's checkpoints", async () => {
-    const run = await runFlowcap(["check", "--source", sdkAcksCatalog(), "--json", "--session-timeout", "5"]);
+    const run = await runFlowcap(["check", "--source", sdkAcksCatalog(), "--json", "--session-timeout", "5"], { timeoutMs: 170_000 });
     const results = run.json as { id: string; status: string; detail: string }[];
     expect(results.filter((r) => r.status === "fail" || r.status === "warn")).toEqual([]);
     const byId = new Map(results.map((r) => [r.id, r]));
@@ -36,14 +39,25 @@ describe("flowcap check", () => {
     // Each checkpoint waits for its acknowledge: two in the first session means the check sent one.
     expect(byId.get("session")!.detail).toMatch(/^2 checkpoint\(s\), 2 document\(s\), exit 0 at stdin EOF/);
     expect(byId.get("resume")!.status).toBe("pass");
+    expect(byId.get("crash")!.status).toBe("pass");
     expect(run.code).toBe(0);
-  });
+  }, 180_000);
 
   it("fails a connector whose oauth2 block puts the client secret in a URL (the oauth lint, as part of check)", async () => {
     const run = await runFlowcap(["check", "--source", pythonCatalog("oauth-lint"), "--only", "spec,oauth"]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^oauth\s+FAIL\s+its oauth2 block and credentials schema lint clean: \d+ error\(s\):/m);
     expect(run.stdout).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
+  });
+
+  it("runs the OAuth check for library users too: flowcap/host's runChecks runs defaultChecks()", async () => {
+    const catalog = await loadCatalog(pythonCatalog("oauth-lint"));
+    const results = await runPublicChecks(catalog, selectCapture(catalog), { only: ["oauth"], run: { logLevel: "warn" } });
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      ["spec", "pass"],
+      ["oauth", "fail"],
+    ]);
+    expect(results[1]!.detail).toMatch(/error \[secret-in-url\] oauth2\.accessTokenUrlTemplate: /);
   });
 
   it("lets the resources of collections named as snapshots repeat their documents when resuming", async () => {

@@ -136,7 +136,7 @@ describe("source-hello-world, driven as Flow drives it", () => {
     expect(rss.max).toBeLessThan(160 * 1024 * 1024);
     expect(rss.growth).toBeLessThan(16 * 1024 * 1024);
     run.resumeStdout();
-    await run.stdout.until((lines) => lines.length > 50_000, 20_000);
+    await run.stdout.until((lines) => lines.length > 50_000, 90_000);
     run.end();
     expect((await run.exit).code).toBe(0);
     const session = reduceSession(run, {});

@@ -117,7 +117,7 @@ describe("the http-oauth template", () => {
     });
     const captured = (lines: string[]) => lines.filter((l) => l.startsWith('{"captured"')).length;
     const failed = () => run.logs().some((l) => l.level === "error");
-    await run.stdout.until((lines) => captured(lines) === 2 * PAGES * PAGE || failed(), 10_000);
+    await run.stdout.until((lines) => captured(lines) === 2 * PAGES * PAGE || failed(), 90_000);
     run.end();
     expect(await run.exitCode, run.stderr.lines.join("\n")).toBe(0);
     expect(provider.refreshes).toEqual(["refresh-0"]);

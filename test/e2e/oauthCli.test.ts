@@ -35,8 +35,8 @@ beforeAll(async () => {
   // A flowcap connector whose spec declares OAuth against the test server (ISSUER from its env).
   writeFileSync(
     path.join(dir, "connector.mjs"),
-    `import { defineConnector, defineResource, serve } from ${JSON.stringify(dist("index.js"))};
-import { accessTokenCredentialsSchema, credentialsSchema, defineOAuth2 } from ${JSON.stringify(dist("oauth/index.js"))};
+    `import { defineConnector, defineResource, serve } from ${JSON.stringify(dist("public/index.js"))};
+import { accessTokenCredentialsSchema, credentialsSchema, defineOAuth2 } from ${JSON.stringify(dist("public/oauth.js"))};
 const issuer = process.env.ISSUER;
 const auth = defineOAuth2({
   provider: "flowcap-test",
@@ -77,7 +77,7 @@ async function finished(run: ChildRun) {
 
 /** Waits for the CLI to print the authorize URL, then returns it. */
 async function authorizeUrl(run: ChildRun): Promise<string> {
-  await run.stderr.until((lines) => lines.some((l) => l.trim().startsWith(`${server.issuer}/auth?`)), 20_000);
+  await run.stderr.until((lines) => lines.some((l) => l.trim().startsWith(`${server.issuer}/auth?`)), 90_000);
   return run.stderr.lines.find((l) => l.trim().startsWith(`${server.issuer}/auth?`))!.trim();
 }
 
@@ -218,7 +218,7 @@ describe("flowcap oauth (CLI)", () => {
       "sys.exit(os.waitstatus_to_exitcode(status))",
     ].join("\n");
     const run = spawnConnector(["python3", "-c", script, process.execPath, cli, "oauth", "--source", "flow.yaml", "--client-id", CLIENTS.post.client_id, "--port", "0", "--show-secrets"], { cwd: dir });
-    await run.stdout.until((lines) => lines.some((l) => l.trim().startsWith(`${server.issuer}/auth?`)), 20_000);
+    await run.stdout.until((lines) => lines.some((l) => l.trim().startsWith(`${server.issuer}/auth?`)), 90_000);
     const url = run.stdout.lines.find((l) => l.trim().startsWith(`${server.issuer}/auth?`))!.trim();
     await signIn(url, { followToClient: true });
     const { code } = await run.exit;

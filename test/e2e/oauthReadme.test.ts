@@ -53,7 +53,7 @@ afterAll(() => new Promise<void>((r) => api.close(() => r())));
 async function send(requests: object[], untilCheckpoints = 0) {
   const run = spawnConnector([process.execPath, bundle], { env: { ENCRYPTION_URL: `${base}/encrypt` } });
   for (const r of requests) run.send(r);
-  await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= untilCheckpoints, 10_000);
+  await run.stdout.until((lines) => lines.filter((l) => l.startsWith('{"checkpoint"')).length >= untilCheckpoints, 90_000);
   run.end();
   const { code } = await run.exit;
   return { code, out: run.stdout.json, logs: run.logs(), stderr: run.stderr.lines.join("\n") };

@@ -26,7 +26,7 @@ export class LineCollector {
   }
 
   /** Waits until `predicate` holds for the lines so far. */
-  async until(predicate: (lines: string[]) => boolean, timeoutMs = 5000): Promise<void> {
+  async until(predicate: (lines: string[]) => boolean, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.lines)) {
       if (Date.now() > deadline) throw new Error(`timed out; lines so far:\n${this.lines.join("\n")}`);

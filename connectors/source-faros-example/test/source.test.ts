@@ -1,16 +1,19 @@
 // source-faros-example: an Airbyte source written with faros-airbyte-cdk, captured by flowcap
 // both ways: through its own CLI as a child process (`flowcap airbyte -- bin/main`) and
 // in-process (`farosSource`), against a tickets API served on 127.0.0.1 by this test.
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAirbyteConnector, farosSource } from "flowcap/airbyte";
-import { airbyteBinding, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, type ReducedSession } from "../../../test/helpers/airbyte.js";
+import { loadCatalog, runChecks, selectCapture } from "flowcap/host";
+import { airbyteBinding, FLOWCAP, INTERNAL_SPEC, openRequest, reduceSession, tmpDir, type ReducedSession } from "../../../test/helpers/airbyte.js";
 import { spawnConnector } from "../../../test/helpers/child.js";
 import { repoRoot } from "../../../test/helpers/fixtures.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { createSource } from "../src/index.js";
+import { projectSchema, ticketSchema } from "../src/models.js";
 
 type Json = Record<string, unknown>;
 const TOKEN = "tk-example-5678";
@@ -169,4 +172,32 @@ describe("source-faros-example, captured through its own CLI and in-process, ali
     // The CDK's console output went to the logs, not to the protocol.
     expect(run.logs().some((l) => l.message === "Syncing ExampleSource")).toBe(true);
   });
+});
+
+describe("source-faros-example, killed at random moments and resumed", () => {
+  it("loses no ticket and never moves its state back (flowcap check's crash check)", async () => {
+    api.tickets = [];
+    api.add(120);
+    const dir = tmpDir("faros-crash");
+    writeFileSync(
+      `${dir}/flow.yaml`,
+      JSON.stringify({
+        captures: {
+          "acmeCo/tickets": {
+            endpoint: { local: { command: FLOW_MAIN, config: config() } },
+            bindings: [
+              { resource: bindings[0]!.resourceConfig, target: "acmeCo/projects" },
+              { resource: bindings[1]!.resourceConfig, target: "acmeCo/tickets" },
+            ],
+          },
+        },
+        collections: { "acmeCo/projects": { schema: projectSchema, key: ["/id"] }, "acmeCo/tickets": { schema: ticketSchema, key: ["/id"] } },
+      }),
+    );
+    const catalog = await loadCatalog(`${dir}/flow.yaml`);
+    const results = await runChecks(catalog, selectCapture(catalog), { only: ["crash"], crash: { seed: 42 }, run: { logLevel: "warn" } });
+    const crash = results.find((r) => r.id === "crash")!;
+    expect(results.filter((r) => r.status !== "pass"), crash.detail).toEqual([]);
+    expect(crash.detail).toMatch(/^4 trial\(s\) \(seed 42\), \d+ kill\(s\)/);
+  }, 180_000);
 });

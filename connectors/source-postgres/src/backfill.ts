@@ -2,15 +2,17 @@ import type pg from "pg";
 import { FlowcapError } from "flowcap";
 import { quoteIdentifier, quoteTable } from "./api/connection.js";
 import type { TableInfo } from "./discovery.js";
-import { columnTranscoder, RowShape } from "./documents.js";
+import { CopyDocuments, rowTexts } from "./copyText.js";
+import { columnTranscoder } from "./documents.js";
 import { decodeKey, encodeKey, keyKind, type KeyKind } from "./keys.js";
 import type { TableState } from "./models.js";
 
 /**
  * Backfill chunks (Estuary's `backfill.go` `ScanTableChunk`): keyed tables are read in key order,
  * `backfill_chunk_size` rows at a time, resuming after the last key read; keyless tables by
- * ranges of CTID pages. Rows stream from the socket straight into documents: the result is never
- * held as row objects, and no value goes through pg's type parsers.
+ * ranges of CTID pages. Chunks are read with `COPY (SELECT …) TO STDOUT`, and each row goes from
+ * the socket straight into its document's bytes (`copyText.ts`): the result is never held as
+ * rows, and no value goes through pg's type parsers.
  */
 
 /** Quotes a text value as an SQL literal (standard_conforming_strings is on since PostgreSQL 9.1). */
@@ -38,7 +40,7 @@ export function keyedQuery(table: TableInfo, keyColumns: string[], after: (strin
   const where: string[] = [];
   if (after) where.push(`(${keys}) > (${after.map(literal).join(", ")})`);
   if (filter) where.push(`(${filter})`);
-  return `SELECT * FROM ${quoteTable(table.schema, table.table)}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${keys} LIMIT ${chunkSize};`;
+  return `SELECT * FROM ${quoteTable(table.schema, table.table)}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${keys} LIMIT ${chunkSize}`;
 }
 
 /** Table size estimates for CTID chunking (Estuary's `queryTableStatistics`). */
@@ -56,11 +58,15 @@ async function maxPageId(client: pg.Client, table: TableInfo): Promise<{ maxPage
   return { maxPage: Number(row.max_page_id), partitions: row.partition_count };
 }
 
-/** Receives a query's rows as pg delivers them (a "Submittable"), one callback per row. */
-class RowStream {
-  private fields: string[] = [];
-  private onDescription: (names: string[], typeOids: number[]) => void;
-  private onRow: (values: (string | null)[]) => void;
+/**
+ * Runs `describe; COPY (…) TO STDOUT` as one simple query, a pg "Submittable": the first
+ * statement (`SELECT * … LIMIT 0`) gives the result's column names and types, which COPY does not
+ * send, and both statements run in one implicit transaction, whose lock on the table keeps its
+ * columns from changing in between. Each COPY row reaches `onRow` as the CopyData buffer pg's
+ * parser made, valid only during the call.
+ */
+class CopyStream {
+  private described = false;
   private error: Error | undefined;
   readonly done: Promise<void>;
   private resolve!: () => void;
@@ -68,11 +74,9 @@ class RowStream {
 
   constructor(
     private readonly text: string,
-    onDescription: (names: string[], typeOids: number[]) => void,
-    onRow: (values: (string | null)[]) => void,
+    private readonly onDescription: (names: string[], typeOids: number[]) => void,
+    private readonly onRow: (row: Buffer) => void,
   ) {
-    this.onDescription = onDescription;
-    this.onRow = onRow;
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -83,21 +87,27 @@ class RowStream {
     connection.query(this.text);
   }
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
-    this.fields = msg.fields.map((f) => f.name);
-    try {
-      this.onDescription(this.fields, msg.fields.map((f) => f.dataTypeID));
-    } catch (error) {
-      this.error = error as Error;
-    }
-  }
-  handleDataRow(msg: { fields: (string | null)[] }): void {
     if (this.error) return;
     try {
-      this.onRow(msg.fields);
+      this.onDescription(
+        msg.fields.map((f) => f.name),
+        msg.fields.map((f) => f.dataTypeID),
+      );
+      this.described = true;
     } catch (error) {
       this.error = error as Error;
     }
   }
+  handleCopyData(msg: { chunk: Buffer }): void {
+    if (this.error) return;
+    try {
+      if (!this.described) throw new FlowcapError("INTERNAL", "internal error: a backfill row arrived before its columns were described");
+      this.onRow(msg.chunk);
+    } catch (error) {
+      this.error = error as Error;
+    }
+  }
+  handleDataRow(): void {}
   handleCommandComplete(): void {}
   handleEmptyQuery(): void {}
   handleError(error: Error): void {
@@ -109,18 +119,22 @@ class RowStream {
   }
   handlePortalSuspended(): void {}
   handleCopyInResponse(): void {}
-  handleCopyData(): void {}
 }
 
-/** Runs `sql`, calling `onRow` with each row's text values (synchronously, as they arrive). */
-export async function streamRows(client: pg.Client, sql: string, onDescription: (names: string[], typeOids: number[]) => void, onRow: (values: (string | null)[]) => void): Promise<void> {
-  const stream = new RowStream(sql, onDescription, onRow);
+/**
+ * Runs `select` (a `SELECT * FROM <table> …`) through COPY, calling `onDescription` with the
+ * result's columns, then `onRow` with each row in COPY's text format, synchronously as they
+ * arrive: a chunk is never held as rows.
+ */
+export async function copyRows(client: pg.Client, table: TableInfo, select: string, onDescription: (names: string[], typeOids: number[]) => void, onRow: (row: Buffer) => void): Promise<void> {
+  const stream = new CopyStream(`SELECT * FROM ${quoteTable(table.schema, table.table)} LIMIT 0; COPY (${select}) TO STDOUT`, onDescription, onRow);
   void client.query(stream as unknown as pg.QueryConfig);
   await stream.done;
 }
 
-export interface EmitRow {
-  (documentJson: string): void;
+/** Receives one backfill document: the bytes `bytes[0, end)`, valid only during the call. */
+export interface EmitDocument {
+  (bytes: Buffer, end: number): void;
 }
 
 /**
@@ -128,7 +142,7 @@ export interface EmitRow {
  * `source.snapshot` true, `loc` [-1, row offset, 0]). Returns how many rows, whether the
  * table is done, and where the next chunk starts.
  */
-export async function scanChunk(client: pg.Client, request: ChunkRequest, sourceTag: string, emit: EmitRow): Promise<ChunkResult> {
+export async function scanChunk(client: pg.Client, request: ChunkRequest, sourceTag: string, emit: EmitDocument): Promise<ChunkResult> {
   const { table, state } = request;
   const keyless = state.mode === "KeylessBackfill";
   const keyColumns = state.key_columns ?? [];
@@ -151,21 +165,24 @@ export async function scanChunk(client: pg.Client, request: ChunkRequest, source
     sql = keyedQuery(table, keyColumns, after, request.chunkSize, request.filter);
   }
 
-  let shape: RowShape | undefined;
+  let documents: CopyDocuments | undefined;
   let keyIndexes: number[] = [];
   let kinds: KeyKind[] = [];
-  let last: (string | null)[] | undefined;
+  // The last row, copied (pg's parser reuses its buffer), for the resume key.
+  let last = Buffer.allocUnsafe(256);
+  let lastLength = 0;
   let rows = 0;
   let offset = state.backfilled;
-  const source = `{"op":"c","source":{"schema":${JSON.stringify(table.schema)},"snapshot":true,"table":${JSON.stringify(table.table)},"loc":[-1,`;
-  const tail = `,0]${sourceTag ? `,"tag":${JSON.stringify(sourceTag)}` : ""}}}`;
-  await streamRows(
+  const metaHead = Buffer.from(`{"op":"c","source":{"schema":${JSON.stringify(table.schema)},"snapshot":true,"table":${JSON.stringify(table.table)},"loc":[-1,`, "utf8");
+  const metaTail = Buffer.from(`,0]${sourceTag ? `,"tag":${JSON.stringify(sourceTag)}` : ""}}}`, "utf8");
+  await copyRows(
     client,
+    table,
     sql,
     (names, typeOids) => {
       // Generated columns are left out: replication cannot see them, so backfills must not either.
       const kept = names.map((n) => (table.columns.find((c) => c.name === n)?.omit ? undefined : n));
-      shape = new RowShape(
+      documents = new CopyDocuments(
         kept,
         names.map((n, i) => columnTranscoder(table, n, typeOids[i], table.primaryKey.includes(n))),
       );
@@ -181,11 +198,15 @@ export async function scanChunk(client: pg.Client, request: ChunkRequest, source
       });
       kinds = keyColumns.map((k) => keyKind(table.columns.find((c) => c.name === k)?.type.name ?? "text"));
     },
-    (values) => {
-      emit(shape!.document(values, source + offset + tail));
+    (row) => {
+      emit(documents!.out, documents!.document(row, metaHead, offset, metaTail));
       offset++;
       rows++;
-      last = values;
+      if (!keyless) {
+        if (row.length > last.length) last = Buffer.allocUnsafe(2 * row.length);
+        last.set(row); // TypedArray.set: Buffer.copy would call into C++ for every row
+        lastLength = row.length;
+      }
     },
   );
   if (keyless) {
@@ -193,6 +214,10 @@ export async function scanChunk(client: pg.Client, request: ChunkRequest, source
     return { rows, complete, scanned: Buffer.from(`(${untilPage},0)`).toString("base64") };
   }
   const complete = rows < request.chunkSize;
-  const scanned = last ? encodeKey(kinds, keyIndexes.map((i) => last![i]!)).toString("base64") : state.scanned;
+  let scanned = state.scanned;
+  if (rows > 0) {
+    const texts = rowTexts(last.subarray(0, lastLength), documents!.columns);
+    scanned = encodeKey(kinds, keyIndexes.map((i) => texts[i]!)).toString("base64");
+  }
   return { rows, complete, scanned };
 }

@@ -250,7 +250,7 @@ export class Capture {
     const table = this.tables.get(b.streamId)!;
     const state = this.tableState(b);
     const started = Date.now();
-    const result = await scanChunk(this.client, { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter }, this.config.sourceTag, (json) => this.task.capturedJson(b.index, json));
+    const result = await scanChunk(this.client, { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter }, this.config.sourceTag, (bytes, end) => this.task.capturedBytes(b.index, bytes, 0, end));
     this.log.info("processed backfill rows", { stream: b.streamId, rows: result.rows, duration: `${Date.now() - started}ms` });
     const next: TableState = { ...state, backfilled: state.backfilled + result.rows, scanned: result.scanned };
     if (result.complete) {

@@ -4,6 +4,17 @@ import { knownScalarType } from "./discovery.js";
 import { transcoderFor, type ColumnType, type Transcoder } from "./values.js";
 
 /**
+ * The properties of a row's document in their order: the kept columns and `_meta` (index -1),
+ * sorted bytewise by name as Estuary's `encrow.Shape` sorts them.
+ */
+export function documentSlots(names: readonly (string | undefined)[]): { name: string; index: number }[] {
+  const slots = names.flatMap((name, index) => (name === undefined ? [] : [{ name, index }]));
+  slots.push({ name: "_meta", index: -1 });
+  slots.sort((a, b) => Buffer.compare(Buffer.from(a.name, "utf8"), Buffer.from(b.name, "utf8")));
+  return slots;
+}
+
+/**
  * The JSON of a row, built the way Estuary's `encrow.Shape` builds it: properties sorted
  * bytewise by name with `_meta` among them, each value transcoded straight from PostgreSQL's text
  * into the output string (no intermediate object, serialized once).
@@ -20,9 +31,7 @@ export class RowShape {
    * @param transcoders one per column
    */
   constructor(names: (string | undefined)[], transcoders: (Transcoder | undefined)[]) {
-    const slots = names.flatMap((name, index) => (name === undefined ? [] : [{ name, index }]));
-    slots.push({ name: "_meta", index: -1 });
-    slots.sort((a, b) => Buffer.compare(Buffer.from(a.name, "utf8"), Buffer.from(b.name, "utf8")));
+    const slots = documentSlots(names);
     this.order = slots.map((s) => s.index);
     this.prefixes = slots.map((s) => JSON.stringify(s.name) + ":");
     this.transcoders = transcoders;

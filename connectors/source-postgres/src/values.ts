@@ -27,16 +27,27 @@ const NEGATIVE_INFINITY_TIMESTAMP = '"0000-01-01T00:00:00Z"';
 const INFINITY_DATE = '"9999-12-31"';
 const NEGATIVE_INFINITY_DATE = '"0000-01-01"';
 
-const quote = (text: string): string => JSON.stringify(text.length > TRUNCATE_BYTES ? truncateUtf8(text) : text);
+/** Past this many UTF-16 units a text may be over TRUNCATE_BYTES in UTF-8 (3 bytes per unit at most). */
+const MAYBE_OVERSIZED = TRUNCATE_BYTES / 3;
+
+/** Whether the text is over TRUNCATE_BYTES in UTF-8, the size Estuary measures. */
+const oversizedText = (text: string): boolean => text.length > MAYBE_OVERSIZED && Buffer.byteLength(text, "utf8") > TRUNCATE_BYTES;
+
+/** A JSON string, truncated past TRUNCATE_BYTES. */
+export const quote: Transcoder = (text) => JSON.stringify(oversizedText(text) ? truncateUtf8(text) : text);
 
 /** Keeps the first TRUNCATE_BYTES bytes of the UTF-8 text (Estuary cuts bytes, not characters). */
 function truncateUtf8(text: string): string {
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= TRUNCATE_BYTES) return text;
-  return bytes.subarray(0, TRUNCATE_BYTES).toString("utf8");
+  return Buffer.from(text, "utf8").subarray(0, TRUNCATE_BYTES).toString("utf8");
 }
 
-const verbatim: Transcoder = (text) => text;
+/** Text that is JSON as it is (integers). */
+export const verbatim: Transcoder = (text) => text;
+
+export const formatBool: Transcoder = (text) => (text === "t" ? "true" : "false");
+
+/** jsonb's text is JSON (PostgreSQL normalized it); too large a value is replaced. */
+export const formatJsonb: Transcoder = (text) => (oversizedText(text) ? oversized(text) : text);
 
 /** The transcoder for a column of this type; `isKey` stringifies floats as Estuary does for keys. */
 export function transcoderFor(type: ColumnType, isKey: boolean): Transcoder {
@@ -53,7 +64,7 @@ function scalarTranscoder(type: ColumnType, isKey: boolean): Transcoder {
   if (type.typtype === "r") return rangeTranscoder(type.name);
   switch (type.name) {
     case "bool":
-      return (text) => (text === "t" ? "true" : "false");
+      return formatBool;
     case "int2":
     case "int4":
     case "int8":
@@ -67,9 +78,9 @@ function scalarTranscoder(type: ColumnType, isKey: boolean): Transcoder {
     case "bytea":
       return (text) => `"${Buffer.from(text.length > 2 * TRUNCATE_BYTES + 2 ? text.slice(2, 2 * TRUNCATE_BYTES + 2) : text.slice(2), "hex").toString("base64")}"`;
     case "json":
-      return (text) => (text.length > TRUNCATE_BYTES ? oversized(text) : fixUnpairedSurrogates(text));
+      return (text) => (oversizedText(text) ? oversized(text) : fixUnpairedSurrogates(text));
     case "jsonb":
-      return (text) => (text.length > TRUNCATE_BYTES ? oversized(text) : text);
+      return formatJsonb;
     case "inet":
       return (text) => JSON.stringify(text.includes("/") ? text : text + (text.includes(":") ? "/128" : "/32"));
     case "date":
@@ -94,7 +105,7 @@ function oversized(text: string): string {
 }
 
 /** A float: a JSON number, or a string for NaN and the infinities. PostgreSQL's shortest form is JSON already. */
-function floatValue(text: string): string {
+export function floatValue(text: string): string {
   if (text === "NaN" || text === "Infinity" || text === "-Infinity") return `"${text}"`;
   return text;
 }
@@ -133,7 +144,7 @@ export function fixUnpairedSurrogates(text: string): string {
 
 const DATE_RE = /^(\d{4})-(\d\d)-(\d\d)$/;
 
-function formatDate(text: string): string {
+export function formatDate(text: string): string {
   if (DATE_RE.test(text)) return `"${text}"`;
   if (text === "infinity") return INFINITY_DATE;
   return NEGATIVE_INFINITY_DATE; // -infinity, BC dates and years past 9999
@@ -146,7 +157,7 @@ function rfc3339(m: RegExpExecArray, offset: string): string {
   return `"${m[1]}-${m[2]}-${m[3]}T${m[4]}${m[5] ?? ""}${offset}"`;
 }
 
-function formatTimestamp(text: string): string {
+export function formatTimestamp(text: string): string {
   const m = TIMESTAMP_RE.exec(text);
   if (m && !m[6]) return rfc3339(m, "Z");
   if (text === "infinity") return INFINITY_TIMESTAMP;
@@ -163,7 +174,7 @@ function goOffset(offset: string): string {
   return `${sign}${hh}:${mm}`;
 }
 
-function formatTimestamptz(text: string): string {
+export function formatTimestamptz(text: string): string {
   const m = TIMESTAMP_RE.exec(text);
   if (m && m[6]) return rfc3339(m, goOffset(m[6]));
   if (text === "infinity") return INFINITY_TIMESTAMP;

@@ -132,6 +132,21 @@ const SPECIAL_EXPECTED = {
   c_int4range: "empty",
 };
 
+/** Text that COPY escapes (tab, newline, backslash) or JSON does (quotes, control characters), and UTF-8. */
+const TRICKY_INSERT = `INSERT INTO test.types (id, c_int4, c_text, c_varchar, c_bpchar, c_jsonb, c_json, c_text_array, c_enum) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, 'sad')`;
+const TRICKY_TEXT = 'tab\there\nline\r\\ back "quoted" \u0001\u001f\u007f é 😀 \u2028 \\N';
+const TRICKY_VALUES = [TRICKY_TEXT, "a\tb\\c", "é\n", '{"k": "a\\"b\\\\c\\n\\u0001 é", "n": 1.50}', '{"k": "\\ud800 x\\ty"}', ["x\ty", 'q"\\', null, "😀"]];
+const TRICKY_EXPECTED = {
+  c_text: TRICKY_TEXT,
+  c_varchar: "a\tb\\c",
+  c_bpchar: "é\n        ",
+  c_jsonb: { k: 'a"b\\c\n\u0001 é', n: 1.5 },
+  c_json: { k: "\ufffd x\ty" },
+  c_text_array: ["x\ty", 'q"\\', null, "😀"],
+  c_enum: "sad",
+  c_int8: null,
+};
+
 describe("source-postgres types", () => {
   it("discovers every column type as Estuary maps it, nullable columns as nullable, generated columns left out", async () => {
     const config = endpointConfig(pg, { publicationName: "pub_types", slotName: "slot_types" });
@@ -176,8 +191,9 @@ describe("source-postgres types", () => {
     expect(props.c_enum!.description).toBe("(source type: enum)");
   });
 
-  it("formats each value as Estuary does, the same whether backfilled or replicated", async () => {
+  it("formats each value as Estuary does, byte for byte the same whether backfilled or replicated", async () => {
     await pg.sql(`INSERT INTO test.types VALUES (1, ${ROW}), (2, ${SPECIAL_ROW})`);
+    await pg.sql(TRICKY_INSERT, [5, ...TRICKY_VALUES]);
     const config = endpointConfig(pg, { publicationName: "pub_types", slotName: "slot_types" });
     const [discovered] = await discover(config);
     const lines: string[] = [];
@@ -192,8 +208,9 @@ describe("source-postgres types", () => {
         if (mode === "Active" && !inserted) {
           inserted = true;
           await pg.sql(`INSERT INTO test.types VALUES (3, ${ROW}), (4, ${SPECIAL_ROW})`);
+          await pg.sql(TRICKY_INSERT, [6, ...TRICKY_VALUES]);
         }
-        return p.committed.some((d) => d.id === 4);
+        return p.committed.some((d) => d.id === 6);
       },
     });
     const byId = new Map(session.committed.map((d) => [d.id as number, d]));
@@ -203,6 +220,14 @@ describe("source-postgres types", () => {
       expect(doc.c_generated).toBeUndefined();
     }
     for (const id of [2, 4]) expect(byId.get(id), `row ${id}`).toMatchObject(SPECIAL_EXPECTED);
+    for (const id of [5, 6]) expect(byId.get(id), `row ${id}`).toMatchObject(TRICKY_EXPECTED);
+    // Backfilled rows (read with COPY, written from bytes) and replicated ones (pgoutput, strings)
+    // are the same bytes but for _meta and the key.
+    const columns = (id: number) => {
+      const line = lines.find((l) => l.trimEnd().endsWith(`"id":${id}}}}`))!;
+      return line.replace(/"_meta":\{"op":"c","source":\{.*?\}\},/, "").replace(/,"id":\d+\}\}\}\s*$/, "");
+    };
+    for (const [backfilled, replicated] of [[1, 3], [2, 4], [5, 6]] as const) expect(columns(backfilled), `rows ${backfilled} and ${replicated}`).toBe(columns(replicated));
     // int8 keeps all 64 bits (JSON.parse would round them).
     expect(lines.filter((l) => l.includes(`"c_int8":-9223372036854775808`))).toHaveLength(2);
     expect(lines.filter((l) => l.includes(`"c_int8":9223372036854775807`))).toHaveLength(2);

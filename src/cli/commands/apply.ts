@@ -13,7 +13,7 @@ const command = defineCommand(
   },
   async ({ values }) => {
     const { catalog, capture } = await loadSelectedCapture(values);
-    const options = { logLevel: values["log-level"] as string | undefined, onLog: connectorLogPrinter(process.stderr) };
+    const options = { logLevel: values["log-level"], onLog: connectorLogPrinter(process.stderr) };
     const validated = await runValidate(capture, validateRequest(catalog, capture), options);
     const spec = captureSpec(catalog, capture, validated.bindings.map((b) => b.resourcePath));
     const applied = await runApply(capture, applyRequest(spec), options);

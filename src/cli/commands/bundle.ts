@@ -25,8 +25,8 @@ const command = defineCommand(
       if (values.cli ? positionals.length !== 0 : positionals.length !== 1) throw new UsageError("give one entry file, such as connectors/source-x/main.ts, or --cli (flowcap's own command line)");
       const report = await buildExecutable({
         ...(values.cli ? { cli: true } : { entry: positionals[0]! }),
-        ...(typeof values.output === "string" ? { outfile: values.output } : {}),
-        ...(typeof values.node === "string" ? { node: values.node } : {}),
+        ...(values.output !== undefined ? { outfile: values.output } : {}),
+        ...(values.node !== undefined ? { node: values.node } : {}),
         minify: values["no-minify"] !== true,
         sourcemap: values.sourcemap === true,
       });
@@ -37,7 +37,7 @@ const command = defineCommand(
     if (positionals.length !== 1) throw new UsageError("give exactly one entry file, such as connectors/source-x/main.ts");
     const report = await bundleConnector({
       entry: positionals[0]!,
-      ...(typeof values.output === "string" ? { outfile: values.output } : {}),
+      ...(values.output !== undefined ? { outfile: values.output } : {}),
       minify: values["no-minify"] !== true,
       sourcemap: values["no-sourcemap"] !== true,
     });

@@ -17,7 +17,7 @@ const command = defineCommand(
   },
   async ({ values }) => {
     const { catalog, capture } = await loadSelectedCapture(values);
-    const options = { logLevel: values["log-level"] as string | undefined, onLog: connectorLogPrinter(process.stderr) };
+    const options = { logLevel: values["log-level"], onLog: connectorLogPrinter(process.stderr) };
     const discovered = await runDiscover(capture, discoverRequest(capture), options);
     if (values["emit-raw"]) {
       const out = new Output();

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { imageDockerfile } from "../../tooling/index.js";
-import { UsageError } from "../args.js";
+import { isOneOf, UsageError } from "../args.js";
 import { defineCommand } from "../command.js";
 import { Output } from "../output.js";
 
@@ -24,19 +24,19 @@ const command = defineCommand(
   },
   async ({ values, positionals }) => {
     const kind = values.kind ?? "airbyte";
-    if (kind !== "airbyte" && kind !== "singer") throw new UsageError(`--kind is airbyte or singer, not ${JSON.stringify(kind)}`);
+    if (!isOneOf(["airbyte", "singer"], kind)) throw new UsageError(`--kind is airbyte or singer, not ${JSON.stringify(kind)}`);
     const text = imageDockerfile({
       kind,
-      ...(typeof values.from === "string" ? { from: values.from } : {}),
-      ...(typeof values.pip === "string" ? { pip: values.pip } : {}),
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      ...(values.pip !== undefined ? { pip: values.pip } : {}),
       ...(positionals.length ? { command: positionals } : {}),
-      ...(typeof values.patches === "string" ? { patches: values.patches } : {}),
-      ...(typeof values.executable === "string" ? { executable: values.executable } : {}),
-      ...(Array.isArray(values["shim-arg"]) ? { shimArgs: values["shim-arg"] } : {}),
-      ...(typeof values.name === "string" ? { name: values.name } : {}),
-      ...(typeof values["usage-rate"] === "string" ? { usageRate: values["usage-rate"] } : {}),
+      ...(values.patches !== undefined ? { patches: values.patches } : {}),
+      ...(values.executable !== undefined ? { executable: values.executable } : {}),
+      ...(values["shim-arg"] !== undefined ? { shimArgs: values["shim-arg"] } : {}),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      ...(values["usage-rate"] !== undefined ? { usageRate: values["usage-rate"] } : {}),
     });
-    if (typeof values.output === "string") await writeFile(values.output, text);
+    if (values.output !== undefined) await writeFile(values.output, text);
     else await new Output().line(text.trimEnd());
     return 0;
   },

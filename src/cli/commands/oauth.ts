@@ -64,13 +64,13 @@ const flow = defineCommand(
     // Before the connector runs: a bad verifier would otherwise only show as a refused code.
     if (values["dry-run"]) checkCodeVerifier(values["code-verifier"]);
     const { capture } = await loadSelectedCapture(values);
-    const spec = await connectorSpec(capture, values["log-level"] as string | undefined);
+    const spec = await connectorSpec(capture, values["log-level"]);
     const oauth2 = spec.oauth2;
     if (!oauth2) throw new OAuthError("OAUTH_FLOW", `the spec of ${capture.name}'s connector has no oauth2 block, so there is no OAuth flow to run`);
     const config = capture.endpoint.config;
     const injectedValues = parseInjected(values["injected-values"]);
-    const clientId = values["client-id"] as string | undefined;
-    const redirectUri = values["redirect-uri"] as string | undefined;
+    const clientId = values["client-id"];
+    const redirectUri = values["redirect-uri"];
 
     if (values["dry-run"]) {
       const secret = values["show-secrets"] && process.env[SECRET_ENV] ? process.env[SECRET_ENV] : SECRET_PLACEHOLDER;
@@ -79,15 +79,15 @@ const flow = defineCommand(
         clientSecret: secret,
         config,
         injectedValues,
-        state: values.state as string | undefined,
-        code: values.code as string | undefined,
-        codeVerifier: values["code-verifier"] as string | undefined,
+        state: values.state,
+        code: values.code,
+        codeVerifier: values["code-verifier"],
         redirectUri,
       });
       await new Output().line(JSON.stringify(preview));
       return 0;
     }
-    for (const flag of ["state", "code", "code-verifier"]) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --dry-run (a real flow draws its own)`);
+    for (const flag of ["state", "code", "code-verifier"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --dry-run (a real flow draws its own)`);
     if (!clientId) throw new UsageError("--client-id is required");
     const port = values.port !== undefined ? Number(values.port) : redirectUri ? portOf(redirectUri) : DEFAULT_LOCAL_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number (0 for any free port), not ${JSON.stringify(values.port)}`);
@@ -152,12 +152,12 @@ const lint = defineCommand(
   async ({ values }) => {
     let spec: SpecResponse;
     let subject: string;
-    if (typeof values.spec === "string") {
+    if (values.spec !== undefined) {
       spec = await readSpecFile(values.spec);
       subject = values.spec;
     } else {
       const { capture } = await loadSelectedCapture(values);
-      spec = await connectorSpec(capture, values["log-level"] as string | undefined);
+      spec = await connectorSpec(capture, values["log-level"]);
       subject = capture.name;
     }
     const out = new Output();
@@ -167,7 +167,7 @@ const lint = defineCommand(
       for (const f of findings) await out.line(values.json ? JSON.stringify(f) : formatFinding(f));
       return 0;
     }
-    const extra = typeof values["extra-token-variables"] === "string" ? values["extra-token-variables"].split(",").map((s) => s.trim()).filter(Boolean) : [];
+    const extra = values["extra-token-variables"] !== undefined ? values["extra-token-variables"].split(",").map((s) => s.trim()).filter(Boolean) : [];
     const findings = lintOAuth(spec, { extraTokenVariables: extra });
     if (values.json) for (const f of findings) await out.line(JSON.stringify(f));
     else {
@@ -219,7 +219,7 @@ async function readSpecFile(file: string): Promise<SpecResponse> {
 }
 
 /** RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~]. */
-function checkCodeVerifier(value: unknown): void {
+function checkCodeVerifier(value: string | undefined): void {
   if (typeof value !== "string" || isValidCodeVerifier(value)) return;
   const bad = [...new Set(value.replace(/[A-Za-z0-9\-._~]/g, ""))];
   const found = bad.length > 0 ? `it contains ${bad.map((c) => JSON.stringify(c)).join(", ")}` : `it is ${value.length} characters long`;
@@ -235,7 +235,7 @@ function portOf(redirectUri: string): number {
   }
 }
 
-function parseInjected(value: unknown): Record<string, unknown> | undefined {
+function parseInjected(value: string | undefined): Record<string, unknown> | undefined {
   if (typeof value !== "string") return undefined;
   let parsed: unknown;
   try {

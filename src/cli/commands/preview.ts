@@ -12,9 +12,9 @@ import { connectorLogPrinter } from "../reporters/logs.js";
 import { ProgressLine } from "../reporters/progress.js";
 import { previewSummary } from "../reporters/summary.js";
 
-function duration(flag: string, value: unknown): number | undefined {
+function duration(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const seconds = parseDurationSeconds(String(value));
+  const seconds = parseDurationSeconds(value);
   if (seconds === undefined) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration (like 10s, 2m or 1h30m)`);
   return seconds * 1000;
 }
@@ -46,19 +46,19 @@ export function rustDebugString(text: string): string {
 }
 
 /** The starting state: the state file's, or --initial-state, or {}; JSON text, read digit for digit later. */
-async function startingState(stateFile: string | undefined, initial: unknown): Promise<string | undefined> {
+async function startingState(stateFile: string | undefined, initial: string | undefined): Promise<string | undefined> {
   if (stateFile && existsSync(stateFile)) {
     if (initial !== undefined) throw new UsageError(`--initial-state and --state-file ${stateFile} both give a starting state: ${stateFile} exists, so drop --initial-state (or the file)`);
     return (await readFile(stateFile, "utf8")).trim();
   }
   if (initial === undefined) return undefined;
   try {
-    const parsed: unknown = JSON.parse(String(initial));
+    const parsed: unknown = JSON.parse(initial);
     if (!isPlainObject(parsed)) throw new Error("not an object");
   } catch (error) {
     throw new UsageError(`--initial-state must be a JSON object (${(error as Error).message})`);
   }
-  return String(initial);
+  return initial;
 }
 
 /** Replaces a file atomically (written beside it, then renamed), so a crash never leaves half a state. */
@@ -110,12 +110,12 @@ const command = defineCommand(
     },
   },
   async ({ values }) => {
-    const stateFile = typeof values["state-file"] === "string" ? path.resolve(values["state-file"]) : undefined;
+    const stateFile = values["state-file"] !== undefined ? path.resolve(values["state-file"]) : undefined;
     const initialState = await startingState(stateFile, values["initial-state"]);
-    const sessions = values.sessions !== undefined ? parseSessions(String(values.sessions)) : undefined;
+    const sessions = values.sessions !== undefined ? parseSessions(values.sessions) : undefined;
     const delayMs = duration("delay", values.delay);
     const timeoutMs = duration("timeout", values.timeout);
-    if (values.network !== undefined) process.stderr.write(`flowcap: warning: --network ${String(values.network)} is ignored: flowcap runs local connectors (endpoint.local), not images\n`);
+    if (values.network !== undefined) process.stderr.write(`flowcap: warning: --network ${values.network} is ignored: flowcap runs local connectors (endpoint.local), not images\n`);
     const { catalog, capture } = await loadSelectedCapture(values);
 
     const out = new Output();
@@ -145,11 +145,11 @@ const command = defineCommand(
       const result = await runPreview(catalog, capture, {
         ...(sessions ? { sessions } : {}),
         ...(delayMs !== undefined ? { delayMs } : {}),
-        ...(timeoutMs !== undefined ? { timeoutMs, timeoutSource: `--timeout ${String(values.timeout)}` } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs, timeoutSource: `--timeout ${values.timeout}` } : {}),
         ...(initialState !== undefined ? { initialState } : {}),
         outputState: values["output-state"] === true,
         outputApply: values["output-apply"] === true,
-        logLevel: values["log-level"] as string | undefined,
+        logLevel: values["log-level"],
         signal: interrupt.signal,
         ...(stateFile ? { onCommit: (json: string) => writeAtomically(stateFile, json + "\n") } : {}),
         onConfigUpdate: (config) => saveConfig(capture, config, say),
@@ -161,7 +161,7 @@ const command = defineCommand(
           log: (log) => printLog(log),
           progress: (stats) => progress.update(stats),
           sessionEnded: (session, reason) => {
-            if (reason === "idle") say(`session ${session}: nothing to commit for ${String(values.timeout)} (--timeout), so it was ended`);
+            if (reason === "idle") say(`session ${session}: nothing to commit for ${values.timeout} (--timeout), so it was ended`);
           },
           notice: say,
         },

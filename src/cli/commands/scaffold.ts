@@ -1,8 +1,8 @@
 import path from "node:path";
 // scaffold.js, not the tooling index: the index also holds bundle, and scaffolding must not depend
 // on anything only bundling needs (esbuild).
-import { scaffoldConnector, SCAFFOLD_AUTHS, SCAFFOLD_TEMPLATES, type ScaffoldAuth, type ScaffoldTemplate } from "../../tooling/scaffold.js";
-import { UsageError } from "../args.js";
+import { scaffoldConnector, SCAFFOLD_AUTHS, SCAFFOLD_TEMPLATES } from "../../tooling/scaffold.js";
+import { isOneOf, UsageError } from "../args.js";
 import { defineCommand } from "../command.js";
 
 const command = defineCommand(
@@ -21,18 +21,18 @@ const command = defineCommand(
   },
   async ({ values, positionals }) => {
     if (positionals.length !== 1) throw new UsageError("give the connector's name, such as source-acme");
-    const template = String(values.template) as ScaffoldTemplate;
-    if (!SCAFFOLD_TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${SCAFFOLD_TEMPLATES.join(", ")}`);
-    const auth = values.auth as ScaffoldAuth | undefined;
-    if (auth !== undefined && !SCAFFOLD_AUTHS.includes(auth)) throw new UsageError(`--auth must be one of ${SCAFFOLD_AUTHS.join(", ")}`);
+    const template = values.template;
+    if (!isOneOf(SCAFFOLD_TEMPLATES, template)) throw new UsageError(`--template must be one of ${SCAFFOLD_TEMPLATES.join(", ")}`);
+    const auth = values.auth;
+    if (auth !== undefined && !isOneOf(SCAFFOLD_AUTHS, auth)) throw new UsageError(`--auth must be one of ${SCAFFOLD_AUTHS.join(", ")}`);
     if (auth !== undefined && template !== "http") throw new UsageError(`--auth is for --template http (${template} has its own)`);
     const result = await scaffoldConnector({
       name: positionals[0]!,
       template,
       ...(auth ? { auth } : {}),
-      ...(typeof values.dir === "string" ? { dir: values.dir } : {}),
-      ...(typeof values.resource === "string" ? { resource: values.resource } : {}),
-      ...(typeof values.flowcap === "string" ? { flowcap: values.flowcap } : {}),
+      ...(values.dir !== undefined ? { dir: values.dir } : {}),
+      ...(values.resource !== undefined ? { resource: values.resource } : {}),
+      ...(values.flowcap !== undefined ? { flowcap: values.flowcap } : {}),
     });
     const rel = path.relative(process.cwd(), result.dir) || ".";
     const bundleScript = result.bundleScriptAddedTo ? [`added the script bundle:${positionals[0]} to ${path.relative(process.cwd(), result.bundleScriptAddedTo)}`] : [];

@@ -13,7 +13,7 @@ const command = defineCommand(
   },
   async ({ values }) => {
     const { capture } = await loadSelectedCapture(values);
-    const spec = await runSpec(capture, { logLevel: values["log-level"] as string | undefined, onLog: connectorLogPrinter(process.stderr) });
+    const spec = await runSpec(capture, { logLevel: values["log-level"], onLog: connectorLogPrinter(process.stderr) });
     await new Output().line(JSON.stringify(spec));
     return 0;
   },

@@ -13,7 +13,7 @@ const command = defineCommand(
   },
   async ({ values }) => {
     const { catalog, capture } = await loadSelectedCapture(values);
-    const validated = await runValidate(capture, validateRequest(catalog, capture), { logLevel: values["log-level"] as string | undefined, onLog: connectorLogPrinter(process.stderr) });
+    const validated = await runValidate(capture, validateRequest(catalog, capture), { logLevel: values["log-level"], onLog: connectorLogPrinter(process.stderr) });
     const out = new Output();
     for (const binding of validated.bindings) await out.line(JSON.stringify(binding));
     return 0;

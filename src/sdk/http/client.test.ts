@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { logSink } from "../../../test/helpers/logs.js";
 import { logFatal } from "../../runtime/index.js";
 import { backoffDelayMs, createHttpClient, isRetryableNetworkError } from "./client.js";
+import { createResponseCache } from "./responseCache.js";
 import { parseRetryAfter } from "./rateLimitHeaders.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
 import type { AccessToken, TokenSource } from "./tokenSource.js";
@@ -405,5 +406,98 @@ describe("streamItems", () => {
       for await (const _ of response.items) void _;
     };
     await expect(consume()).rejects.toThrow(/^http:\/\/127\.0\.0\.1:\d+\/wrong\?api_key=\[redacted\]: no array at \/data/);
+  });
+});
+
+describe("conditional requests and concurrency", () => {
+  it("revalidates with If-None-Match and serves a 304 from the cache, with the 304's fresh headers", async () => {
+    let version = 1;
+    routes.set("/labels", (req, res) => {
+      const etag = `"v${version}"`;
+      if (req.headers["if-none-match"] === etag) return res.writeHead(304, { etag, "x-ratelimit-remaining": "4990" }).end();
+      res.writeHead(200, { etag, "content-type": "application/json", "x-ratelimit-remaining": "4999" }).end(JSON.stringify([{ v: version }]));
+    });
+    const cache = createResponseCache();
+    const client = createHttpClient({ baseUrl: base });
+    const first = await client.request("/labels", { cache, query: { per_page: 100 } });
+    expect(first.json()).toEqual([{ v: 1 }]);
+    expect(first.notModified).toBeUndefined();
+    expect(seen[0]!.headers["if-none-match"]).toBeUndefined();
+
+    const again = await client.request("/labels", { cache, query: { per_page: 100 } });
+    expect(seen[1]!.headers["if-none-match"]).toBe('"v1"');
+    expect(again).toMatchObject({ status: 200, notModified: true });
+    expect(again.json()).toEqual([{ v: 1 }]);
+    expect(again.headers["x-ratelimit-remaining"]).toBe("4990");
+    expect(again.headers["content-type"]).toBe("application/json");
+
+    version = 2;
+    const changed = await client.request("/labels", { cache, query: { per_page: 100 } });
+    expect(changed.notModified).toBeUndefined();
+    expect(changed.json()).toEqual([{ v: 2 }]);
+    // Another query or another Accept is another entry.
+    await client.request("/labels", { cache, query: { per_page: 50 } });
+    expect(seen[3]!.headers["if-none-match"]).toBeUndefined();
+    await client.request("/labels", { cache, query: { per_page: 100 }, headers: { accept: "text/plain" } });
+    expect(seen[4]!.headers["if-none-match"]).toBeUndefined();
+    // Without the cache option nothing is conditional.
+    await client.request("/labels", { query: { per_page: 100 } });
+    expect(seen[5]!.headers["if-none-match"]).toBeUndefined();
+  });
+
+  it("falls back on If-Modified-Since, and keeps nothing without a validator", async () => {
+    routes.set("/lm", (req, res) =>
+      req.headers["if-modified-since"] ? res.writeHead(304).end() : res.writeHead(200, { "last-modified": "Tue, 10 Oct 2017 16:00:00 GMT" }).end("body"),
+    );
+    routes.set("/none", (_req, res) => res.end("plain"));
+    const cache = createResponseCache();
+    const client = createHttpClient();
+    await client.request(base + "/lm", { cache });
+    const revalidated = await client.request(base + "/lm", { cache });
+    expect(seen[1]!.headers["if-modified-since"]).toBe("Tue, 10 Oct 2017 16:00:00 GMT");
+    expect(revalidated.text()).toBe("body");
+    await client.request(base + "/none", { cache });
+    await client.request(base + "/none", { cache });
+    expect(seen[3]!.headers["if-none-match"]).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
+  it("evicts the least recently used responses past its byte budget", () => {
+    const cache = createResponseCache({ maxBytes: 6000 });
+    const entry = (n: number) => ({ etag: `"${n}"`, status: 200, headers: {}, body: Buffer.alloc(1500) });
+    cache.set("a", entry(1));
+    cache.set("b", entry(2));
+    cache.get("a");
+    cache.set("c", entry(3));
+    expect([cache.get("a")?.etag, cache.get("b")?.etag, cache.get("c")?.etag]).toEqual(['"1"', undefined, '"3"']);
+    cache.set("huge", { status: 200, headers: {}, body: Buffer.alloc(10_000) });
+    expect(cache.get("huge")).toBeUndefined();
+    expect(cache.bytes).toBeLessThanOrEqual(6000);
+  });
+
+  it("keeps at most maxConcurrentRequests in flight, the others waiting their turn", async () => {
+    let inFlight = 0;
+    let most = 0;
+    routes.set("/slow", (_req, res) => {
+      most = Math.max(most, ++inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.end("ok");
+      }, 30);
+    });
+    const client = createHttpClient({ maxConcurrentRequests: 3, rateLimiter: false });
+    const bodies = await Promise.all(Array.from({ length: 12 }, () => client.request(base + "/slow").then((r) => r.text())));
+    expect(bodies).toEqual(Array(12).fill("ok"));
+    expect(most).toBe(3);
+
+    // A stream holds its slot until its body is read; a stop frees a waiter.
+    const one = createHttpClient({ maxConcurrentRequests: 1, rateLimiter: false });
+    const streaming = await one.stream(base + "/slow");
+    const controller = new AbortController();
+    const waiting = one.request(base + "/slow", { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ code: "STOPPED" });
+    for await (const _ of streaming.body) void _;
+    expect((await one.request(base + "/slow")).text()).toBe("ok");
   });
 });

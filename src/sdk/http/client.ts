@@ -4,11 +4,13 @@ import { readLines } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { sleep } from "../../util/abort.js";
 import { FlowcapError, StoppedError } from "../../util/errors.js";
+import { Semaphore } from "../../util/semaphore.js";
 import { oauth2Auth, type AppliedAuth, type HttpAuth } from "./auth.js";
 import { HttpStatusError, redactUrl } from "./errors.js";
 import { JsonArraySplitter } from "./jsonArrayStream.js";
 import { isRateLimitedResponse, parseRateLimitHeaders, type HttpHeaders } from "./rateLimitHeaders.js";
 import { RateLimiter, type RateLimitTurn } from "./rateLimiter.js";
+import type { CachedResponse, ResponseCache } from "./responseCache.js";
 import type { TokenSource } from "./tokenSource.js";
 
 export type { HttpHeaders } from "./rateLimitHeaders.js";
@@ -68,6 +70,12 @@ export interface HttpClientOptions {
   maxRetryAfterMs?: number;
   /** The adaptive limiter spacing requests; pass one to share it between clients, or `false` for none. */
   rateLimiter?: RateLimiter | false;
+  /**
+   * The most requests in flight at once (a stream counts until its body is read or dropped);
+   * the others wait their turn in call order, before the rate limiter's. Unlimited by default.
+   * An API that limits concurrency (GitHub's secondary limits) wants a few at most.
+   */
+  maxConcurrentRequests?: number;
   /** Requests (at debug level), retries and throttling are logged here (URLs with secrets stripped; never bodies). */
   log?: Logger;
   /** Aborts waits and requests when it fires: pass the capture's `stopping` signal. */
@@ -134,6 +142,13 @@ export interface RequestOptions {
   shouldRetry?(context: RetryContext): boolean;
   /** Attempts for this request (overrides the client's). */
   maxAttempts?: number;
+  /**
+   * Revalidate through this cache (GET only): a response with an `ETag` or `Last-Modified` is
+   * kept, and the next request for the same URL (and `Accept`) sends it back as `If-None-Match`
+   * (or `If-Modified-Since`); a `304 Not Modified` is answered with the kept response, marked
+   * `notModified`. See createResponseCache.
+   */
+  cache?: ResponseCache;
 }
 
 /** Status, headers and URL of a response: what every helper lets you reach. */
@@ -150,6 +165,11 @@ export interface ResponseInfo {
 export interface HttpResponse extends ResponseInfo {
   /** The whole body. */
   body: Buffer;
+  /**
+   * True when a conditional request (`cache`) was answered `304 Not Modified`: status and body
+   * are the cached response's, headers the cached ones updated with the 304's (rate limits, date).
+   */
+  notModified?: boolean;
   /** The body decoded as UTF-8. */
   text(): string;
   /** Parses the body; throws a FlowcapError naming the URL when it is not JSON. */
@@ -339,6 +359,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const maxRetryAfter = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const maxThrottled = options.maxThrottledRetries ?? DEFAULT_MAX_THROTTLED_RETRIES;
   const log = options.log;
+  const slots = options.maxConcurrentRequests === undefined ? undefined : new Semaphore(options.maxConcurrentRequests);
   const auth: HttpAuth | undefined = options.auth ?? (options.tokenSource ? oauth2Auth(options.tokenSource, options.authorizationHeader ? { header: options.authorizationHeader } : {}) : undefined);
   const authParams = auth?.queryParams ?? [];
   if (auth?.secrets) log?.redactor.add(auth.secrets);
@@ -531,15 +552,73 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     }
   };
 
+  /** Waits for a slot under maxConcurrentRequests; the function that frees it (a no-op without the option). */
+  const takeSlot = async (url: string | URL, req: RequestOptions): Promise<() => void> => {
+    if (!slots) return () => {};
+    const signal = options.signal && req.signal ? AbortSignal.any([options.signal, req.signal]) : (options.signal ?? req.signal);
+    const release = await slots.acquire(signal);
+    if (!release) throw stopped((req.method ?? "GET").toUpperCase(), redactUrl(resolveUrl(url, req.query), authParams));
+    return release;
+  };
+
   const request = async (url: string | URL, req: RequestOptions = {}): Promise<HttpResponse> => {
-    const sent = await send(url, req, true, req.deadlineMs ?? options.deadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS);
-    return makeResponse(sent.response.statusCode, sent.response.headers, sent.shown, sent.body!);
+    const method = (req.method ?? "GET").toUpperCase();
+    let key: string | undefined;
+    let cached: CachedResponse | undefined;
+    let conditional = req;
+    if (req.cache && method === "GET") {
+      key = cacheKey(url, req);
+      cached = req.cache.get(key);
+      if (cached) {
+        const accept = req.acceptStatus ?? ((s: number) => s >= 200 && s < 300);
+        const validator: Record<string, string> = cached.etag ? { "if-none-match": cached.etag } : { "if-modified-since": cached.lastModified! };
+        conditional = { ...req, headers: { ...req.headers, ...validator }, acceptStatus: (s) => s === 304 || accept(s) };
+      }
+    }
+    const release = await takeSlot(url, req);
+    let sent: Sent & { body?: Buffer };
+    try {
+      sent = await send(url, conditional, true, req.deadlineMs ?? options.deadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS);
+    } finally {
+      release();
+    }
+    const { statusCode: status, headers } = sent.response;
+    if (cached && status === 304) {
+      // RFC 9111 §4.3.4: the stored response, its headers updated by the 304's.
+      const fresh = Object.fromEntries(Object.entries(headers).filter(([name]) => !REPRESENTATION_HEADERS.has(name)));
+      return makeResponse(cached.status, { ...cached.headers, ...fresh }, sent.shown, cached.body, true);
+    }
+    if (key !== undefined && status === 200) {
+      const etag = headerValue(headers, "etag");
+      const lastModified = headerValue(headers, "last-modified");
+      if (etag || lastModified) req.cache!.set(key, { etag, lastModified, status, headers, body: sent.body! });
+      else req.cache!.delete(key);
+    }
+    return makeResponse(status, headers, sent.shown, sent.body!);
+  };
+
+  /** What a cached response is kept under: the URL without credentials, and the Accept it answered (GitHub varies on it). */
+  const cacheKey = (url: string | URL, req: RequestOptions): string => {
+    const u = resolveUrl(url, req.query);
+    for (const name of authParams) u.searchParams.delete(name);
+    const accept = lowerKeys(req.headers).accept ?? lowerKeys(options.headers).accept ?? "";
+    return `${u.href}\n${accept}`;
   };
 
   /** Sends and returns the body unread; the deadline (if any) keeps running while it is read. */
   const openStream = async (url: string | URL, req: RequestOptions): Promise<Sent> => {
-    const sent = await send(url, req, false, req.deadlineMs ?? undefined);
-    sent.response.body.once("close", sent.clear);
+    const release = await takeSlot(url, req);
+    let sent: Sent;
+    try {
+      sent = await send(url, req, false, req.deadlineMs ?? undefined);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    sent.response.body.once("close", () => {
+      sent.clear();
+      release();
+    });
     return sent;
   };
 
@@ -662,12 +741,16 @@ function describeNetworkError(error: unknown): string {
   return `${typeof code === "string" ? `${code} ` : ""}${error.message}${cause}`.trim();
 }
 
-function makeResponse(status: number, headers: HttpHeaders, url: string, body: Buffer): HttpResponse {
+/** Headers of a 304 that describe its (empty) body rather than the cached representation. */
+const REPRESENTATION_HEADERS = new Set(["content-length", "content-type", "content-encoding", "transfer-encoding"]);
+
+function makeResponse(status: number, headers: HttpHeaders, url: string, body: Buffer, notModified?: boolean): HttpResponse {
   return {
     status,
     headers,
     url,
     body,
+    ...(notModified ? { notModified } : {}),
     text: () => body.toString("utf8"),
     json<T>(): T {
       try {

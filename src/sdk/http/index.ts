@@ -3,13 +3,13 @@
  * deadline, retries (of idempotent requests) of network errors, 5xx and throttled responses, an
  * adaptive rate limiter that obeys `Retry-After` and rate-limit headers, auth helpers whose
  * secrets never reach a log line, pagination (Link headers, next URLs, cursors, offsets, page
- * numbers) with resumable cursors, streaming of large JSON arrays and JSON lines, and
+ * numbers) with resumable cursors, conditional requests served from a response cache (ETags),
+ * a cap on requests in flight, streaming of large JSON arrays and JSON lines, and
  * HttpStatusError with secrets stripped from the URL.
  */
 export {
   createHttpClient,
   backoffDelayMs,
-  isRetryableNetworkError,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_REQUEST_DEADLINE_MS,
   DEFAULT_MAX_ATTEMPTS,
@@ -29,10 +29,11 @@ export {
   type HttpHeaders,
   type QueryParams,
 } from "./client.js";
-export { HttpStatusError, redactUrl, isSecretParamName, BODY_EXCERPT_CHARS } from "./errors.js";
+export { createResponseCache, DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCache, type CachedResponse } from "./responseCache.js";
+export { HttpStatusError, redactUrl } from "./errors.js";
 export { RateLimiter, MAX_RATE_LIMIT_INTERVAL_MS, type RateLimiterOptions, type RateLimitTurn } from "./rateLimiter.js";
-export { parseRetryAfter, parseRateLimitHeaders, isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
-export { staticTokenSource, authorizationValue, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
+export { isRateLimitedResponse, type RateLimitInfo } from "./rateLimitHeaders.js";
+export { staticTokenSource, normalizeTokenType, type TokenSource, type AccessToken } from "./tokenSource.js";
 export { apiKeyAuth, bearerAuth, basicAuth, oauth2Auth, type HttpAuth, type AuthTarget, type AppliedAuth, type ApiKeyPlacement } from "./auth.js";
 export { parseLinkHeader, findLink, type WebLink } from "./linkHeader.js";
 export {
@@ -52,4 +53,4 @@ export {
   type OffsetLimitOptions,
   type PageNumberOptions,
 } from "./paginate.js";
-export { streamJsonArray, JsonArraySplitter, DEFAULT_MAX_ITEM_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, type JsonArrayStreamOptions } from "./jsonArrayStream.js";
+export { streamJsonArray, DEFAULT_MAX_ITEM_BYTES, DEFAULT_MAX_ENVELOPE_BYTES, type JsonArrayStreamOptions } from "./jsonArrayStream.js";

@@ -207,6 +207,7 @@ async function withConsole<T>(log: Logger, sink: AirbyteMessageSink | undefined,
   if (redirects.length === 0) {
     saved = {};
     for (const method of STDOUT_METHODS) {
+      // biome-ignore lint/suspicious/noConsole: this saves the console's methods to redirect the CDK's prints into the logger; it prints nothing
       saved[method] = console[method] as (...args: unknown[]) => void;
       console[method] = (...args: unknown[]) => consoleLine(format(...args));
     }

@@ -1,4 +1,5 @@
 import type { OAuth2 } from "../../protocol/index.js";
+import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { toPointer } from "../../util/jsonPointer.js";
 import type { AirbyteConnectorSpecification } from "./types.js";
@@ -44,7 +45,7 @@ export function deriveOAuth2(spec: AirbyteConnectorSpecification): OAuth2Derivat
     try {
       return { oauth2: fromDeclarative(connector, config) };
     } catch (error) {
-      if (error instanceof Unsound) return { reason: `Flow's oauth2 cannot be derived from the source's declarative OAuth: ${error.message}; ${HOW}` };
+      if (error instanceof NotDerivableError) return { reason: `Flow's oauth2 cannot be derived from the source's declarative OAuth: ${error.message}; ${HOW}` };
       throw error;
     }
   }
@@ -54,7 +55,12 @@ export function deriveOAuth2(spec: AirbyteConnectorSpecification): OAuth2Derivat
   return {};
 }
 
-class Unsound extends Error {}
+/** The declarative OAuth has no sound Flow equivalent; deriveOAuth2 turns it into the reason it gives. */
+class NotDerivableError extends FlowcapError {
+  constructor(reason: string) {
+    super("OAUTH_NOT_DERIVABLE", reason, { userFacing: true });
+  }
+}
 
 const FLOW_VALUE: Record<string, string> = {
   client_id_value: "{{{ client_id }}}",
@@ -80,7 +86,7 @@ interface Context {
 function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
   const consentUrl = connector.consent_url;
   const accessTokenUrl = connector.access_token_url;
-  if (typeof consentUrl !== "string" || typeof accessTokenUrl !== "string") throw new Unsound("it has no consent_url or no access_token_url");
+  if (typeof consentUrl !== "string" || typeof accessTokenUrl !== "string") throw new NotDerivableError("it has no consent_url or no access_token_url");
 
   const ctx: Context = {
     keys: {
@@ -98,7 +104,7 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
   if (isPlainObject(userInputs)) {
     for (const [name, prop] of Object.entries(userInputs)) {
       const path = isPlainObject(prop) && Array.isArray(prop.path_in_connector_config) ? prop.path_in_connector_config : [name];
-      if (!path.every((p) => typeof p === "string" && /^[A-Za-z_][\w-]*$/.test(p))) throw new Unsound(`the config path of ${name} cannot be named in a Mustache template`);
+      if (!path.every((p) => typeof p === "string" && /^[A-Za-z_][\w-]*$/.test(p))) throw new NotDerivableError(`the config path of ${name} cannot be named in a Mustache template`);
       ctx.userInputs.set(name, path as string[]);
     }
   }
@@ -112,7 +118,7 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
   const headers = isPlainObject(connector.access_token_headers) ? connector.access_token_headers : {};
   const accessTokenHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== "string") throw new Unsound(`access_token_headers.${name} is not a string`);
+    if (typeof value !== "string") throw new NotDerivableError(`access_token_headers.${name} is not a string`);
     accessTokenHeaders[name] = translate(value, ctx);
   }
   if (Object.keys(accessTokenHeaders).length) oauth2.accessTokenHeaders = accessTokenHeaders;
@@ -123,7 +129,7 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
     const form = typeof contentType === "string" && contentType.toLowerCase().includes("x-www-form-urlencoded");
     const parts: string[] = [];
     for (const [name, value] of Object.entries(params)) {
-      if (typeof value !== "string") throw new Unsound(`access_token_params.${name} is not a string`);
+      if (typeof value !== "string") throw new NotDerivableError(`access_token_params.${name} is not a string`);
       const v = translate(value, ctx);
       if (form) parts.push(`${encodeURIComponent(name)}=${isLiteral(v) ? encodeURIComponent(v) : urlencode(v)}`);
       else parts.push(`${JSON.stringify(name)}: ${isLiteral(v) ? JSON.stringify(v) : `"${v}"`}`);
@@ -142,7 +148,7 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
       responseMap[field] = inResponse ? toPointer(inResponse) : name === "token_expiry_date" || name === connector.token_expiry_key ? "{{#now_plus}}{{ expires_in }}{{/now_plus}}" : toPointer([name]);
     }
   }
-  if (Object.keys(responseMap).length === 0) throw new Unsound("it does not say where the tokens go (no complete_oauth_output_specification)");
+  if (Object.keys(responseMap).length === 0) throw new NotDerivableError("it does not say where the tokens go (no complete_oauth_output_specification)");
   oauth2.accessTokenResponseMap = responseMap;
 
   // Flow's host injects the client credentials as credentials.client_id and credentials.client_secret.
@@ -150,10 +156,10 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
   if (isPlainObject(server)) {
     for (const [name, prop] of Object.entries(server)) {
       if (name !== "client_id" && name !== "client_secret") {
-        throw new Unsound(`its server-side value ${name} is not one Flow's OAuth flow provides (only client_id and client_secret)`);
+        throw new NotDerivableError(`its server-side value ${name} is not one Flow's OAuth flow provides (only client_id and client_secret)`);
       }
       const field = credentialsField(isPlainObject(prop) ? prop.path_in_connector_config : undefined, name);
-      if (field !== name) throw new Unsound(`it puts ${name} at credentials.${field}, and Flow injects it as credentials.${name}`);
+      if (field !== name) throw new NotDerivableError(`it puts ${name} at credentials.${field}, and Flow injects it as credentials.${name}`);
     }
   }
   return oauth2;
@@ -161,9 +167,9 @@ function fromDeclarative(connector: JsonObject, config: JsonObject): OAuth2 {
 
 /** `["credentials", field]` → field; anything else is unsound. */
 function credentialsField(path: unknown, name: string): string {
-  if (!Array.isArray(path)) throw new Unsound(`it does not say where ${name} goes in the config`);
+  if (!Array.isArray(path)) throw new NotDerivableError(`it does not say where ${name} goes in the config`);
   if (path.length !== 2 || path[0] !== "credentials" || typeof path[1] !== "string") {
-    throw new Unsound(`it puts ${name} at ${path.join(".")}, and Flow puts OAuth values under credentials`);
+    throw new NotDerivableError(`it puts ${name} at ${path.join(".")}, and Flow puts OAuth values under credentials`);
   }
   return path[1];
 }
@@ -199,7 +205,7 @@ function isLiteral(template: string): boolean {
 
 /** Rewrites one Airbyte template (`{{ expr }}` placeholders in literal text) as Mustache. */
 function translate(template: string, ctx: Context): string {
-  if (/\{%|\{#/.test(template)) throw new Unsound(`the template ${JSON.stringify(template)} uses Jinja statements`);
+  if (/\{%|\{#/.test(template)) throw new NotDerivableError(`the template ${JSON.stringify(template)} uses Jinja statements`);
   let out = "";
   let last = 0;
   for (const match of template.matchAll(/\{\{(.*?)\}\}/g)) {
@@ -208,7 +214,7 @@ function translate(template: string, ctx: Context): string {
     last = match.index! + match[0].length;
   }
   const rest = template.slice(last);
-  if (rest.includes("{{") || rest.includes("}}")) throw new Unsound(`the template ${JSON.stringify(template)} has an unbalanced placeholder`);
+  if (rest.includes("{{") || rest.includes("}}")) throw new NotDerivableError(`the template ${JSON.stringify(template)} has an unbalanced placeholder`);
   return out + rest;
 }
 
@@ -230,11 +236,11 @@ function expression(expr: string, ctx: Context, template: string): string {
         value = value.literal !== undefined ? lit(Buffer.from(value.literal).toString("base64")) : tpl(`{{#basicauth}}${value.template}{{/basicauth}}`);
         break;
       case "codeChallengeS256":
-        if (value.template !== FLOW_VALUE.code_verifier_value) throw new Unsound(`codeChallengeS256 applies to the code verifier only, in ${JSON.stringify(template)}`);
+        if (value.template !== FLOW_VALUE.code_verifier_value) throw new NotDerivableError(`codeChallengeS256 applies to the code verifier only, in ${JSON.stringify(template)}`);
         value = tpl("{{{ code_challenge }}}");
         break;
       default:
-        throw new Unsound(`the filter ${JSON.stringify(filter)} in ${JSON.stringify(template)} has no Flow equivalent`);
+        throw new NotDerivableError(`the filter ${JSON.stringify(filter)} in ${JSON.stringify(template)} has no Flow equivalent`);
     }
   }
   return value.literal ?? value.template;
@@ -292,5 +298,5 @@ function term(text: string, ctx: Context, template: string): Rendered {
   }
   const path = ctx.userInputs.get(text);
   if (path) return tpl(`{{{ config.${path.join(".")} }}}`);
-  throw new Unsound(`the variable ${JSON.stringify(text)} in ${JSON.stringify(template)} has no Flow equivalent`);
+  throw new NotDerivableError(`the variable ${JSON.stringify(text)} in ${JSON.stringify(template)} has no Flow equivalent`);
 }

@@ -95,7 +95,6 @@ export interface StateKeeperOptions {
   foreignForm?: "legacy" | "per_stream";
 }
 
-export type { StateCheckpoint } from "../slotState.js";
 
 /**
  * Keeps an Airbyte source's state in Flow's connector state (layout above): turns the source's

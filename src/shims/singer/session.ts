@@ -14,7 +14,7 @@ import { modernSchema } from "./schema.js";
 import type { SingerStateKeeper } from "./state.js";
 import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker, PENDING_VERSION } from "../trackedKeys.js";
 
-export { DEFAULT_MAX_TRACKED_KEYS, keyJson, deletionDocument } from "../trackedKeys.js";
+export { DEFAULT_MAX_TRACKED_KEYS } from "../trackedKeys.js";
 
 export interface SyncSessionOptions {
   /** How logs name the tap. */
