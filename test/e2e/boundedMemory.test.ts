@@ -116,7 +116,7 @@ describe("memory through a stalled reader, at a million records", () => {
     const file = path.join(work, "native.mjs");
     writeFileSync(
       file,
-      `import { defineConnector, defineResource, serve } from ${JSON.stringify(path.join(repoRoot, "dist/src/index.js"))};
+      `import { defineConnector, defineResource, serve } from ${JSON.stringify(path.join(repoRoot, "dist/src/public/index.js"))};
 const connector = defineConnector({
   documentationUrl: "https://example.com",
   config: { type: "object", properties: { total: { type: "integer" }, every: { type: "integer" }, pad: { type: "integer" } }, required: ["total", "every", "pad"] },
