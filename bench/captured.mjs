@@ -1,11 +1,17 @@
 // Writing `captured` lines: the SDK's record path (serve() → task.captured → spool → writer)
-// against a plain Node loop that JSON.stringify()s each envelope and writes it.
-import { PassThrough, Writable } from "node:stream";
+// against a plain Node loop that JSON.stringify()s each envelope and writes it, each in a process
+// of its own whose stdout is a pipe this one reads at full speed (bench/capturedProcess.mjs).
+// Also the helpers the in-process benchmarks share (a counting sink, feeding a shim's session).
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Writable } from "node:stream";
 import { LineSplitter } from "../dist/src/protocol/index.js";
-import { serve } from "../dist/src/runtime/index.js";
 
-const DOCS = 500_000;
-const doc = (i) => ({ id: i, name: `user ${i}`, email: `u${i}@example.com`, active: i % 2 === 0, score: i * 1.5, tags: ["a", "b"] });
+const DOCS = 1_000_000;
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 export function sink() {
   let bytes = 0;
@@ -24,16 +30,17 @@ export function sink() {
 }
 
 /**
- * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: split
- * by LineSplitter, batch by batch, waiting whenever the sink returns a promise.
+ * Feeds in-memory stdout `chunks` to a shim's line sink exactly as its child reader does: each
+ * chunk in a buffer of its own (a pipe's read allocates one; the sink may write over it), split by
+ * LineSplitter into batches, waiting whenever the sink returns a promise.
  */
 export async function feedLines(chunks, lineSink) {
   const splitter = new LineSplitter();
+  const batches = [];
   for (const chunk of chunks) {
-    const batch = [];
-    splitter.push(chunk, (line) => batch.push(line));
-    for (let i = 0; i < batch.length; i++) {
-      const wait = lineSink.line(batch[i]);
+    splitter.pushBatch(Buffer.from(chunk), (batch) => batches.push(batch));
+    for (const batch of batches.splice(0)) {
+      const wait = lineSink.lines(batch);
       if (wait !== undefined) await wait;
     }
   }
@@ -41,6 +48,36 @@ export async function feedLines(chunks, lineSink) {
 
 export async function writeAll(stream, line) {
   if (!stream.write(line)) await new Promise((r) => stream.once("drain", r));
+}
+
+const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+/**
+ * Runs bench/capturedProcess.mjs in `mode` with stdout a pipe this process reads at full speed
+ * (counting bytes), and returns the time it reports (its writing, without Node's start-up) and,
+ * with GNU time, the CPU time of the whole process.
+ */
+function runWriter(mode, docs, open) {
+  return new Promise((resolve, reject) => {
+    const argv = [process.execPath, path.join(here, "capturedProcess.mjs"), mode, String(docs)];
+    const timeFile = TIME ? path.join(tmpdir(), `flowcap-bench-time-${process.pid}`) : undefined;
+    const command = TIME ? [TIME, "-f", "%U %S", "-o", timeFile, ...argv] : argv;
+    const child = spawn(command[0], command.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH, LOG_LEVEL: "warn" } });
+    let bytes = 0;
+    let stderr = "";
+    child.stdout.on("data", (c) => (bytes += c.length));
+    child.stderr.on("data", (c) => (stderr += c));
+    if (mode === "serve") child.stdin.end(JSON.stringify(open) + "\n");
+    else child.stdin.end();
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${mode} exited ${code}: ${stderr.slice(-500)}`));
+      if (bytes < docs * 80) return reject(new Error(`${mode} wrote only ${bytes} bytes`));
+      const wallMs = JSON.parse(stderr.trim().split("\n").at(-1)).ms;
+      if (!timeFile) return resolve({ wallMs });
+      const [user, system] = readFileSync(timeFile, "utf8").trim().split("\n").at(-1).split(" ").map(Number);
+      resolve({ wallMs, cpuMs: (user + system) * 1000 });
+    });
+  });
 }
 
 export async function capturedCases() {
@@ -57,41 +94,12 @@ export async function capturedCases() {
   };
   return {
     id: "captured",
-    title: `Write ${DOCS.toLocaleString("en")} captured documents, a checkpoint every 1,000`,
-    baseline: {
-      name: "plain loop: JSON.stringify envelope + write each",
-      fn: async () => {
-        const { stream } = sink();
-        for (let i = 0; i < DOCS; i++) {
-          await writeAll(stream, JSON.stringify({ captured: { binding: 0, doc: doc(i) } }) + "\n");
-          if (i % 1000 === 999) await writeAll(stream, JSON.stringify({ checkpoint: { state: { updated: { n: i }, mergePatch: true } } }) + "\n");
-        }
-      },
+    title: `Write ${DOCS.toLocaleString("en")} small captured documents, a checkpoint every 1,000, to a pipe read at full speed`,
+    baseline: { name: "plain loop: JSON.stringify envelope + write each", fn: () => runWriter("plain", DOCS, open) },
+    candidates: [{ name: "flowcap serve(): task.captured + task.checkpoint", fn: () => runWriter("serve", DOCS, open) }],
+    report(rows) {
+      for (const row of rows) process.stdout.write(`\n${row.name}: ${Math.round(DOCS / (row.medianMs / 1000)).toLocaleString("en")} documents a second`);
+      process.stdout.write("\n");
     },
-    candidates: [
-      {
-        name: "flowcap serve(): task.captured + task.checkpoint",
-        fn: async () => {
-          const { stream } = sink();
-          const stdin = new PassThrough();
-          const connector = {
-            spec: () => ({ configSchema: {}, resourceConfigSchema: {}, documentationUrl: "x" }),
-            discover: () => ({ bindings: [] }),
-            validate: () => ({ bindings: [] }),
-            open: () => ({
-              capture: async (task) => {
-                for (let i = 0; i < DOCS; i++) {
-                  task.captured(0, doc(i));
-                  if (i % 1000 === 999) await task.checkpoint({ n: i });
-                }
-              },
-            }),
-          };
-          stdin.end(JSON.stringify(open) + "\n");
-          const code = await serve(connector, { stdin, stdout: stream, stderr: new Writable({ write: (_c, _e, cb) => cb() }), env: { LOG_LEVEL: "warn" } });
-          if (code !== 0) throw new Error(`exit ${code}`);
-        },
-      },
-    ],
   };
 }

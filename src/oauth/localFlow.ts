@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import type { OAuth2 } from "../protocol/index.js";
 import { redactUrl } from "../sdk/index.js";
 import { isPlainObject } from "../util/mergePatch.js";
@@ -312,6 +312,7 @@ async function exchange(request: TokenRequest, options: Pick<LocalFlowOptions, "
   let text: string;
   let type: string;
   try {
+    const { request: undiciRequest } = await import("undici");
     const response = await undiciRequest(request.url, {
       method: request.method,
       headers: request.headers,

@@ -124,8 +124,13 @@ export function encodeCapturedJson(binding: number, docJson: string): string {
 
 /** Encodes a `captured` line; the document is serialized exactly once. */
 export function encodeCaptured(binding: number, doc: object): string {
+  return capturedPrefix(binding) + capturedDocJson(doc) + CAPTURED_SUFFIX;
+}
+
+/** The JSON of a `captured` document (which must be an object), for writers that add the prefix and suffix themselves. */
+export function capturedDocJson(doc: object): string {
   if (!isPlainObject(doc)) throw new FlowcapError("RESPONSE_INVALID", `captured: a document must be a JSON object, got ${Array.isArray(doc) ? "an array" : typeof doc}`);
-  return capturedPrefix(binding) + JSON.stringify(doc) + CAPTURED_SUFFIX;
+  return JSON.stringify(doc);
 }
 
 /** Encodes a `checkpoint` line. `updated` is always written, so Flow always sees `state.updated`. */

@@ -6,8 +6,7 @@ export type * from "./generated/types.js";
 export { decodeRequest, REQUEST_VARIANTS, type DecodedRequest, type RequestVariant } from "./decode.js";
 export {
   encodeResponse,
-  encodeCaptured,
-  encodeCapturedJson,
+  capturedDocJson,
   encodeCheckpoint,
   encodeSourcedSchema,
   capturedPrefix,
@@ -17,7 +16,7 @@ export {
   type EncodeOptions,
   type ResponseVariant,
 } from "./encode.js";
-export { LineSplitter, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
+export { LineSplitter, LineBatch, readLines, DEFAULT_MAX_LINE_BYTES, type Line } from "./lineReader.js";
 export { stateKey } from "./stateKey.js";
 export { RequestDecodeError, LineTooLongError } from "./errors.js";
 export { createSchemaCompiler } from "./jsonSchema.js";

@@ -1,8 +1,22 @@
-import { Ajv } from "ajv";
-import addFormatsModule from "ajv-formats";
+import * as nodeModule from "node:module";
+import type { Ajv } from "ajv";
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+type AjvModule = { Ajv: typeof Ajv; addFormats: (ajv: Ajv) => Ajv };
+let ajvModule: AjvModule | undefined;
+
+/**
+ * ajv and ajv-formats (both CommonJS), loaded the first time a schema is compiled: a cold `spec`
+ * compiles none, and ajv is half of a bundled connector's code. Synchronously, so compiling stays
+ * synchronous: in a bundle, `require` is esbuild's, which evaluates the bundled packages here (not
+ * at start-up); under plain Node's ES modules there is none, and createRequire loads them from
+ * node_modules.
+ */
+function loadAjv(): AjvModule {
+  if (ajvModule) return ajvModule;
+  // Literal require() calls, so esbuild bundles both packages.
+  const [ajv, formats] = (typeof require === "function" ? [require("ajv"), require("ajv-formats")] : [nodeModule.createRequire(import.meta.url)("ajv"), nodeModule.createRequire(import.meta.url)("ajv-formats")]) as [{ Ajv: typeof Ajv }, { default: (ajv: Ajv) => Ajv }];
+  return (ajvModule = { Ajv: ajv.Ajv, addFormats: formats.default });
+}
 
 /** Flow's schema annotations: keywords that describe data (how to reduce it, what is secret) and constrain nothing. */
 export const FLOW_ANNOTATION_KEYWORDS = ["reduce", "secret", "airbyte_secret", "x-infer-schema", "x-collection-generation-id"] as const;
@@ -30,6 +44,7 @@ export interface SchemaCompilerOptions {
  */
 export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Ajv {
   const formats = options.formats ?? true;
+  const { Ajv, addFormats } = loadAjv();
   const ajv = new Ajv({
     strict: false,
     logger: false,

@@ -47,7 +47,11 @@ export interface ServeOptions {
   routeConsole?: boolean;
   gracefulStopMs?: number;
   maxLineBytes?: number;
-  /** Bytes of one task's pending documents kept in memory before spilling to a file. */
+  /**
+   * Bytes of pending documents (captured since their task's last checkpoint, or waiting for a
+   * slow reader) that all tasks together keep in memory before spilling to a temporary file;
+   * default 16 MiB.
+   */
   spoolMemoryBytes?: number;
   /** Response encoding options, e.g. `emitIsFallbackKey` for newer runtimes. */
   encode?: Omit<EncodeOptions, "onUnknownField">;

@@ -1,9 +1,11 @@
 import { setMaxListeners } from "node:events";
 import { StoppedError } from "../util/errors.js";
+import { capturedPrefix } from "../protocol/index.js";
 import { aborted } from "../util/abort.js";
 import type { Logger } from "./log.js";
 import { AckLedger } from "./ledger.js";
 import { Task, type TaskHost } from "./task.js";
+import { SpoolBudget } from "./spool.js";
 import type { ResponseWriter } from "./writer.js";
 import type { OpenedCapture } from "./connector.js";
 
@@ -12,6 +14,7 @@ export interface SessionOptions {
   log: Logger;
   bindingCount: number;
   explicitAcknowledgements: boolean;
+  /** Bytes of pending lines all tasks together keep in memory before spilling to disk. */
   spoolMemoryBytes: number;
   /** How long tasks get, once told to stop, to reach their next checkpoint. */
   gracefulStopMs: number;
@@ -29,7 +32,9 @@ export class Session implements TaskHost {
   readonly writer: ResponseWriter;
   readonly ledger: AckLedger | undefined;
   readonly bindingCount: number;
-  readonly spoolMemoryBytes: number;
+  readonly spoolBudget: SpoolBudget;
+  /** Each binding's `captured` prefix as bytes, shared by all tasks (a sparse array per task would grow with the binding count). */
+  private readonly prefixes: Buffer[];
   private readonly log: Logger;
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<void>>();
@@ -43,7 +48,8 @@ export class Session implements TaskHost {
     this.writer = options.writer;
     this.log = options.log;
     this.bindingCount = options.bindingCount;
-    this.spoolMemoryBytes = options.spoolMemoryBytes;
+    this.spoolBudget = new SpoolBudget(options.spoolMemoryBytes);
+    this.prefixes = new Array<Buffer>(options.bindingCount);
     this.gracefulStopMs = options.gracefulStopMs;
     this.ledger = options.explicitAcknowledgements ? new AckLedger() : undefined;
     // Every task, sleep and request of the session waits on this one signal: hundreds of
@@ -53,6 +59,10 @@ export class Session implements TaskHost {
 
   get stopping(): AbortSignal {
     return this.controller.signal;
+  }
+
+  capturedPrefixBytes(binding: number): Buffer {
+    return (this.prefixes[binding] ??= Buffer.from(capturedPrefix(binding), "latin1"));
   }
 
   track(name: string, run: Promise<void>): Promise<void> {
@@ -131,6 +141,7 @@ export class Session implements TaskHost {
     } finally {
       this.ended = true;
       clearTimeout(this.graceTimer);
+      this.spoolBudget.close();
       this.ledger?.fail(new StoppedError("session ended"));
     }
     if (this.firstError !== undefined) throw this.firstError;

@@ -1,7 +1,7 @@
-import { CAPTURED_SUFFIX, capturedPrefix, encodeCaptured, encodeCapturedJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
+import { CAPTURED_SUFFIX, capturedDocJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
 import { FlowcapError } from "../util/errors.js";
 import type { Logger } from "./log.js";
-import { Spool } from "./spool.js";
+import { Spool, type SpoolBudget } from "./spool.js";
 import type { ResponseWriter } from "./writer.js";
 import type { AckLedger } from "./ledger.js";
 
@@ -44,6 +44,15 @@ export interface CaptureTask {
    * they are, never decoded: a shim passes a child's output through without making strings.
    */
   capturedBytes(binding: number, bytes: Uint8Array, start: number, end: number, tail?: string): void;
+  /**
+   * Like capturedBytes() without the copy, for shims passing a child's output through: the
+   * document is the JSON object `buf[dataStart, dataEnd)` on the line `buf[lineStart,
+   * lineLimit)` (`lineLimit` just past its newline) of a buffer of lines the caller owns, and its
+   * `captured` line, with `"_meta":{"op":op,"row_id":rowId}` added as the document's last member,
+   * is built where that line lies (following on from the line before, when that one was handed
+   * over too). The caller hands those bytes over: it must not read or write them afterwards.
+   */
+  capturedInPlace(binding: number, buf: Buffer, lineStart: number, lineLimit: number, dataStart: number, dataEnd: number, op: "c" | "u" | "d", rowId: number): void;
   /** Buffers a `sourcedSchema` for the binding; it takes effect at the next checkpoint. */
   sourcedSchema(binding: number, documentSchema: object | boolean): void;
   /**
@@ -72,24 +81,26 @@ export interface TaskHost {
   readonly ledger: AckLedger | undefined;
   readonly stopping: AbortSignal;
   readonly bindingCount: number;
-  readonly spoolMemoryBytes: number;
+  /** What the spools of all tasks may hold in memory together. */
+  readonly spoolBudget: SpoolBudget;
+  /** The `captured` prefix of a binding, as bytes (made once per binding, for all tasks). */
+  capturedPrefixBytes(binding: number): Buffer;
   track(name: string, run: Promise<void>): Promise<void>;
 }
 
 /** `}}\n`, which closes a `captured` line. */
 const SUFFIX_BYTES = Buffer.from(CAPTURED_SUFFIX, "latin1");
+const OPS = { c: 0x63, u: 0x75, d: 0x64 } as const;
 
 export class Task implements CaptureTask {
   private readonly spool: Spool;
-  /** The `captured` prefix of each binding, as bytes (for capturedBytes). */
-  private readonly prefixBytes: Buffer[] = [];
 
   constructor(
     readonly name: string,
     readonly log: Logger,
     private readonly host: TaskHost,
   ) {
-    this.spool = new Spool(host.spoolMemoryBytes);
+    this.spool = new Spool(host.spoolBudget);
   }
 
   get stopping(): AbortSignal {
@@ -102,12 +113,12 @@ export class Task implements CaptureTask {
 
   captured(binding: number, doc: object): void {
     this.checkBinding(binding);
-    this.spool.append(encodeCaptured(binding, doc));
+    this.spool.appendJson(this.prefixOf(binding), capturedDocJson(doc), SUFFIX_BYTES);
   }
 
   capturedJson(binding: number, docJson: string): void {
     this.checkBinding(binding);
-    this.spool.append(encodeCapturedJson(binding, docJson));
+    this.spool.appendJson(this.prefixOf(binding), docJson, SUFFIX_BYTES);
   }
 
   capturedBytes(binding: number, bytes: Uint8Array, start: number, end: number, tail = ""): void {
@@ -115,8 +126,24 @@ export class Task implements CaptureTask {
     if (!(start >= 0 && start <= end && end <= bytes.length)) {
       throw new FlowcapError("RESPONSE_INVALID", `capturedBytes: [${start}, ${end}) is not a range of the ${bytes.length} bytes given`);
     }
-    const head = (this.prefixBytes[binding] ??= Buffer.from(capturedPrefix(binding), "latin1"));
-    this.spool.appendBytes(head, bytes, start, end, tail, SUFFIX_BYTES);
+    this.spool.appendBytes(this.prefixOf(binding), bytes, start, end, tail, SUFFIX_BYTES);
+  }
+
+  capturedInPlace(binding: number, buf: Buffer, lineStart: number, lineLimit: number, dataStart: number, dataEnd: number, op: "c" | "u" | "d", rowId: number): void {
+    this.checkBinding(binding);
+    if (!(lineStart >= 0 && lineStart <= dataStart && dataStart < dataEnd && dataEnd <= lineLimit && lineLimit <= buf.length && buf[dataStart] === 0x7b && buf[dataEnd - 1] === 0x7d)) {
+      throw new FlowcapError("RESPONSE_INVALID", `capturedInPlace: [${dataStart}, ${dataEnd}) is not an object on the line [${lineStart}, ${lineLimit}) of the ${buf.length} bytes given`);
+    }
+    const code = OPS[op];
+    if (code === undefined || !(Number.isSafeInteger(rowId) && rowId >= 0)) throw new FlowcapError("RESPONSE_INVALID", `capturedInPlace: _meta must be op c, u or d and a row_id from 0, got ${op} and ${rowId}`);
+    // An empty object gets `"_meta":...` without a comma before it.
+    let j = dataEnd - 2;
+    while (j > dataStart && (buf[j] === 0x20 || buf[j] === 0x0a || buf[j] === 0x0d || buf[j] === 0x09)) j--;
+    this.spool.appendInPlace(this.prefixOf(binding), buf, lineStart, lineLimit, dataStart, dataEnd - 1, j > dataStart, code, rowId);
+  }
+
+  private prefixOf(binding: number): Buffer {
+    return this.host.capturedPrefixBytes(binding);
   }
 
   sourcedSchema(binding: number, documentSchema: object | boolean): void {

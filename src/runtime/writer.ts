@@ -4,12 +4,22 @@ import { aborted } from "../util/abort.js";
 import { FlowcapError, StoppedError } from "../util/errors.js";
 
 /**
- * Writes one string or buffer to the stream, waiting for 'drain' when its buffer is full.
- * `onWritten`, when given, is called once the stream is done with a buffer (it has copied it to
- * its file descriptor), so the caller may fill it again; never for a stream that may hand the
- * buffer itself on to its reader (a PassThrough), whose reader could still be holding it.
+ * Within a section, writes are corked (gathered, then written with one `writev`) up to this many
+ * bytes before the stream's own high-water mark applies: a checkpoint sequence of many 16 KiB
+ * blocks is one system call, not one per block.
  */
-export type WriteFn = (data: string | Buffer, onWritten?: () => void) => Promise<void>;
+const CORKED_BYTES = 256 * 1024;
+
+/**
+ * Writes data to the stream, waiting for 'drain' when its buffer is full. `onWritten` is called
+ * once the stream is done with `data` (written out, or failed): until then its bytes must stay
+ * as they are.
+ */
+export interface WriteFn {
+  (data: string | Buffer, onWritten?: () => void): Promise<void>;
+  /** Hands what the writer gathered to the stream now (before waiting for an `onWritten`). */
+  flush?(): void;
+}
 
 /**
  * The single writer of a connector's stdout. Everything that reaches stdout goes through here,
@@ -32,11 +42,15 @@ export class ResponseWriter {
   /** close() gave up on the stream: nothing more is waited for. */
   private abandoned = false;
   private waiters = new Set<() => void>();
+  /** The stream is corked by this writer (within a section, until the corked bytes pass CORKED_BYTES). */
+  private corked = false;
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
   /**
    * The stream copies what it writes out of the buffers it is given (a socket, a pipe or a TTY
-   * through libuv, a file through fs.writeSync), so a written buffer may be reused.
+   * through libuv, a file through fs.writeSync), so a buffer may be filled again once written.
+   * Any other stream (a PassThrough) may hand the buffer itself on to its reader, who could
+   * still hold it: such a stream is given a copy of a buffer its owner wants back.
    */
   private readonly copiesOut: boolean;
 
@@ -60,6 +74,7 @@ export class ResponseWriter {
         return await section(this.writeFn);
       } finally {
         this.active = false;
+        this.uncork();
       }
     });
     this.tail = run.then(
@@ -108,10 +123,21 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = (data, onWritten) => {
-    if (this.failure) return Promise.reject(this.outputClosed());
-    const written = onWritten && this.copiesOut ? (error?: Error | null) => void (error ? undefined : onWritten()) : undefined;
-    if (this.streamWrite(data, written)) return Promise.resolve();
+  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), { flush: () => this.uncork() });
+
+  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> {
+    if (this.failure) {
+      onWritten?.();
+      return Promise.reject(this.outputClosed());
+    }
+    if (this.active && !this.corked && typeof this.stream.cork === "function") {
+      this.stream.cork();
+      this.corked = true;
+    }
+    if (onWritten && !this.copiesOut && typeof data !== "string") data = Buffer.from(data);
+    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES)) return Promise.resolve();
+    // Past the bound: what is gathered goes out now, and the section waits for the stream.
+    this.uncork();
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         this.stream.off("drain", done);
@@ -122,7 +148,13 @@ export class ResponseWriter {
       this.waiters.add(done);
       this.stream.on("drain", done);
     });
-  };
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.stream.uncork();
+  }
 
   private fail(error: Error): void {
     if (this.failure) return;

@@ -1,4 +1,4 @@
-import type { ErrorObject, ValidateFunction } from "ajv";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { createSchemaCompiler } from "../protocol/index.js";
 import { ConfigError, FlowcapError, type ConfigProblem } from "../util/errors.js";
 import { readablePath } from "../util/jsonPointer.js";
@@ -18,16 +18,28 @@ function compile(schema: JsonSchema): ValidateFunction {
   let validate = compiled.get(key);
   if (validate) return validate;
   try {
-    validate = newAjv(true).compile(schema as object);
+    validate = compileWith(true, schema);
   } catch {
     try {
-      validate = newAjv(false).compile(schema as object);
+      validate = compileWith(false, schema);
     } catch (error) {
       throw new FlowcapError("INTERNAL", `the connector's schema does not compile: ${(error as Error).message}`, { cause: error });
     }
   }
   compiled.set(key, validate);
   return validate;
+}
+
+/** One ajv of each kind for every schema (making one, formats and all, costs more than most compiles). */
+const shared = new Map<boolean, Ajv>();
+
+/** Compiles with the shared ajv; in one of its own, a schema whose `$id` another one already took there. */
+function compileWith(discriminator: boolean, schema: JsonSchema): ValidateFunction {
+  let ajv = shared.get(discriminator);
+  if (ajv === undefined) shared.set(discriminator, (ajv = newAjv(discriminator)));
+  const id = typeof schema === "object" ? (schema as { $id?: unknown }).$id : undefined;
+  if (typeof id === "string" && ajv.getSchema(id) !== undefined) return newAjv(discriminator).compile(schema as object);
+  return ajv.compile(schema as object);
 }
 
 /**

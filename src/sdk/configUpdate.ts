@@ -1,4 +1,3 @@
-import { request } from "undici";
 import { RawJson, type Logger } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { isPlainObject } from "../util/mergePatch.js";
@@ -34,6 +33,7 @@ async function encryptConfigText(config: Record<string, unknown>, schema: unknow
   const body = JSON.stringify({ config: sortKeys(config), schema });
   let response;
   try {
+    const { request } = await import("undici");
     response = await request(url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },

@@ -12,8 +12,10 @@
  *   logged at debug.
  * - Its stderr is relayed line by line as log lines, and the last lines are kept for the error
  *   that reports a failure.
- * - Its stdout is split by the core `LineSplitter` and handed out in batches, one per chunk
- *   read. At most `highWaterMarkBytes` of unconsumed lines are held: past that, reading pauses,
+ * - Its stdout is split by the core `LineSplitter` and handed out in batches of lines
+ *   (`LineBatch`: the chunk read and where its lines end; no view is made per line unless the
+ *   consumer asks for lines one by one). At most `highWaterMarkBytes` of unconsumed lines are
+ *   held: past that, reading pauses,
  *   the pipe fills and the child blocks in its own write, so a slow consumer (Flow reading our
  *   stdout slowly) slows the child instead of growing our memory.
  * - `terminate()` sends SIGTERM, then SIGKILL after `killTimeoutMs`; an `AbortSignal` can do it.
@@ -31,10 +33,11 @@ import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { LineSplitter, DEFAULT_MAX_LINE_BYTES } from "../protocol/index.js";
+import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type LineBatch } from "../protocol/index.js";
 import type { Logger, LogLevel } from "../runtime/index.js";
 import { FlowcapError } from "../util/errors.js";
 import { humanDuration } from "../util/format.js";
+import { collectYoungGarbage } from "../util/youngGarbage.js";
 import { isPlainObject } from "../util/mergePatch.js";
 
 /**
@@ -104,6 +107,11 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 3 * 60 * 60 * 1000;
 const MAX_IDLE_CHECK_MS = 60_000;
 /** Unconsumed stdout held before reading pauses. */
 export const DEFAULT_STDOUT_HIGH_WATER_MARK_BYTES = 1024 * 1024;
+/**
+ * Every this many bytes read from a child's stdout, the reads' dead buffers are collected (see
+ * collectYoungGarbage): what a fast child leaves in memory stays within this, not V8's 64 MB.
+ */
+const GARBAGE_EVERY_BYTES = 8 * 1024 * 1024;
 /** stderr lines kept for a failure report. */
 export const DEFAULT_STDERR_TAIL_LINES = 20;
 /** A stderr line longer than this is relayed truncated. */
@@ -306,9 +314,11 @@ export class ChildProcessHandle {
 
   // stdout, as a queue of line batches with a high-water mark.
   private readonly splitter: LineSplitter;
-  private readonly batches: Buffer[][] = [];
+  private readonly batches: LineBatch[] = [];
   private readonly batchBytes: number[] = [];
   private queuedBytes = 0;
+  /** Bytes handed to the consumer since the last collection of young garbage. */
+  private readBytes = 0;
   private stdoutEnded = false;
   private stdoutFailure: unknown;
   private paused = false;
@@ -396,18 +406,24 @@ export class ChildProcessHandle {
   }
 
   /**
-   * The child's stdout as batches of lines (each a Buffer view without its newline), one batch
-   * per chunk read, in order. Reading is driven by the consumer: while it does not ask for the
-   * next batch, at most the high-water mark is buffered and the child blocks. May be iterated
-   * once. Throws a LineTooLongError for a line over the limit.
+   * The child's stdout as batches of lines (see `LineBatch`: each is the consumer's, which may
+   * overwrite lines it has read), in order. Reading is driven by the consumer: while it does not
+   * ask for the next batch, at most the high-water mark is buffered and the child blocks. May be
+   * iterated once. Throws a LineTooLongError for a line over the limit.
    */
-  async *lineBatches(): AsyncGenerator<Buffer[], void, undefined> {
+  async *lineBatches(): AsyncGenerator<LineBatch, void, undefined> {
     if (this.reading) throw new FlowcapError("INTERNAL", `the stdout of ${this.label} is already being read`);
     this.reading = true;
     for (;;) {
       const batch = this.batches.shift();
       if (batch) {
-        this.queuedBytes -= this.batchBytes.shift()!;
+        const bytes = this.batchBytes.shift()!;
+        this.queuedBytes -= bytes;
+        this.readBytes += bytes;
+        if (this.readBytes >= GARBAGE_EVERY_BYTES) {
+          this.readBytes = 0;
+          collectYoungGarbage();
+        }
         if (this.paused && this.queuedBytes < this.highWaterMarkBytes / 2) {
           this.paused = false;
           this.proc.stdout.resume();
@@ -431,14 +447,26 @@ export class ChildProcessHandle {
    * LineTooLongError; or the ChildProcessError of a failed exit, led by `detail()` (what the
    * child reported of its failure, read once it has exited).
    */
-  async consume(onLine: (line: Buffer) => void | Promise<void>, options: { signal?: AbortSignal; detail?: () => string | undefined } = {}): Promise<"completed" | "stopped"> {
+  consume(onLine: (line: Buffer) => void | Promise<void>, options: { signal?: AbortSignal; detail?: () => string | undefined } = {}): Promise<"completed" | "stopped"> {
+    return this.consumeBatches(async (batch) => {
+      for (let k = 0; k < batch.count; k++) {
+        const wait = onLine(batch.line(k));
+        if (wait !== undefined) await wait;
+      }
+    }, options);
+  }
+
+  /**
+   * Like consume(), a batch of lines at a time (see `LineBatch`): the record path of the shims,
+   * which walks the lines by offset and may build Flow's lines in place in the batch's buffer.
+   * `onBatch` returns a promise when the reader must wait before the next batch.
+   */
+  async consumeBatches(onBatch: (batch: LineBatch) => void | Promise<void>, options: { signal?: AbortSignal; detail?: () => string | undefined } = {}): Promise<"completed" | "stopped"> {
     const { signal } = options;
     try {
       for await (const batch of this.lineBatches()) {
-        for (let i = 0; i < batch.length; i++) {
-          const wait = onLine(batch[i]!);
-          if (wait !== undefined) await wait;
-        }
+        const wait = onBatch(batch);
+        if (wait !== undefined) await wait;
         if (signal?.aborted) break;
       }
     } catch (error) {
@@ -526,37 +554,30 @@ export class ChildProcessHandle {
   private onStdout(chunk: Buffer): void {
     this.activity++;
     if (this.terminating) return; // discarding
-    const batch: Buffer[] = [];
     try {
-      this.splitter.push(chunk, (line) => batch.push(line));
+      this.splitter.pushBatch(chunk, this.enqueue);
     } catch (error) {
       this.stdoutFailure ??= error;
       this.proc.stdout.pause();
       this.wakeReader();
       return;
     }
-    if (batch.length > 0) {
-      this.batches.push(batch);
-      this.batchBytes.push(chunk.length);
-      this.queuedBytes += chunk.length;
-      if (this.queuedBytes >= this.highWaterMarkBytes && !this.paused) {
-        this.paused = true;
-        this.proc.stdout.pause();
-      }
-      this.wakeReader();
+    if (this.queuedBytes >= this.highWaterMarkBytes && !this.paused) {
+      this.paused = true;
+      this.proc.stdout.pause();
     }
   }
 
+  private readonly enqueue = (batch: LineBatch): void => {
+    const bytes = batch.bytes;
+    this.batches.push(batch);
+    this.batchBytes.push(bytes);
+    this.queuedBytes += bytes;
+    this.wakeReader();
+  };
+
   private onStdoutEnd(): void {
-    if (!this.terminating) {
-      const last: Buffer[] = [];
-      this.splitter.end((line) => last.push(line));
-      if (last.length) {
-        this.batches.push(last);
-        this.batchBytes.push(last[0]!.length);
-        this.queuedBytes += last[0]!.length;
-      }
-    }
+    if (!this.terminating) this.splitter.endBatch(this.enqueue);
     this.stdoutEnded = true;
     this.wakeReader();
   }

@@ -40,6 +40,11 @@ TOKEN[LBRACKET] = 4;
 TOKEN[RBRACE] = 5;
 TOKEN[RBRACKET] = 6;
 
+/** Inside a string: 1 for the quote that ends it, 2 for a backslash (which escapes the next byte), 0 for the rest. */
+const IN_STRING = new Uint8Array(256);
+IN_STRING[QUOTE] = 1;
+IN_STRING[BACKSLASH] = 2;
+
 /** The bytes of a scalar: a number, or true/false/null. */
 const SCALAR = new Uint8Array(256);
 for (const ch of "0123456789+-.eEtrufalsn") SCALAR[ch.charCodeAt(0)] = 1;
@@ -49,22 +54,25 @@ export interface MetaFlag {
   hasMeta: boolean;
 }
 
-/** The offset of the first byte at or after `i` that is not JSON whitespace. */
-export function skipWs(b: Uint8Array, i: number): number {
-  for (;;) {
+// Every walker reads `b[i, end)` only: `end` defaults to the end of `b`, and a caller reading one
+// line of a buffer of many lines passes the line's end, so a broken line is never read past.
+
+/** The offset of the first byte at or after `i` (and before `end`) that is not JSON whitespace. */
+export function skipWs(b: Uint8Array, i: number, end: number = b.length): number {
+  while (i < end) {
     const c = b[i];
     if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) i++;
     else return i;
   }
+  return i;
 }
 
 /** `b[i]` is a quote; returns the offset past the closing quote, or -1. */
-export function skipString(b: Uint8Array, i: number): number {
-  const n = b.length;
-  for (i++; i < n; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) return i + 1;
-    if (c === BACKSLASH) i++;
+export function skipString(b: Uint8Array, i: number, end: number = b.length): number {
+  for (i++; i < end; i++) {
+    const t = IN_STRING[b[i]!];
+    if (t === 1) return i + 1;
+    if (t === 2) i++;
   }
   return -1;
 }
@@ -83,78 +91,82 @@ export function newMetaFlag(): MetaFlag {
  * notes in `meta.hasMeta` whether one of its top-level strings is `"_meta"` (for a record: a key
  * the shim must merge into rather than add).
  */
-export function skipComposite(b: Uint8Array, i: number, meta: MetaFlag | null = null): number {
-  const n = b.length;
+export function skipComposite(b: Uint8Array, i: number, meta: MetaFlag | null = null, end: number = b.length): number {
   let stack = 0; // one bit per level up to BIT_DEPTH: 1 for an object, 0 for an array
   let deep: number[] | undefined; // the kinds of the levels beyond
   let depth = 0;
-  while (i < n) {
-    switch (TOKEN[b[i]!]) {
-      case 1:
-        i++;
-        continue;
-      case 2: {
-        const start = i;
-        for (i++; i < n; i++) {
-          const c = b[i];
-          if (c === QUOTE) break;
-          if (c === BACKSLASH) i++;
-        }
-        i++;
-        // "_meta": 7 bytes, quotes included.
-        if (meta !== null && depth === 1 && i - start === 7 && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
-          meta.hasMeta = true;
-        }
-        continue;
-      }
-      // Opening and closing are written out per bracket: this loop is the record path's hottest.
-      case 3:
-        if (depth < BIT_DEPTH) stack = (stack << 1) | 1;
-        else (deep ??= []).push(1);
-        depth++;
-        i++;
-        continue;
-      case 4:
-        if (depth < BIT_DEPTH) stack = stack << 1;
-        else (deep ??= []).push(0);
-        depth++;
-        i++;
-        continue;
-      case 5:
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 1) return -1;
-        } else {
-          if ((stack & 1) !== 1) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      case 6:
-        if (depth === 0) return -1;
-        if (depth > BIT_DEPTH) {
-          if (deep!.pop() !== 0) return -1;
-        } else {
-          if ((stack & 1) !== 0) return -1;
-          stack >>>= 1;
-        }
-        i++;
-        if (--depth === 0) return i;
-        continue;
-      default:
-        return -1;
+  while (i < end) {
+    // This loop is the record path's hottest: each kind of byte is handled inline.
+    const t = TOKEN[b[i]!];
+    if (t === 1) {
+      i++;
+      while (i < end && TOKEN[b[i]!] === 1) i++;
+      continue;
     }
+    if (t === 2) {
+      const start = i;
+      for (i++; ; i++) {
+        if (i >= end) return -1;
+        const s = IN_STRING[b[i]!];
+        if (s === 1) break;
+        if (s === 2) i++;
+      }
+      i++;
+      // "_meta": 7 bytes, quotes included.
+      if (depth === 1 && i - start === 7 && meta !== null && b[start + 1] === 0x5f && b[start + 2] === 0x6d && b[start + 3] === 0x65 && b[start + 4] === 0x74 && b[start + 5] === 0x61) {
+        meta.hasMeta = true;
+      }
+      continue;
+    }
+    if (t === 3) {
+      if (depth < BIT_DEPTH) stack = (stack << 1) | 1;
+      else (deep ??= []).push(1);
+      depth++;
+      i++;
+      continue;
+    }
+    if (t === 5) {
+      if (depth > BIT_DEPTH) {
+        if (deep!.pop() !== 1) return -1;
+      } else {
+        if ((stack & 1) !== 1) return -1;
+        stack >>>= 1;
+      }
+      i++;
+      if (--depth === 0) return i;
+      continue;
+    }
+    if (t === 4) {
+      if (depth < BIT_DEPTH) stack = stack << 1;
+      else (deep ??= []).push(0);
+      depth++;
+      i++;
+      continue;
+    }
+    if (t === 6) {
+      if (depth === 0) return -1;
+      if (depth > BIT_DEPTH) {
+        if (deep!.pop() !== 0) return -1;
+      } else {
+        if ((stack & 1) !== 0) return -1;
+        stack >>>= 1;
+      }
+      i++;
+      if (--depth === 0) return i;
+      continue;
+    }
+    return -1;
   }
   return -1;
 }
 
 /** Skips any JSON value at `b[i]`; returns the offset past it, or -1. */
-export function skipValue(b: Uint8Array, i: number): number {
+export function skipValue(b: Uint8Array, i: number, end: number = b.length): number {
   const c = b[i];
-  if (c === QUOTE) return skipString(b, i);
-  if (c === LBRACE || c === LBRACKET) return skipComposite(b, i);
+  if (c === QUOTE) return skipString(b, i, end);
+  if (c === LBRACE || c === LBRACKET) return skipComposite(b, i, null, end);
   const start = i;
-  while (i < b.length && SCALAR[b[i]!] === 1) i++;
+  while (i < end && SCALAR[b[i]!] === 1) i++;
   return i > start ? i : -1;
 }
 
@@ -166,9 +178,9 @@ export function stringValue(b: Buffer, start: number, end: number): string {
   return b.toString("utf8", start + 1, end - 1);
 }
 
-/** True when `b[at...]` starts with `bytes`. */
-export function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > b.length) return false;
+/** True when `b[at...]` starts with `bytes` (before `end`). */
+export function startsWith(b: Uint8Array, at: number, bytes: Uint8Array, end: number = b.length): boolean {
+  if (at + bytes.length > end) return false;
   for (let i = 0; i < bytes.length; i++) if (b[at + i] !== bytes[i]) return false;
   return true;
 }

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { request as undiciRequest, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { readLines } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { sleep } from "../../util/abort.js";
@@ -451,6 +451,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         new FlowcapError("TIMEOUT", `${method} ${shown}: no complete response within ${formatMs(deadlineMs!)} (the request's deadline)`, { data: { method, url: shown, deadlineMs } });
       let response: Dispatcher.ResponseData;
       try {
+        // undici is loaded with the first request: a cold `spec` does not pay for it.
+        const { request: undiciRequest } = await import("undici");
         response = await undiciRequest(target, {
           method: method as Dispatcher.HttpMethod,
           headers,

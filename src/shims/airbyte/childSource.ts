@@ -74,7 +74,7 @@ export function childSource(options: ChildSourceOptions): AirbyteSource {
       return withTempDir(async (dir) => {
         const args = ["read", "--config", await dir.writeJson("config", config), "--catalog", await dir.writeJson("catalog", catalog)];
         if (state) args.push("--state", await dir.writeJson("state", state.value));
-        return start(args, ctx).consume((line) => sink.line(line), { signal: ctx.signal, detail: ctx.failureDetail });
+        return start(args, ctx).consumeBatches((batch) => sink.lines(batch), { signal: ctx.signal, detail: ctx.failureDetail });
       });
     },
   };

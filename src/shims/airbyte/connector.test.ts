@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { airbyteBinding, INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
+import { FEED_MODES, feedStdout, type FeedMode } from "../../../test/helpers/stdoutFeed.js";
 import { reduceCollection } from "../../../test/helpers/singer.js";
 import { documentSchema } from "./discover.js";
 import { createAirbyteConnector, mergeConfig, type AirbyteConnectorOptions } from "./connector.js";
@@ -10,8 +11,11 @@ import type { AirbyteCatalog, AirbyteConnectionStatus } from "./types.js";
 
 type Json = Record<string, unknown>;
 
-/** An Airbyte source in memory: each read plays the next script of stdout lines. */
-function fakeSource(options: { check?: AirbyteConnectionStatus; catalog?: AirbyteCatalog; reads?: { lines: (string | object)[]; outcome?: AirbyteReadOutcome | Error }[] }) {
+/**
+ * An Airbyte source in memory: each read plays the next script of stdout lines, fed as a child's
+ * reader feeds them (`feed`, default batches rewritten in place; see feedStdout).
+ */
+function fakeSource(options: { check?: AirbyteConnectionStatus; catalog?: AirbyteCatalog; reads?: { lines: (string | object)[]; outcome?: AirbyteReadOutcome | Error }[]; feed?: FeedMode }) {
   const reads = [...(options.reads ?? [])];
   const given: { state: StateInputFile | undefined; catalog: unknown; config: unknown }[] = [];
   const source: AirbyteSource = {
@@ -23,10 +27,7 @@ function fakeSource(options: { check?: AirbyteConnectionStatus; catalog?: Airbyt
       given.push({ state, catalog, config });
       const script = reads.shift();
       if (!script) throw new Error("no more reads scripted");
-      for (const line of script.lines) {
-        const wait = sink.line(Buffer.from(typeof line === "string" ? line : JSON.stringify(line)));
-        if (wait) await wait;
-      }
+      await feedStdout(sink, script.lines, options.feed);
       if (script.outcome instanceof Error) throw script.outcome;
       return script.outcome ?? "completed";
     },
@@ -451,9 +452,9 @@ describe("open", () => {
       ["another write inside it", 'Progress: 50%{"type":"RECORD","record":{"stream":"users","data":{"id":3},"emitted_at":1}}', /Unexpected token/],
       ["a STATE in lower case", '{"type":"state","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":Infinity}}}}', /Unexpected token/],
     ];
-    for (const [what, line, problem] of unreadable) {
-      it(`fails the read at that line when it carries an Airbyte message type (${what}), before the next STATE is committed`, async () => {
-        const { source } = fakeSource({ reads: [{ lines: [...before, line, ...after] }] });
+    for (const [what, line, problem] of unreadable) for (const feed of FEED_MODES) {
+      it(`fails the read at that line when it carries an Airbyte message type (${what}), before the next STATE is committed (${feed})`, async () => {
+        const { source } = fakeSource({ reads: [{ lines: [...before, line, ...after] }], feed });
         const { code, last, messages } = await session(source, [airbyteBinding("users")]);
         expect(code).toBe(1);
         expect(last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });

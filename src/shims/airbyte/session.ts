@@ -1,3 +1,4 @@
+import type { LineBatch } from "../../protocol/index.js";
 import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
@@ -9,6 +10,7 @@ import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import type { DocumentNormalizer } from "./patchedDocuments.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
+import { metaTail } from "../jsonBytes.js";
 import type { AirbyteStateKeeper } from "./state.js";
 import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from "./types.js";
 
@@ -16,6 +18,12 @@ import type { AirbyteMessage, AirbyteStateMessage, AirbyteTraceMessage } from ".
 export interface AirbyteMessageSink {
   /** One stdout line, without its newline. Returns a promise when the caller must wait before feeding more. */
   line(line: Buffer): void | Promise<void>;
+  /**
+   * Stdout lines in a batch the caller hands over (see `LineBatch`: the sink may overwrite the
+   * lines it has read, and builds Flow's lines there). Returns a promise when the caller must
+   * wait before feeding more.
+   */
+  lines(batch: LineBatch): void | Promise<void>;
   /** One message object. Returns a promise when the caller must wait before feeding more. */
   message(message: AirbyteMessage): void | Promise<void>;
 }
@@ -144,12 +152,24 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   line(line: Buffer): void | Promise<void> {
     this.lineNumber++;
     if (scanRecord(line, this.span)) {
-      this.fastRecord(line);
+      this.fastRecord(line, -1, -1);
       return;
     }
     const message = airbyteMessageOf(line, this.sourceLog, this.lineNumber);
     if (message) return this.message(message);
   }
+
+  lines(batch: LineBatch): void | Promise<void> {
+    return batch.eachLine(this.batchLine);
+  }
+
+  /** The record path: a line of a batch handed over, a record rewritten in place. */
+  private readonly batchLine = (buf: Buffer, start: number, end: number, limit: number): void | Promise<void> => {
+    this.lineNumber++;
+    if (scanRecord(buf, this.span, start, end)) return this.fastRecord(buf, start, limit);
+    const message = airbyteMessageOf(buf.subarray(start, end), this.sourceLog, this.lineNumber);
+    if (message) return this.message(message);
+  };
 
   message(message: AirbyteMessage): void | Promise<void> {
     switch (typeof message.type === "string" ? message.type.toUpperCase() : message.type) {
@@ -201,30 +221,32 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.skipped.report();
   }
 
-  /** The record fast path: `this.span` locates the record in `line`, whose data bytes go to Flow as they are. */
-  private fastRecord(line: Buffer): void {
+  /**
+   * The record fast path: `this.span` locates the record in `buf`, whose data bytes go to Flow as
+   * they are. With `lineStart` >= 0, `buf[lineStart, lineLimit)` is the record's line, handed
+   * over: its `captured` line is built there; otherwise the bytes are copied.
+   */
+  private fastRecord(buf: Buffer, lineStart: number, lineLimit: number): void {
     const span = this.span;
     const found = span.namespace === null ? this.index.lookupName(span.stream) : this.index.lookup(span.stream, span.namespace);
     if (!found) return this.unknownStream(span.stream, span.namespace);
     const target = found.target;
     if (target.normalize) {
-      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      const data = JSON.parse(buf.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       // Unchanged data keeps its bytes (and their numbers' exact digits); changed data is rewritten.
       if (target.normalize(data) || Object.prototype.hasOwnProperty.call(data, "_meta")) return this.parsedRecord(target, data);
     } else if (span.hasMeta) {
       // The data may have a `_meta` of its own: merge ours into it (rare, so parsing is fine).
-      const data = JSON.parse(line.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
+      const data = JSON.parse(buf.toString("utf8", span.dataStart, span.dataEnd)) as Record<string, unknown>;
       if (Object.prototype.hasOwnProperty.call(data, "_meta")) return this.mergedRecord(target, data);
     }
-    // The document is the data's bytes up to its closing brace, then `,"_meta":{...}}`.
-    const close = span.dataEnd - 1;
-    let j = close - 1;
-    while (j > span.dataStart && (line[j] === 0x20 || line[j] === 0x0a || line[j] === 0x0d || line[j] === 0x09)) j--;
+    // The key is read before the line is handed over.
+    if (target.tracker) this.trackKey(target, buf, span.dataStart, span.dataEnd);
     const row = target.nextRowId++;
-    this.task.capturedBytes(target.binding.index, line, span.dataStart, close, line[j] === 0x7b /* { */ ? `"_meta":{"op":"u","row_id":${row}}}` : `,"_meta":{"op":"u","row_id":${row}}}`);
+    if (lineStart >= 0) this.task.capturedInPlace(target.binding.index, buf, lineStart, lineLimit, span.dataStart, span.dataEnd, "u", row);
+    else this.task.capturedBytes(target.binding.index, buf, span.dataStart, span.dataEnd - 1, metaTail(buf, span.dataStart, span.dataEnd, `{"op":"u","row_id":${row}}`));
     this.records++;
     this.touch(target);
-    if (target.tracker) this.trackKey(target, line, span.dataStart, span.dataEnd);
   }
 
   /** A record given as an object (in-process sources, and lines the fast path did not take). */

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { INTERNAL_SPEC, openRequest, reduceSession, startEncryptionServer, tmpDir, unary } from "../../../test/helpers/airbyte.js";
 import { serveInProcess } from "../../../test/helpers/inProcess.js";
 import { catalogEntry, reduceCollection, singerBinding } from "../../../test/helpers/singer.js";
+import { FEED_MODES, feedStdout, type FeedMode } from "../../../test/helpers/stdoutFeed.js";
 import { createSingerConnector, type SingerConnectorOptions } from "./connector.js";
 import { DEFAULT_MAX_TRACKED_KEYS } from "./session.js";
 import type { CatalogArgument, SingerTap } from "./tap.js";
@@ -19,8 +20,12 @@ interface Script {
   rewrite?: Json;
 }
 
-/** A Singer tap in memory: discovery answers `catalog`, each sync plays the next script of stdout lines. */
-function fakeTap(options: { catalog?: SingerCatalog; about?: SingerAbout; help?: string; syncs?: Script[] }) {
+/**
+ * A Singer tap in memory: discovery answers `catalog`, each sync plays the next script of stdout
+ * lines, fed as a child's reader feeds them (`feed`, default batches rewritten in place; see
+ * feedStdout).
+ */
+function fakeTap(options: { catalog?: SingerCatalog; about?: SingerAbout; help?: string; syncs?: Script[]; feed?: FeedMode }) {
   const syncs = [...(options.syncs ?? [])];
   const given: { config: Json; catalog: { argument: CatalogArgument; value: SingerCatalog }; state: string | undefined }[] = [];
   let discovers = 0;
@@ -36,10 +41,7 @@ function fakeTap(options: { catalog?: SingerCatalog; about?: SingerAbout; help?:
       given.push({ config, catalog, state });
       const script = syncs.shift();
       if (!script) throw new Error("no more syncs scripted");
-      for (const line of script.lines) {
-        const wait = sink.line(Buffer.from(typeof line === "string" ? line : JSON.stringify(line)));
-        if (wait) await wait;
-      }
+      await feedStdout(sink, script.lines, options.feed);
       if (script.rewrite) await ctx.onConfig(script.rewrite);
       if (script.outcome instanceof Error) throw script.outcome;
       return script.outcome ?? "completed";
@@ -369,9 +371,9 @@ describe("records, states and schemas", () => {
       ["another write inside it", 'Progress: 50%{"type":"RECORD","stream":"users","record":{"id":3}}', /Unexpected token/],
       ["a STATE in lower case", '{"type":"state","value":{"bookmarks":{"users":{"c":Infinity}}}}', /Unexpected token/],
     ];
-    for (const [what, line, problem] of unreadable) {
-      it(`fails the sync at that line when it carries a Singer message type (${what}), before the next STATE is committed`, async () => {
-        const { tap } = fakeTap({ catalog, syncs: [{ lines: [...before, line, ...after] }] });
+    for (const [what, line, problem] of unreadable) for (const feed of FEED_MODES) {
+      it(`fails the sync at that line when it carries a Singer message type (${what}), before the next STATE is committed (${feed})`, async () => {
+        const { tap } = fakeTap({ catalog, syncs: [{ lines: [...before, line, ...after] }], feed });
         const run = await session(tap, [singerBinding("users")]);
         expect(run.code).toBe(1);
         expect(run.last).toMatchObject({ level: "error", fields: { code: "SOURCE_OUTPUT_INVALID", line: 4 } });

@@ -1,3 +1,4 @@
+import type { LineBatch } from "../../protocol/index.js";
 import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
@@ -147,6 +148,25 @@ export class SingerSyncSession {
     return this.message(line);
   }
 
+  /**
+   * Lines of the tap's stdout in a batch handed over (see `LineBatch`): RECORD lines become
+   * `captured` lines where they lie. Returns a promise when the caller must wait.
+   */
+  lines(batch: LineBatch): void | Promise<void> {
+    return batch.eachLine(this.batchLine);
+  }
+
+  private readonly batchLine = (buf: Buffer, start: number, end: number, limit: number): void | Promise<void> => {
+    this.lineNo++;
+    const span = this.span;
+    if (scanSingerRecord(buf, span, start, end)) {
+      const target = this.byName.get(span.stream);
+      if (!target) return this.skip(span.stream);
+      return this.record(target, buf, span.recordStart, span.recordEnd, span.hasMeta, span.version, start, limit);
+    }
+    return this.message(buf.subarray(start, end));
+  };
+
   /** The tap exited successfully: makes the deletions still due, and writes the final checkpoint. */
   async complete(): Promise<void> {
     for (const target of this.targets) {
@@ -226,16 +246,20 @@ export class SingerSyncSession {
 
   // --- records --------------------------------------------------------------------------
 
-  /** A record whose object is `bytes[start, end)`. */
-  private record(target: Target, bytes: Buffer, start: number, end: number, hasMeta: boolean, version: number | undefined): void {
+  /**
+   * A record whose object is `bytes[start, end)`. With `lineStart` >= 0, `bytes[lineStart,
+   * lineLimit)` is its line, handed over: the `captured` line is built there.
+   */
+  private record(target: Target, bytes: Buffer, start: number, end: number, hasMeta: boolean, version: number | undefined, lineStart = -1, lineLimit = -1): void {
     target.appeared = true;
     const b = target.binding;
     if (b.mode === "rows") this.refreshRow(target, version);
     else if (b.mode === "keys") this.trackKey(target, bytes, start, end, version);
     const op = target.softDeletes && softDeleted(bytes, start, end) ? "d" : "u";
-    const meta = `{"op":"${op}","row_id":${target.nextRowId++}}`;
-    if (hasMeta) this.mergedRecord(target, bytes, start, end, meta);
-    else this.task.capturedBytes(b.index, bytes, start, end - 1, metaTail(bytes, start, end, meta));
+    const row = target.nextRowId++;
+    if (hasMeta) this.mergedRecord(target, bytes, start, end, `{"op":"${op}","row_id":${row}}`);
+    else if (lineStart >= 0) this.task.capturedInPlace(b.index, bytes, lineStart, lineLimit, start, end, op, row);
+    else this.task.capturedBytes(b.index, bytes, start, end - 1, metaTail(bytes, start, end, `{"op":"${op}","row_id":${row}}`));
     target.records++;
     this.records++;
     target.dirty = true;

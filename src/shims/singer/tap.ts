@@ -1,3 +1,4 @@
+import type { LineBatch } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { FlowcapError, StoppedError } from "../../util/errors.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
@@ -26,6 +27,11 @@ export type CatalogArgument = "catalog" | "properties" | "none";
 export interface SingerLineSink {
   /** One stdout line, without its newline. Returns a promise when the caller must wait before feeding more. */
   line(line: Buffer): void | Promise<void>;
+  /**
+   * Stdout lines in a batch the caller hands over (see `LineBatch`: the sink may overwrite the
+   * lines it has read). Returns a promise when the caller must wait before feeding more.
+   */
+  lines(batch: LineBatch): void | Promise<void>;
 }
 
 /**
@@ -160,7 +166,7 @@ export function childTap(options: ChildTapOptions): SingerTap {
           if (catalog.argument !== "none") args.push(`--${catalog.argument}`, await dir.writeJson(catalog.argument, catalog.value));
           if (state !== undefined) args.push("--state", await dir.writeText("state", state));
           const child = start(args, "sync", ctx);
-          return child.consume((line) => sink.line(line), { signal: ctx.signal, detail: () => tapFailure(child.stderrTail()) });
+          return child.consumeBatches((batch) => sink.lines(batch), { signal: ctx.signal, detail: () => tapFailure(child.stderrTail()) });
         }),
       );
     },
