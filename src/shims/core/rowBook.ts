@@ -84,7 +84,7 @@ export class RowBook<S extends StreamRows> {
   constructor(
     private readonly task: CaptureTask,
     private readonly keeper: RowStateKeeper,
-    readonly streams: readonly S[],
+    private readonly streams: readonly S[],
   ) {}
 
   /**
