@@ -47,12 +47,16 @@ export class ProtocolLineRule {
     const found = this.messageStart.exec(text);
     if (!found) return undefined;
     const type = found[1]!.toUpperCase();
-    const preview = text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) + "…" : text;
-    return new FlowcapError("SOURCE_OUTPUT_INVALID", `${this.writer} wrote an unreadable ${this.protocol} ${type} message (stdout line ${lineNumber}, not valid JSON: ${problem}): ${preview}`, {
+    return new FlowcapError("SOURCE_OUTPUT_INVALID", `${this.writer} wrote an unreadable ${this.protocol} ${type} message (stdout line ${lineNumber}, not valid JSON: ${problem}): ${preview(text)}`, {
       userFacing: true,
       data: { line: lineNumber, type },
     });
   }
+}
+
+/** `text` cut to its first PREVIEW_CHARS characters (an ellipsis says it was cut), for an error that quotes the program's output. */
+export function preview(text: string): string {
+  return text.length > PREVIEW_CHARS ? text.slice(0, PREVIEW_CHARS) + "…" : text;
 }
 
 /** Why `text` is not JSON (JSON.parse's message), or undefined when it is. */

@@ -3,10 +3,9 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
 import { levelFromName, relayLine } from "../child.js";
-import { ProtocolLineRule } from "../protocolLines.js";
+import { preview, ProtocolLineRule } from "../protocolLines.js";
 import { acceptsDeletions } from "../documents.js";
-import { SkippedStreams } from "../skippedStreams.js";
-import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker } from "../trackedKeys.js";
+import { DEFAULT_MAX_TRACKED_KEYS, deleteStaleKeys, finishSnapshot, KeyTracker, RowBook, SkippedStreams, StreamRows } from "../core/index.js";
 import { BindingIndex, type ShimBinding } from "./bindings.js";
 import type { DocumentNormalizer } from "./patchedDocuments.js";
 import { RecordSpan, scanRecord, spliceMeta } from "./recordScanner.js";
@@ -28,33 +27,34 @@ export interface AirbyteMessageSink {
   message(message: AirbyteMessage): void | Promise<void>;
 }
 
-/** A binding as the read session tracks it. */
-interface Target {
-  binding: ShimBinding;
-  /** The `_meta.row_id` of the next record. */
-  nextRowId: number;
-  /** Snapshot streams: row ids 0..rowsBound-1 may be in the collection (persisted as `rows`). */
-  rowsBound: number;
+/**
+ * A binding as the read session tracks it: its rows (`../core/rowBook.ts`: row ids of
+ * incremental streams continue from the state, those of full-refresh streams start at 0 on every
+ * read; snapshot streams keep the bound of their ids) and what the Airbyte protocol adds.
+ * `appeared` is set by a record, or a STARTED, RUNNING or COMPLETE status: a snapshot stream that
+ * did not appear keeps its rows, since a source that skips a stream (an endpoint it may not
+ * read, a stream it decides is not due) must not empty its collection.
+ */
+class Target extends StreamRows<ShimBinding> {
   /** Snapshot streams: the current refresh is complete (its deletions are staged). */
-  finished: boolean;
+  finished = false;
   /** The source said the stream did not complete: no deletions for it. */
-  incomplete: boolean;
-  /**
-   * The source read the stream in this run (a record, or a STARTED, RUNNING or COMPLETE status).
-   * A snapshot stream that did not appear keeps its rows: a source that skips a stream (an
-   * endpoint it may not read, a stream it decides is not due) must not empty its collection.
-   */
-  appeared: boolean;
-  /** Captured documents since the last checkpoint. */
-  dirty: boolean;
-  /** Keyed full-refresh streams: the keys of the rows in the collection, with the refresh that last sent each. */
-  tracker: KeyTracker | undefined;
-  /** Keyed full-refresh streams: the number of the refresh under way (its keys are stamped with it). */
-  refresh: number;
+  incomplete = false;
   /** A record without the collection key was warned of. */
-  keyless: boolean;
-  /** Rewrites each record's data before it is captured (airbyte-to-flow's normalizations). */
-  normalize: DocumentNormalizer | undefined;
+  keyless = false;
+
+  constructor(
+    binding: ShimBinding,
+    slot: Readonly<Record<string, unknown>>,
+    /** Keyed full-refresh streams: the keys of the rows in the collection, with the refresh that last sent each. */
+    readonly tracker: KeyTracker | undefined,
+    /** Keyed full-refresh streams: the number of the refresh under way (its keys are stamped with it). */
+    readonly refresh: number,
+    /** Rewrites each record's data before it is captured (airbyte-to-flow's normalizations). */
+    readonly normalize: DocumentNormalizer | undefined,
+  ) {
+    super(binding, slot, { continues: binding.syncMode === "incremental", snapshot: binding.snapshot });
+  }
 }
 
 export interface ReadSessionOptions {
@@ -94,7 +94,7 @@ export interface ReadSessionOptions {
  * fails or stops never gets it, so nothing after the source's last STATE is committed.
  *
  * A keyed full-refresh stream (a key of its own, whose collection schema has the deletion rule)
- * has its keys tracked in the state (`../trackedKeys.ts`, bounded as the Singer shim's are), each
+ * has its keys tracked in the state (`../core/keyTracker.ts`, bounded as the Singer shim's are), each
  * with the number of the refresh that last sent it; when a refresh completes (a COMPLETE status,
  * or the end of a read that succeeded), the keys older refreshes sent and it did not are deleted
  * (`_meta.op: "d"`). An incomplete refresh (a failed or stopped read, an INCOMPLETE status, a
@@ -111,6 +111,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   private readonly span = new RecordSpan();
   private readonly index: BindingIndex<ShimBinding & { target: Target }>;
   private readonly targets: Target[];
+  private readonly book: RowBook<Target>;
   private readonly skipped: SkippedStreams;
   private readonly sourceLog: Logger;
   private readonly maxKeys: number;
@@ -126,20 +127,9 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
-      return {
-        binding,
-        nextRowId: binding.syncMode === "incremental" && typeof slot.rowId === "number" ? slot.rowId : 0,
-        rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
-        finished: false,
-        incomplete: false,
-        appeared: false,
-        dirty: false,
-        tracker: this.keyTracker(binding, slot.keysDropped === true),
-        refresh: typeof slot.refresh === "number" ? slot.refresh : 1,
-        keyless: false,
-        normalize: options.normalizerOf?.(binding),
-      };
+      return new Target(binding, slot, this.keyTracker(binding, slot.keysDropped === true), typeof slot.refresh === "number" ? slot.refresh : 1, options.normalizerOf?.(binding));
     });
+    this.book = new RowBook(task, keeper, this.targets);
     this.index = new BindingIndex(this.targets.map((target) => ({ ...target.binding, target })));
     const untracked = bindings.filter((b) => b.keyedRefresh && !acceptsDeletions(b.writeSchema)).map((b) => b.stream);
     if (untracked.length) {
@@ -214,10 +204,8 @@ export class AirbyteReadSession implements AirbyteMessageSink {
     for (const target of this.targets) {
       if (target.binding.syncMode === "full_refresh" && !target.incomplete) this.keeper.forgetSourceState(target.binding.stateKey);
     }
-    this.stageRows();
-    const { updated, mergePatch } = this.keeper.commit();
     this.task.log.debug("the source's read ended: writing the final checkpoint", { records: this.records, states: this.states });
-    await this.task.checkpoint(updated, { mergePatch });
+    await this.book.checkpoint();
     this.skipped.report();
   }
 
@@ -252,14 +240,14 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   /** A record given as an object (in-process sources, and lines the fast path did not take). */
   private objectRecord(record: unknown): void {
     if (!isPlainObject(record) || typeof record.stream !== "string") {
-      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD without a stream name: ${preview(record)}`, { userFacing: true });
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD without a stream name: ${previewValue(record)}`, { userFacing: true });
     }
     const namespace = typeof record.namespace === "string" && record.namespace !== "" ? record.namespace : null;
     const found = this.index.lookup(record.stream, namespace);
     if (!found) return this.unknownStream(record.stream, namespace);
     const data = record.data;
     if (!isPlainObject(data)) {
-      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD of stream ${record.stream} whose data is not a JSON object: ${preview(data)}`, {
+      throw new FlowcapError("SOURCE_OUTPUT_INVALID", `the source wrote a RECORD of stream ${record.stream} whose data is not a JSON object: ${previewValue(data)}`, {
         userFacing: true,
       });
     }
@@ -330,23 +318,7 @@ export class AirbyteReadSession implements AirbyteMessageSink {
       this.task.log.debug(`not keeping the state of stream ${JSON.stringify(d.namespace ? `${d.namespace}.${d.name}` : d.name)}: no binding captures it`);
     }
     this.states++;
-    this.stageRows();
-    const { updated, mergePatch } = this.keeper.commit();
-    await this.task.checkpoint(updated, { mergePatch });
-  }
-
-  /** Stages the row bookkeeping of the streams that captured since the last checkpoint. */
-  private stageRows(): void {
-    for (const target of this.targets) {
-      if (!target.dirty) continue;
-      target.dirty = false;
-      const b = target.binding;
-      if (b.syncMode === "incremental") this.keeper.stage(b.stateKey, { rowId: target.nextRowId });
-      else if (b.snapshot && target.nextRowId > target.rowsBound) {
-        target.rowsBound = target.nextRowId;
-        this.keeper.stage(b.stateKey, { rows: target.rowsBound });
-      }
-    }
+    await this.book.checkpoint();
   }
 
   /**
@@ -354,16 +326,8 @@ export class AirbyteReadSession implements AirbyteMessageSink {
    * count are deleted (`_meta.op: "d"`), committed with the next checkpoint.
    */
   private finishRefresh(target: Target): void {
-    const b = target.binding;
-    const count = target.nextRowId;
-    if (target.rowsBound > count) {
-      this.task.log.info(`stream ${b.stream}: the refresh has ${count} row(s), the previous one ${target.rowsBound}: deleting the rest`);
-      for (let id = count; id < target.rowsBound; id++) this.task.capturedJson(b.index, `{"_meta":{"op":"d","row_id":${id}}}`);
-    }
-    target.rowsBound = count;
+    finishSnapshot(this.task, this.task.log, target, target.nextRowId);
     target.finished = true;
-    target.dirty = false;
-    this.keeper.stage(b.stateKey, { rows: count });
   }
 
   /**
@@ -372,14 +336,11 @@ export class AirbyteReadSession implements AirbyteMessageSink {
    * after this (more of the same refresh) keep its number.
    */
   private finishKeyedRefresh(target: Target): void {
-    const b = target.binding;
     const tracker = target.tracker!;
     if (tracker.dropped) return;
-    const stale = tracker.settle(target.refresh);
-    if (stale.length) this.task.log.info(`stream ${b.stream}: the refresh is complete: deleting ${stale.length} row(s) it no longer has`);
-    for (const key of stale) this.task.capturedJson(b.index, tracker.deletionDocument(key, `{"op":"d","row_id":${target.nextRowId++}}`));
+    deleteStaleKeys(this.task, this.task.log, target, tracker, target.refresh, (count) => `the refresh is complete: deleting ${count} row(s) it no longer has`);
     target.finished = true;
-    this.keeper.stage(b.stateKey, { refresh: target.refresh + 1 });
+    this.keeper.stage(target.binding.stateKey, { refresh: target.refresh + 1 });
   }
 
   private logMessage(log: AirbyteMessage["log"]): void {
@@ -437,9 +398,9 @@ export class AirbyteReadSession implements AirbyteMessageSink {
   }
 }
 
-function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+/** A value the source wrote, as JSON cut short for an error message. */
+function previewValue(value: unknown): string {
+  return preview(JSON.stringify(value) ?? String(value));
 }
 
 /** Logs an Airbyte LOG message at its level (FATAL and ERROR → error, WARN → warn, ...). */

@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import type { Logger } from "../../runtime/index.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
-import { SlotState, type StateCheckpoint, type TrackedMap } from "../slotState.js";
+import { SlotState, type StateCheckpoint, type TrackedMap } from "../core/index.js";
 import { BindingIndex } from "./bindings.js";
 import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, AirbyteStreamState } from "./types.js";
 
@@ -18,7 +18,7 @@ import type { AirbyteStateInput, AirbyteStateMessage, AirbyteStreamDescriptor, A
  *       "rows":   <row ids 0..rows-1 may exist in the collection of a snapshot stream>,
  *       "keys":   { "<key JSON>": <the refresh that last sent it> }   (keyed full-refresh streams),
  *       "refresh": <the number of the keyed full-refresh stream's refresh under way>,
- *       "keysDropped": true   (too many keys to track: see ../trackedKeys.ts)
+ *       "keysDropped": true   (too many keys to track: see ../core/keyTracker.ts)
  *     }
  *   },
  *   "airbyte": {

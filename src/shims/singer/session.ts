@@ -3,18 +3,17 @@ import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { relayLine } from "../child.js";
-import { jsonProblem, ProtocolLineRule } from "../protocolLines.js";
+import { jsonProblem, preview, ProtocolLineRule } from "../protocolLines.js";
 import { documentSchema } from "../documents.js";
-import { SkippedStreams } from "../skippedStreams.js";
 import { LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";
 import { readBatch } from "./batch.js";
 import type { SingerBinding } from "./bindings.js";
 import { scanSingerRecord, SingerRecordSpan } from "./recordScanner.js";
 import { modernSchema } from "./schema.js";
 import type { SingerStateKeeper } from "./state.js";
-import { DEFAULT_MAX_TRACKED_KEYS, KeyTracker, PENDING_VERSION } from "../trackedKeys.js";
+import { DEFAULT_MAX_TRACKED_KEYS, deleteStaleKeys, finishSnapshot, KeyTracker, PENDING_VERSION, RowBook, SkippedStreams, StreamRows } from "../core/index.js";
 
-export { DEFAULT_MAX_TRACKED_KEYS } from "../trackedKeys.js";
+export { DEFAULT_MAX_TRACKED_KEYS } from "../core/index.js";
 
 export interface SyncSessionOptions {
   /** How logs name the tap. */
@@ -29,35 +28,37 @@ export interface SyncSessionOptions {
   maxLineBytes?: number;
 }
 
-/** A binding as the session tracks it. */
-interface Target {
-  binding: SingerBinding;
-  /** The `_meta.row_id` of the next document. */
-  nextRowId: number;
-  /** Captured since the last checkpoint: its row bookkeeping is staged at the next one. */
-  dirty: boolean;
-  /** The stream appeared in this run (SCHEMA, RECORD, ACTIVATE_VERSION or BATCH). */
-  appeared: boolean;
-  records: number;
-  /** rows mode: row ids 0..rowsBound-1 may be in the collection. */
-  rowsBound: number;
-  /** rows mode: the version the current row ids belong to (undefined for unversioned refreshes). */
-  rowsVersion: number | undefined;
+/**
+ * A binding as the session tracks it: its rows (`../core/rowBook.ts`: row ids continue across
+ * runs; a rows-mode stream is a snapshot whose `rowsVersion` is the version its row ids belong
+ * to, undefined for unversioned refreshes) and what the Singer protocol adds. `appeared` is set
+ * by a SCHEMA, RECORD, ACTIVATE_VERSION or BATCH of the stream.
+ */
+class Target extends StreamRows<SingerBinding> {
+  records = 0;
   /** rows mode: this run has had a record, which decided whether the refresh restarts. */
-  refreshing: boolean;
-  /** keys mode: the stream's keys (key JSON → version), tracked once the tap versions the stream. */
-  tracker: KeyTracker | undefined;
+  refreshing = false;
   /** The version activated in this run whose deletions are still to be made. */
-  pendingActivation: number | undefined;
+  pendingActivation: number | undefined = undefined;
   /** The last sourcedSchema written, as JSON. */
-  sourced: string | undefined;
-  warned: Set<string>;
+  sourced: string | undefined = undefined;
+  readonly warned = new Set<string>();
   /**
    * The stream declares `_sdc_deleted_at` (in the collection's schema or a SCHEMA message): the
    * Singer convention for rows deleted at the source (log-based replication of pipelinewise's
    * and Meltano's database taps), whose records carry the key and a deletion time.
    */
   softDeletes: boolean;
+
+  constructor(
+    binding: SingerBinding,
+    slot: Readonly<Record<string, unknown>>,
+    /** keys mode: the stream's keys (key JSON → version), tracked once the tap versions the stream. */
+    readonly tracker: KeyTracker | undefined,
+  ) {
+    super(binding, slot, { continues: true, snapshot: binding.mode === "rows" });
+    this.softDeletes = binding.mode !== "rows" && declares(binding.writeSchema, SDC_DELETED_AT);
+  }
 }
 
 /** The Singer convention's deletion marker: a record whose `_sdc_deleted_at` is not null. */
@@ -95,6 +96,7 @@ export class SingerSyncSession {
   private readonly span = new SingerRecordSpan();
   private readonly byName = new Map<string, Target>();
   private readonly targets: Target[];
+  private readonly book: RowBook<Target>;
   private readonly skipped: SkippedStreams;
   /** Message types the shim does not know, reported once each. */
   private readonly unknownTypes = new Set<string>();
@@ -113,24 +115,11 @@ export class SingerSyncSession {
     this.maxKeys = options.maxTrackedKeys ?? DEFAULT_MAX_TRACKED_KEYS;
     this.targets = bindings.map((binding) => {
       const slot = keeper.slot(binding.stateKey);
-      const target: Target = {
-        binding,
-        nextRowId: typeof slot.rowId === "number" ? slot.rowId : 0,
-        dirty: false,
-        appeared: false,
-        softDeletes: binding.mode !== "rows" && declares(binding.writeSchema, SDC_DELETED_AT),
-        records: 0,
-        rowsBound: typeof slot.rows === "number" ? slot.rows : 0,
-        rowsVersion: typeof slot.rowsVersion === "number" ? slot.rowsVersion : undefined,
-        refreshing: false,
-        tracker: binding.mode === "keys" ? new KeyTracker(keeper, binding.stateKey, binding.key, this.maxKeys, slot.keysDropped === true) : undefined,
-        pendingActivation: undefined,
-        sourced: undefined,
-        warned: new Set(),
-      };
+      const target = new Target(binding, slot, binding.mode === "keys" ? new KeyTracker(keeper, binding.stateKey, binding.key, this.maxKeys, slot.keysDropped === true) : undefined);
       if (slot.versioned === true) target.tracker?.start();
       return target;
     });
+    this.book = new RowBook(task, keeper, this.targets);
     // The tap's id wins; other names a tap may write (stream, alias) match when no other binding has them.
     for (const t of this.targets) this.byName.set(t.binding.stream, t);
     for (const [i, b] of bindings.entries()) for (const n of b.names ?? []) if (!this.byName.has(n)) this.byName.set(n, this.targets[i]!);
@@ -174,10 +163,8 @@ export class SingerSyncSession {
       if (target.binding.mode === "rows" && target.appeared) this.finishRefresh(target);
       this.warnIfNeverVersioned(target);
     }
-    this.stageRows();
-    const { updated, mergePatch } = this.keeper.commit();
     this.task.log.debug("the tap exited: writing the final checkpoint", { records: this.records, states: this.states });
-    await this.task.checkpoint(updated, { mergePatch });
+    await this.book.checkpoint();
     this.skipped.report();
   }
 
@@ -368,31 +355,18 @@ export class SingerSyncSession {
     }
     const tracker = target.tracker;
     if (!tracker?.tracking) return;
-    const stale = tracker.settle(version);
-    if (stale.length) this.tapLog.info(`stream ${b.stream}: version ${version} is active: deleting ${stale.length} row(s) of earlier versions`);
-    for (const key of stale) {
-      this.task.capturedJson(b.index, tracker.deletionDocument(key, `{"op":"d","row_id":${target.nextRowId++}}`));
-      this.deletions++;
-    }
-    target.dirty = true;
+    this.deletions += deleteStaleKeys(this.task, this.tapLog, target, tracker, version, (count) => `version ${version} is active: deleting ${count} row(s) of earlier versions`);
   }
 
   /** rows mode: the current refresh is complete: rows the collection may hold beyond its count are deleted. */
   private finishRefresh(target: Target): void {
-    const b = target.binding;
     const count = target.refreshing ? target.nextRowId : 0;
     if (!target.refreshing) {
       target.nextRowId = 0;
       target.rowsVersion = undefined;
     }
-    if (target.rowsBound > count) {
-      this.tapLog.info(`stream ${b.stream}: the refresh has ${count} row(s), the previous one ${target.rowsBound}: deleting the rest`);
-      for (let id = count; id < target.rowsBound; id++) this.task.capturedJson(b.index, `{"_meta":{"op":"d","row_id":${id}}}`);
-      this.deletions += target.rowsBound - count;
-    }
-    target.rowsBound = count;
+    this.deletions += finishSnapshot(this.task, this.tapLog, target, count);
     target.refreshing = true;
-    target.dirty = true;
   }
 
   /**
@@ -421,24 +395,7 @@ export class SingerSyncSession {
     }
     this.keeper.apply(line, value.valueStart, value.valueEnd);
     this.states++;
-    this.stageRows();
-    const { updated, mergePatch } = this.keeper.commit();
-    await this.task.checkpoint(updated, { mergePatch });
-  }
-
-  /** Stages the row bookkeeping of the streams that changed since the last checkpoint. */
-  private stageRows(): void {
-    for (const target of this.targets) {
-      if (!target.dirty) continue;
-      target.dirty = false;
-      const b = target.binding;
-      if (b.mode === "rows") {
-        target.rowsBound = Math.max(target.rowsBound, target.nextRowId);
-        this.keeper.stage(b.stateKey, { rowId: target.nextRowId, rows: target.rowsBound, rowsVersion: target.rowsVersion });
-      } else {
-        this.keeper.stage(b.stateKey, { rowId: target.nextRowId });
-      }
-    }
+    await this.book.checkpoint();
   }
 
   private schema(message: JsonObject): void {
@@ -519,10 +476,6 @@ function versionOf(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value.trim())) return Number(value);
   return undefined;
-}
-
-function preview(text: string): string {
-  return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
 /** Whether a JSON schema declares a top-level property. */

@@ -1,6 +1,6 @@
 import type { Logger } from "../../runtime/index.js";
 import { objectMembers, skipWs, LBRACE } from "../jsonBytes.js";
-import { SlotState, type MapValue, type StateCheckpoint, type TrackedMap } from "../slotState.js";
+import { SlotState, type MapValue, type StateCheckpoint, type TrackedMap } from "../core/index.js";
 
 /**
  * How a Singer tap's state is kept in Flow's connector state:

@@ -11,7 +11,7 @@
  * stops tracking and its deletions stop, which its shim says.
  */
 import type { TrackedMap } from "./slotState.js";
-import { arrayItems, QUOTE, valueAt } from "./jsonBytes.js";
+import { arrayItems, QUOTE, valueAt } from "../jsonBytes.js";
 
 /**
  * How many keys a stream tracks before it stops. Each tracked key is an entry of Flow's

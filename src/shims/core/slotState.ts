@@ -19,7 +19,7 @@
  * entries at a time: `map()` tracks those entry by entry, so a checkpoint carries the changed
  * entries only, never the whole map.
  */
-import { applyMergePatch, deepEqual, diffMergePatch, isPlainObject, type JsonObject } from "../util/mergePatch.js";
+import { applyMergePatch, deepEqual, diffMergePatch, isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 
 /** A checkpoint's `updated` and whether it is a merge patch. */
 export interface StateCheckpoint {

@@ -1,4 +1,4 @@
-import type { Logger } from "../runtime/index.js";
+import type { Logger } from "../../runtime/index.js";
 
 /**
  * Records of streams no binding captures, which a shim skips: the first of each stream is

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyMergePatch } from "../util/mergePatch.js";
+import { applyMergePatch } from "../../util/mergePatch.js";
 import { SlotState, type StateCheckpoint } from "./slotState.js";
 
 function reduce(state: unknown, cp: StateCheckpoint): Record<string, unknown> {
