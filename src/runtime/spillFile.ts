@@ -1,7 +1,26 @@
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
+
+let opened = 0;
+
+/**
+ * Creates and opens a new temporary file only this process can read, then unlinks it. `wx+`
+ * (O_EXCL) refuses a name that exists, so nothing planted at the name (a symlink) is ever
+ * followed; the name need not be unguessable, only new.
+ */
+function openExclusive(): number {
+  for (;;) {
+    const file = path.join(tmpdir(), `flowcap-spool-${process.pid}-${Date.now().toString(36)}-${opened++}`);
+    try {
+      const fd = openSync(file, "wx+", 0o600);
+      unlinkSync(file);
+      return fd;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+}
 
 /** Spilled bytes are kept in pages of this size (a spool block's, so a page is read back into a block). */
 export const SPILL_PAGE_BYTES = 16 * 1024;
@@ -30,9 +49,7 @@ export class SpillFile {
   /** Takes a page (a freed one if any). */
   take(): number {
     if (this.fd === undefined) {
-      const file = path.join(tmpdir(), `flowcap-spool-${process.pid}-${randomBytes(6).toString("hex")}`);
-      this.fd = openSync(file, "w+", 0o600);
-      unlinkSync(file);
+      this.fd = openExclusive();
     }
     return this.free.pop() ?? this.pages++;
   }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { builtin } from "../util/builtin.js";
 import { parsePointer } from "../util/jsonPointer.js";
 import { compareComparable, comparableOf, type Comparable, type CursorKind } from "./cursor.js";
 
@@ -12,8 +12,11 @@ export const MAX_BOUNDARY_DOCUMENTS = 1000;
 /** What the state keeps of one document at the boundary: its digest and its cursor value. */
 export type SeenEntry = [digest: string, value: Comparable];
 
+let createHash: typeof import("node:crypto").createHash | undefined;
+
 /** A short digest of a document's JSON (96 bits): enough to tell versions apart, small in state. */
 export function digestOf(json: string): string {
+  createHash ??= builtin<typeof import("node:crypto")>("node:crypto").createHash;
   return createHash("sha256").update(json).digest("base64url").slice(0, 16);
 }
 

@@ -1,5 +1,4 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { builtin } from "./builtin.js";
 
 type GcFunction = (options?: { type?: "minor" | "major"; execution?: "sync" | "async" }) => void;
 let gc: GcFunction | null | undefined;
@@ -20,8 +19,9 @@ let gc: GcFunction | null | undefined;
 export function collectYoungGarbage(): void {
   if (gc === undefined) {
     try {
-      setFlagsFromString("--expose-gc");
-      gc = runInNewContext("gc") as GcFunction;
+      // Loaded here, not at start-up: a cold `spec` never collects.
+      builtin<typeof import("node:v8")>("node:v8").setFlagsFromString("--expose-gc");
+      gc = builtin<typeof import("node:vm")>("node:vm").runInNewContext("gc") as GcFunction;
     } catch {
       gc = null;
     }
