@@ -1,4 +1,4 @@
-import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type LineBatch, type Response } from "../protocol/index.js";
+import { DEFAULT_MAX_LINE_BYTES, type LineBatch, type Response } from "../protocol/index.js";
 import { ChildProcessError, startChild, type ChildExit, type ChildProcessHandle, type LaunchedChild } from "../process/index.js";
 import type { LocalEndpoint } from "./catalog.js";
 import { decodeOpsLog, type OpsLog } from "./opsLog.js";
