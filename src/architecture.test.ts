@@ -8,7 +8,9 @@ import { readModule, repositoryFiles, unusedExports } from "../test/helpers/modu
 /**
  * The layers of STYLE.md, as a test: every import in src/ (tests aside) runs down the layers.
  * Read `a: [b, c]` as "a may import b and c". util ← protocol ← runtime ← sdk ← oauth ← shims;
- * host and tooling build on protocol and util only (host cannot lean on flowcap's own runtime);
+ * process (running child programs) sits on protocol and util, under the shims and the host;
+ * host builds on process, protocol and util, tooling on protocol and util (host cannot lean on
+ * flowcap's own runtime);
  * testing (the kit, and the conformance suite composed from host's and OAuth's checks) sits on
  * host, oauth and the core; public/ (the package entries) re-exports any layer but the CLI; cli
  * sits on top and nothing imports it.
@@ -16,15 +18,16 @@ import { readModule, repositoryFiles, unusedExports } from "../test/helpers/modu
 const LAYERS: Record<string, readonly string[]> = {
   util: [],
   protocol: ["util"],
+  process: ["protocol", "util"],
   runtime: ["protocol", "util"],
   sdk: ["runtime", "protocol", "util"],
   oauth: ["sdk", "runtime", "protocol", "util"],
-  shims: ["oauth", "sdk", "runtime", "protocol", "util"],
-  host: ["protocol", "util"],
+  shims: ["oauth", "sdk", "runtime", "process", "protocol", "util"],
+  host: ["process", "protocol", "util"],
   tooling: ["protocol", "util"],
-  testing: ["host", "oauth", "sdk", "runtime", "protocol", "util"],
-  public: ["testing", "host", "shims", "oauth", "sdk", "runtime", "protocol", "util"],
-  cli: ["public", "testing", "tooling", "host", "shims", "oauth", "sdk", "runtime", "protocol", "util"],
+  testing: ["host", "oauth", "sdk", "runtime", "process", "protocol", "util"],
+  public: ["testing", "host", "shims", "oauth", "sdk", "runtime", "process", "protocol", "util"],
+  cli: ["public", "testing", "tooling", "host", "shims", "oauth", "sdk", "runtime", "process", "protocol", "util"],
 };
 
 const src = path.dirname(fileURLToPath(import.meta.url));

@@ -1,43 +1,18 @@
-import { spawn } from "node:child_process";
-import type { Readable, Writable } from "node:stream";
-import { LineSplitter, DEFAULT_MAX_LINE_BYTES, type Response } from "../protocol/index.js";
-import { FlowcapError } from "../util/errors.js";
+import { DEFAULT_MAX_LINE_BYTES, type LineBatch, type Response } from "../protocol/index.js";
+import { ChildProcessError, startChild, type ChildExit, type ChildProcessHandle, type LaunchedChild } from "../process/index.js";
 import type { LocalEndpoint } from "./catalog.js";
 import { decodeOpsLog, type OpsLog } from "./opsLog.js";
 import { ResponseChecker, type ResponseEvent } from "./responseChecker.js";
 import { ProtocolViolationError } from "./rules.js";
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** The connector process failed: it exited non-zero or was killed. Carries its last log. */
-export class ConnectorFailedError extends FlowcapError {
-  constructor(
-    readonly status: ExitStatus,
-    readonly lastLog: OpsLog | undefined,
-    readonly stderrTail: string[],
-  ) {
-    const how = status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
-    const why = lastLog ? `: ${lastLog.message}` : " with no log output";
-    super("CONNECTOR_FAILED", `connector ${how}${why}`, { userFacing: true, data: { code: status.code, signal: status.signal } });
-  }
-}
+/** How a connector process ended. */
+export type ExitStatus = ChildExit;
 
 /**
  * What the host needs of a running connector: its three pipes, a way to signal it, and its
  * end. A spawned ChildProcess is one; the testing kit runs connectors in-process behind it.
  */
-export interface ConnectorChild {
-  readonly pid?: number | undefined;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  kill(signal?: NodeJS.Signals): boolean;
-  on(event: "close", listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
-  on(event: "error", listener: (error: Error) => void): this;
-}
+export type ConnectorChild = LaunchedChild;
 
 /** Starts a connector some other way than spawning its command (see ConnectorChild). */
 export type ConnectorLauncher = (endpoint: LocalEndpoint, env: Record<string, string>) => ConnectorChild;
@@ -54,87 +29,59 @@ export interface ConnectorProcessOptions {
   maxLineBytes?: number;
 }
 
-const STDERR_TAIL = 20;
-
 /** How long Flow's runtime waits for a connector to take an acknowledge from its stdin (flow-protocol.md §0). */
 export const ACKNOWLEDGE_TIMEOUT_MS = 10_000;
 
 /**
  * A connector run as a black box, the way Flow's runtime runs a local connector: its argv with no
- * shell, in the catalog's directory, with the endpoint's env and LOG_LEVEL. Requests go to its
- * stdin as JSON lines; every byte of its stdout goes through the ResponseChecker, which stops the
- * run at the first protocol violation.
+ * shell, in the catalog's directory, with the endpoint's env and LOG_LEVEL, on the process core
+ * (`../process/`: it dies with flowcap, its stdout is read with backpressure). Requests go to
+ * its stdin as JSON lines; every line of its stdout goes through the ResponseChecker, which
+ * stops the run at the first protocol violation. A failed exit is a ChildProcessError led by the
+ * connector's last log, as Flow reports it.
  */
 export class ConnectorProcess {
   readonly child: ConnectorChild;
   readonly exited: Promise<ExitStatus>;
   readonly checker = new ResponseChecker();
-  private readonly splitter: LineSplitter;
+  private readonly process: ChildProcessHandle;
   private readonly queue: (ResponseEvent | { eof: true } | { error: unknown })[] = [];
   private wake: (() => void) | undefined;
+  /** Wakes the reading pump once the consumer has taken responses below the high-water mark. */
+  private resumePump: (() => void) | undefined;
   private readonly highWaterLines: number;
-  private paused = false;
-  private stdoutEnded = false;
   /** True once the consumer has been told stdout ended; later reads return undefined at once. */
   private drained = false;
   private failure: unknown;
   private endViolation: ProtocolViolationError | undefined;
   private status: ExitStatus | undefined;
   private partialTail = false;
-  private readonly stderrTail: string[] = [];
   lastLog: OpsLog | undefined;
 
-  private constructor(endpoint: LocalEndpoint, private readonly options: ConnectorProcessOptions) {
+  private constructor(private readonly endpoint: LocalEndpoint, private readonly options: ConnectorProcessOptions) {
     this.highWaterLines = options.highWaterLines ?? 10_000;
-    this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-    const [command, ...args] = endpoint.command;
-    this.child = options.launch
-      ? options.launch(endpoint, { ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" })
-      : spawn(command!, args, {
-          cwd: endpoint.cwd,
-          env: { ...process.env, ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" },
-          stdio: ["pipe", "pipe", "pipe"],
-          shell: false,
-          // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
-          // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
-          // of SIGINT mid-transaction. Were flowcap to die, the connector still sees its stdin close.
-          detached: true,
-        });
-    this.exited = new Promise((resolve) => {
-      this.child.on("close", (code, signal) => {
-        this.status = { code, signal };
-        resolve(this.status);
-      });
-      this.child.on("error", (error) => {
-        const message = (error as NodeJS.ErrnoException).code === "ENOENT" ? `cannot start the connector: ${command} was not found (command: ${JSON.stringify(endpoint.command)}, in ${endpoint.cwd})` : `cannot start the connector: ${error.message}`;
-        this.push({ error: new FlowcapError("CONNECTOR_FAILED", message, { userFacing: true, cause: error }) });
-        this.status = { code: null, signal: null };
-        resolve(this.status);
-      });
+    const env = { ...endpoint.env, LOG_LEVEL: options.logLevel ?? "info" };
+    const { launch } = options;
+    this.process = startChild({
+      argv: endpoint.command,
+      label: "connector",
+      cwd: endpoint.cwd,
+      env: { ...process.env, ...env },
+      launch: launch ? () => launch(endpoint, env) : undefined,
+      keepStdinOpen: true,
+      // Its own process group: a Ctrl-C at the terminal reaches flowcap alone, which then stops
+      // the connector as Flow would (stdin EOF, then SIGTERM), instead of the connector dying
+      // of SIGINT mid-transaction. Were flowcap to die, the connector dies with it.
+      detached: true,
+      maxLineBytes: options.maxLineBytes,
+      maxStderrLineChars: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      // The pump below keeps up to highWaterLines checked responses; the core's own buffer stays small.
+      highWaterMarkBytes: 256 * 1024,
+      onStderrLine: (text) => this.onStderr(text),
     });
-    this.child.stdin!.on("error", () => {
-      // The connector may exit without reading all its input; its exit status tells the story.
-    });
-    const splitStderr = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-    const onStderr = (line: Buffer) => {
-      const text = line.toString("utf8");
-      if (text.trim() === "") return;
-      this.stderrTail.push(text);
-      if (this.stderrTail.length > STDERR_TAIL) this.stderrTail.shift();
-      const log = decodeOpsLog(text);
-      // Flow groups consecutive unstructured lines (a traceback, say) into one log, whose
-      // message becomes the task's error when it is the last.
-      const previous = this.lastLog;
-      this.lastLog =
-        log.unstructured && previous?.unstructured
-          ? { ...previous, message: `${previous.message}\n${log.message}`, level: previous.level === "error" || log.level === "error" ? "error" : log.level }
-          : log;
-      this.options.onLog?.(log);
-    };
-    this.child.stderr!.on("data", (chunk: Buffer) => splitStderr.push(chunk, onStderr));
-    this.child.stderr!.on("end", () => splitStderr.end(onStderr));
-    this.child.stdout!.on("data", (chunk: Buffer) => this.onStdout(chunk));
-    this.child.stdout!.on("end", () => this.onStdoutEnd());
+    this.child = this.process.child;
+    this.exited = this.process.exited.then((status) => (this.status = status));
+    void this.pump();
   }
 
   static start(endpoint: LocalEndpoint, options: ConnectorProcessOptions = {}): ConnectorProcess {
@@ -187,9 +134,10 @@ export class ConnectorProcess {
     for (;;) {
       if (this.drained) return undefined;
       const item = this.queue.shift();
-      if (this.paused && this.queue.length < this.highWaterLines / 2) {
-        this.paused = false;
-        this.child.stdout!.resume();
+      if (this.resumePump && this.queue.length < this.highWaterLines / 2) {
+        const resume = this.resumePump;
+        this.resumePump = undefined;
+        resume();
       }
       if (item) {
         if ("eof" in item) {
@@ -204,7 +152,7 @@ export class ConnectorProcess {
   }
 
   /**
-   * Waits for the process to exit. A non-zero exit is a ConnectorFailedError (with the
+   * Waits for the process to exit. A non-zero exit is a ChildProcessError (led by the
    * connector's last log line); a clean exit after output that broke a rule at its end (a partial
    * line, an unanswered request, an open checkpoint sequence) is that ProtocolViolationError.
    */
@@ -216,9 +164,14 @@ export class ConnectorProcess {
     return status;
   }
 
-  /** The error for a failed exit, with the connector's last log line. */
-  failed(status: ExitStatus): ConnectorFailedError {
-    return new ConnectorFailedError(status, this.lastLog, [...this.stderrTail]);
+  /**
+   * The error for a failed exit: `connector exited with status N: <its last log>`, as Flow
+   * reports a connector's failure (its last log line is the task's error).
+   */
+  failed(status: ExitStatus): ChildProcessError {
+    const how = status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
+    const why = this.lastLog ? `: ${this.lastLog.message}` : " with no log output";
+    return new ChildProcessError("connector", status, this.process.stderrTail(), { detail: this.lastLog?.message, message: `connector ${how}${why}` });
   }
 
   /**
@@ -229,9 +182,9 @@ export class ConnectorProcess {
   async stop(graceMs = 10_000): Promise<ExitStatus & { signalled: boolean }> {
     this.closeInput();
     if (await this.exitsWithin(graceMs)) return { ...this.status!, signalled: false };
-    this.child.kill("SIGTERM");
+    this.process.kill("SIGTERM");
     if (await this.exitsWithin(graceMs)) return { ...this.status!, signalled: true };
-    this.child.kill("SIGKILL");
+    this.process.kill("SIGKILL");
     return { ...(await this.exited), signalled: true };
   }
 
@@ -251,33 +204,72 @@ export class ConnectorProcess {
 
   /** Kills the process at once (cleanup). */
   kill(): void {
-    if (!this.status) this.child.kill("SIGKILL");
+    this.process.kill("SIGKILL");
   }
 
-  private onStdout(chunk: Buffer): void {
-    if (this.failure) return;
+  /**
+   * Reads stdout from the process core and checks each line as it arrives, ahead of the
+   * consumer by at most `highWaterLines` responses: past that it stops reading, the core's
+   * buffer fills, and the connector blocks in its write.
+   */
+  private async pump(): Promise<void> {
     try {
-      this.splitter.push(chunk, (line, n) => this.push(this.checker.line(line.toString("utf8"), n)));
+      for await (const batch of this.process.lineBatches()) {
+        if (this.failure) continue; // after a violation, what follows is read and discarded
+        this.check(batch);
+        if (this.queue.length >= this.highWaterLines) await new Promise<void>((resolve) => (this.resumePump = resolve));
+      }
     } catch (error) {
+      // A line over the limit.
       this.fail(error);
+      return;
     }
-    if (!this.paused && this.queue.length >= this.highWaterLines) {
-      this.paused = true;
-      this.child.stdout!.pause();
+    // The core ends stdout at once when the connector could not be started.
+    const startError = this.process.startError;
+    if (startError) {
+      this.fail(this.startFailure(startError));
+      return;
     }
-  }
-
-  private onStdoutEnd(): void {
-    if (this.stdoutEnded || this.failure) return;
-    this.stdoutEnded = true;
+    if (this.failure) return;
     // Rules about how output ends are judged with the exit status (see finish()): a connector
     // that failed is reported as failed, not for the output its failure cut short.
-    this.splitter.end((line, n) => {
-      this.partialTail = true;
-      this.endViolation ??= new ProtocolViolationError("partial-line", "stdout ended with a line that has no newline", { lineNumber: n, line: line.toString("utf8") });
-    });
     this.endViolation ??= this.checker.end();
     this.push({ eof: true });
+  }
+
+  private check(batch: LineBatch): void {
+    const partial = batch === this.process.partialLastBatch;
+    const lines = partial ? batch.count - 1 : batch.count;
+    for (let k = 0; k < lines && !this.failure; k++) {
+      try {
+        this.push(this.checker.line(batch.line(k).toString("utf8"), batch.firstLine + k));
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    if (partial && !this.failure) {
+      this.partialTail = true;
+      const k = batch.count - 1;
+      this.endViolation ??= new ProtocolViolationError("partial-line", "stdout ended with a line that has no newline", { lineNumber: batch.firstLine + k, line: batch.line(k).toString("utf8") });
+    }
+  }
+
+  private startFailure(error: Error): ChildProcessError {
+    const { command, cwd } = this.endpoint;
+    const message = (error as NodeJS.ErrnoException).code === "ENOENT" ? `cannot start the connector: ${command[0]} was not found (command: ${JSON.stringify(command)}, in ${cwd})` : `cannot start the connector: ${error.message}`;
+    return new ChildProcessError("connector", { spawnError: error }, [], { message });
+  }
+
+  private onStderr(text: string): void {
+    const log = decodeOpsLog(text);
+    // Flow groups consecutive unstructured lines (a traceback, say) into one log, whose
+    // message becomes the task's error when it is the last.
+    const previous = this.lastLog;
+    this.lastLog =
+      log.unstructured && previous?.unstructured
+        ? { ...previous, message: `${previous.message}\n${log.message}`, level: previous.level === "error" || log.level === "error" ? "error" : log.level }
+        : log;
+    this.options.onLog?.(log);
   }
 
   private fail(error: unknown): void {

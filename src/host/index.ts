@@ -18,7 +18,8 @@ export {
 } from "./catalog.js";
 export { CatalogError } from "./sourceFile.js";
 export { parseDurationSeconds } from "./duration.js";
-export { ConnectorProcess, ConnectorFailedError, type ExitStatus, type ConnectorProcessOptions, type ConnectorChild, type ConnectorLauncher } from "./connectorProcess.js";
+export { ChildProcessError } from "../process/index.js";
+export { ConnectorProcess, type ExitStatus, type ConnectorProcessOptions, type ConnectorChild, type ConnectorLauncher } from "./connectorProcess.js";
 export { ResponseChecker, type ResponseEvent } from "./responseChecker.js";
 export { PROTOCOL_RULES, ProtocolViolationError, type RuleId } from "./rules.js";
 export { decodeOpsLog, type OpsLog, type OpsLevel } from "./opsLog.js";

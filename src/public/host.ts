@@ -11,7 +11,7 @@ export {
   DEFAULT_INTERVAL_SECONDS,
   CatalogError,
   ConnectorProcess,
-  ConnectorFailedError,
+  ChildProcessError,
   ResponseChecker,
   PROTOCOL_RULES,
   ProtocolViolationError,

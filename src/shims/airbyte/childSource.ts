@@ -1,6 +1,7 @@
 import { StoppedError, FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions } from "../child.js";
+import { withTempDir, type ChildProcessHandle } from "../../process/index.js";
+import { startProgram, type ProgramOptions } from "../child.js";
 import { airbyteMessageOf, logAirbyteLog, logTraceError } from "./session.js";
 import type { AirbyteReadContext, AirbyteReadOutcome, AirbyteSource, AirbyteSourceContext } from "./source.js";
 import type { AirbyteMessageSink } from "./session.js";

@@ -4,7 +4,7 @@ import type { Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
 import { collectSecrets } from "../../util/redact.js";
-import { relayLine } from "../child.js";
+import { relayLine } from "../logRelay.js";
 import { logAirbyteLog, logTraceError, type AirbyteMessageSink } from "./session.js";
 import type { AirbyteReadOutcome, AirbyteSource } from "./source.js";
 import { decodeCompressedState } from "./state.js";

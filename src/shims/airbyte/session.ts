@@ -2,7 +2,7 @@ import type { LineBatch } from "../../protocol/index.js";
 import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject } from "../../util/mergePatch.js";
-import { levelFromName, relayLine } from "../child.js";
+import { levelFromName, relayLine } from "../logRelay.js";
 import { preview, ProtocolLineRule } from "../protocolLines.js";
 import { acceptsDeletions } from "../documents.js";
 import { DEFAULT_MAX_TRACKED_KEYS, deleteStaleKeys, finishSnapshot, KeyTracker, RowBook, SkippedStreams, StreamRows } from "../core/index.js";

@@ -2,7 +2,7 @@ import type { LineBatch } from "../../protocol/index.js";
 import type { CaptureTask, Logger } from "../../runtime/index.js";
 import { FlowcapError } from "../../util/errors.js";
 import { isPlainObject, type JsonObject } from "../../util/mergePatch.js";
-import { relayLine } from "../child.js";
+import { relayLine } from "../logRelay.js";
 import { jsonProblem, preview, ProtocolLineRule } from "../protocolLines.js";
 import { documentSchema } from "../documents.js";
 import { LBRACE, metaTail, objectMembers, QUOTE, skipWs, valueAt, type JsonMember } from "../jsonBytes.js";

@@ -2,7 +2,8 @@ import type { LineBatch } from "../../protocol/index.js";
 import type { Logger } from "../../runtime/index.js";
 import { FlowcapError, StoppedError } from "../../util/errors.js";
 import { deepEqual, isPlainObject } from "../../util/mergePatch.js";
-import { startProgram, withTempDir, type ChildProcessHandle, type ProgramOptions, type StartChildOptions, type TempDir } from "../child.js";
+import { withTempDir, type ChildProcessHandle, type TempDir } from "../../process/index.js";
+import { startProgram, type ProgramOperation, type ProgramOptions } from "../child.js";
 import type { SingerAbout, SingerCatalog } from "./types.js";
 
 /** How long `--about` and `--help` may take before the tap is stopped. */
@@ -85,8 +86,8 @@ export interface ChildTapOptions extends ProgramOptions {
 export function childTap(options: ChildTapOptions): SingerTap {
   const label = options.label ?? options.argv.join(" ");
   const program = { ...options, inheritEnvPrefixes: options.inheritEnvPrefixes ?? SINGER_ENV_PREFIXES };
-  const start = (args: string[], what: string, ctx: { log: Logger; signal: AbortSignal }, extra: Partial<StartChildOptions> = {}): ChildProcessHandle =>
-    startProgram(program, args, { what, log: ctx.log, signal: ctx.signal, logFields: { tap: label } }, extra);
+  const start = (args: string[], what: string, ctx: { log: Logger; signal: AbortSignal }, extra: Pick<ProgramOperation, "stderrLevel" | "killTimeoutMs"> = {}): ChildProcessHandle =>
+    startProgram(program, args, { what, log: ctx.log, signal: ctx.signal, logFields: { tap: label }, ...extra });
 
   /** Runs a probe (`--about`, `--help`): its stdout lines, the tail of its stderr, and whether it exited 0. */
   async function probe(args: string[], ctx: SingerTapContext) {
