@@ -96,7 +96,11 @@ export async function capturedCases() {
     id: "captured",
     title: `Write ${DOCS.toLocaleString("en")} small captured documents, a checkpoint every 1,000, to a pipe read at full speed`,
     baseline: { name: "plain loop: JSON.stringify envelope + write each", fn: () => runWriter("plain", DOCS, open) },
-    candidates: [{ name: "flowcap serve(): task.captured + task.checkpoint", fn: () => runWriter("serve", DOCS, open) }],
+    candidates: [
+      { name: "flowcap serve(): task.captured + task.checkpoint", fn: () => runWriter("serve", DOCS, open) },
+      { name: "plain loop, batched: JSON.stringify envelopes, one write per checkpoint", fn: () => runWriter("batched", DOCS, open) },
+    ],
+    relations: [["flowcap serve(): task.captured + task.checkpoint", "plain loop, batched: JSON.stringify envelopes, one write per checkpoint"]],
     report(rows) {
       for (const row of rows) process.stdout.write(`\n${row.name}: ${Math.round(DOCS / (row.medianMs / 1000)).toLocaleString("en")} documents a second`);
       process.stdout.write("\n");

@@ -1,6 +1,6 @@
 // One side of bench/captured.mjs, run as its own process with stdout a pipe the bench reads:
 // writes DOCS small `captured` documents, a checkpoint every 1,000, `plain` (a loop writing each
-// JSON.stringify'd line, waiting for 'drain') or through `serve` (task.captured + task.checkpoint),
+// JSON.stringify'd line, waiting for 'drain'), `batched` (the same, one write per checkpoint) or through `serve` (task.captured + task.checkpoint),
 // and reports on stderr how long that took, from the first document to the last byte flushed.
 import { serve } from "../dist/src/runtime/index.js";
 
@@ -19,6 +19,20 @@ if (mode === "plain") {
     if (i % 1000 === 999) {
       const c = write(JSON.stringify({ checkpoint: { state: { updated: { n: i }, mergePatch: true } } }) + "\n");
       if (c) await c;
+    }
+  }
+  await flushed();
+} else if (mode === "batched") {
+  // The same loop, gathering each checkpoint's lines into one string and writing that once.
+  started = performance.now();
+  let out = "";
+  for (let i = 0; i < DOCS; i++) {
+    out += JSON.stringify({ captured: { binding: 0, doc: doc(i) } }) + "\n";
+    if (i % 1000 === 999) {
+      out += JSON.stringify({ checkpoint: { state: { updated: { n: i }, mergePatch: true } } }) + "\n";
+      const w = write(out);
+      out = "";
+      if (w) await w;
     }
   }
   await flushed();
