@@ -1,5 +1,6 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { openRequest, serveInProcess } from "../../test/helpers/inProcess.js";
+import { LineCollector, openRequest, serveInProcess } from "../../test/helpers/inProcess.js";
 import { deferred, sleep } from "../util/abort.js";
 import type { CaptureTask, Connector } from "./index.js";
 
@@ -243,5 +244,79 @@ describe("CaptureTask.writeThrough", () => {
     run.send(openRequest({}, ["x"]));
     expect(await run.exitCode).toBe(0);
     expect(shape(run.stdout.json as Out[])).toEqual(["opened", ...Array.from({ length: docs }, (_, i) => `a${i}`), "A"]);
+  });
+});
+
+describe("CaptureTask.writable", () => {
+  it("lets a producer in a section keep what is not yet written out bounded while stdout's reader is slow, losing nothing", async () => {
+    const docs = 20_000;
+    let maxUnwritten = 0;
+    let reads = 0;
+    const received = new LineCollector();
+    const slow = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        received.push(chunk);
+        // A reader that takes its time with every other chunk.
+        if (++reads % 2 === 0) setTimeout(cb, 1);
+        else cb();
+      },
+    });
+    const run = serveInProcess(
+      connector(async (task) => {
+        await task.writeThrough(async () => {
+          for (let id = 0; id < docs; id++) {
+            task.captured(0, { id, task: "a", pad: PAD });
+            maxUnwritten = Math.max(maxUnwritten, task.unwrittenBytes);
+            if (task.unwrittenBytes > 128 * 1024) await task.writable(32 * 1024);
+          }
+          await task.checkpoint({ a: docs });
+        });
+      }),
+      { stdoutStream: slow },
+    );
+    run.send(openRequest({}, ["x"]));
+    expect(await run.exitCode).toBe(0);
+    // Past the bound by at most what was taken in one go (a block's worth, or a few).
+    expect(maxUnwritten).toBeLessThan(256 * 1024);
+    expect(shape(received.json as Out[])).toEqual(["opened", ...Array.from({ length: docs }, (_, i) => `a${i}`), "A"]);
+  });
+
+  it("hands a section's last documents to stdout at its checkpoint without waiting for the reader; the next section waits instead", async () => {
+    let release: (() => void) | undefined;
+    const received = new LineCollector();
+    const stalling = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _enc, cb) {
+        received.push(chunk);
+        if (release === undefined && received.lines.length > 10) release = cb; // the reader stalls once
+        else cb();
+      },
+    });
+    let firstDone = false;
+    const run = serveInProcess(
+      connector(async (task) => {
+        await task.writeThrough(async () => {
+          for (let id = 0; id < MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          await task.checkpoint({ a: 1 });
+        });
+        firstDone = true;
+        await task.writeThrough(async () => {
+          task.captured(0, { id: MANY, task: "a" });
+          await task.checkpoint({ a: 2 });
+        });
+      }),
+      { stdoutStream: stalling },
+    );
+    run.send(openRequest({}, ["x"]));
+    // Generous: the first section is quick, unless it waits for the stalled reader.
+    for (let i = 0; i < 4_000 && !firstDone; i++) await sleep(5);
+    expect(firstDone).toBe(true);
+    // The first section ended while its reader had not read it; nothing of the second is out.
+    expect(release).toBeDefined();
+    expect(received.lines.length).toBeLessThan(MANY);
+    release!();
+    expect(await run.exitCode).toBe(0);
+    expect(shape(received.json as Out[])).toEqual(["opened", ...Array.from({ length: MANY }, (_, i) => `a${i}`), "A", `a${MANY}`, "A"]);
   });
 });

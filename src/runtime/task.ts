@@ -58,9 +58,10 @@ export interface CaptureTask {
   sourcedSchema(binding: number, documentSchema: object | boolean): void;
   /**
    * Writes everything buffered since the last checkpoint, then this checkpoint, as one sequence.
-   * Resolves once written (waiting while stdout's reader is slow) and, when the session asked
-   * for explicit acknowledgements, once Flow has acknowledged it (unless `onAcknowledged` is
-   * given, which is then called instead).
+   * Resolves once written (waiting while stdout's reader is slow; inside writeThrough(), once
+   * handed to stdout, whose reader may still be reading it) and, when the session asked for
+   * explicit acknowledgements, once Flow has acknowledged it (unless `onAcknowledged` is given,
+   * which is then called instead).
    *
    * Delivery is at-least-once: documents are committed together with the state that follows
    * them, so after a crash a capture resumes from its last committed state and may send again
@@ -84,6 +85,16 @@ export interface CaptureTask {
    * period to do so. Sections do not nest.
    */
   writeThrough<T>(section: () => Promise<T>): Promise<T>;
+  /** Bytes of what the task wrote through (writeThrough()) that stdout has not written out yet. */
+  readonly unwrittenBytes: number;
+  /**
+   * Resolves once at most `maxBytes` of what the task wrote through are still on their way to
+   * stdout (or stdout failed: the next checkpoint says so). captured() never waits, so a
+   * producer inside writeThrough() that cannot wait per document (rows arriving on a socket)
+   * pauses its source past a bound of its own and resumes it here: memory stays bounded, and the
+   * blocks the documents are written into are reused while warm.
+   */
+  writable(maxBytes: number): Promise<void>;
   /** Bytes buffered since the last checkpoint (inside writeThrough(): not written yet). */
   readonly pendingBytes: number;
   /**
@@ -126,6 +137,10 @@ interface WriteThrough {
 export class Task implements CaptureTask {
   private readonly spool: Spool;
   private through: WriteThrough | undefined;
+  /** Bytes written through and not yet written out; producers waiting in writable(). */
+  private unwritten = 0;
+  private writableWaiters: { maxBytes: number; resolve: () => void }[] = [];
+  private outputFailed = false;
 
   constructor(
     readonly name: string,
@@ -137,6 +152,27 @@ export class Task implements CaptureTask {
 
   get stopping(): AbortSignal {
     return this.host.stopping;
+  }
+
+  get unwrittenBytes(): number {
+    return this.unwritten;
+  }
+
+  writable(maxBytes: number): Promise<void> {
+    if (this.unwritten <= maxBytes || this.outputFailed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push({ maxBytes, resolve }));
+  }
+
+  /** `bytes` written through are out (or let go). */
+  private wroteOut(bytes: number): void {
+    this.unwritten -= bytes;
+    if (this.writableWaiters.length === 0) return;
+    const waiting = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiting) {
+      if (this.unwritten <= w.maxBytes || this.outputFailed) w.resolve();
+      else this.writableWaiters.push(w);
+    }
   }
 
   get pendingBytes(): number {
@@ -190,9 +226,12 @@ export class Task implements CaptureTask {
     const through = this.through;
     if (through !== undefined) {
       // stdout is this task's: the sequence goes out now, and its expectation is registered in
-      // stdout order before the checkpoint can reach Flow.
+      // stdout order before the checkpoint can reach Flow. What is still to be written is in
+      // memory already: it is handed to stdout without waiting for the reader, which reads it
+      // while the task goes on (its next section's writes wait instead).
       this.writeOut(through, this.spool.take(), true);
       acknowledged = ledger?.expect();
+      through.write.handOverRest?.();
       await through.tail;
       if (through.failure !== undefined) {
         acknowledged?.catch(() => {});
@@ -220,7 +259,18 @@ export class Task implements CaptureTask {
     if (this.through !== undefined) return Promise.reject(new FlowcapError("INTERNAL", `task ${this.name}: writeThrough() sections do not nest`));
     return this.host.writer.exclusive(
       async (write) => {
-        const through: WriteThrough = { write, tail: Promise.resolve(), failure: undefined, open: false, flushQueued: false };
+        // Counts what is out, for writable().
+        const counted: WriteFn = Object.assign(
+          (data: string | Buffer, onWritten?: () => void) => {
+            const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+            return write(data, () => {
+              this.wroteOut(bytes);
+              onWritten?.();
+            });
+          },
+          { flush: write.flush, handOverRest: write.handOverRest },
+        );
+        const through: WriteThrough = { write: counted, tail: Promise.resolve(), failure: undefined, open: false, flushQueued: false };
         this.through = through;
         this.spool.onFinished = () => this.queueFlush(through);
         if (this.spool.hasFinished) this.queueFlush(through);
@@ -270,13 +320,20 @@ export class Task implements CaptureTask {
   /** Writes `batch` after the batches before it; `ends` when it ends with a checkpoint. */
   private writeOut(through: WriteThrough, batch: SpoolBatch, ends: boolean): void {
     through.open = !ends;
+    this.unwritten += batch.bytes;
     through.tail = through.tail.then(() => {
-      if (through.failure !== undefined) return this.spool.releaseBatch(batch);
+      if (through.failure !== undefined) {
+        this.spool.releaseBatch(batch);
+        return this.wroteOut(batch.bytes);
+      }
       return this.spool.writeBatch(batch, through.write).then(
         // Out now, rather than gathered until the section ends: Flow reads while the task works.
         () => through.write.flush?.(),
         (error: unknown) => {
           through.failure ??= error;
+          // What was not handed over is never counted out: producers waiting for it go on.
+          this.outputFailed = true;
+          this.wroteOut(0);
         },
       );
     });
@@ -305,6 +362,8 @@ export class Task implements CaptureTask {
 
   /** Discards what was not checkpointed and releases the spool. */
   close(): void {
+    this.outputFailed = true;
+    this.wroteOut(0);
     if (this.spool.size > 0) this.log.debug("discarding documents captured after the last checkpoint", { bytes: this.spool.size });
     this.spool.close();
   }

@@ -19,6 +19,13 @@ export interface WriteFn {
   (data: string | Buffer, onWritten?: () => void): Promise<void>;
   /** Hands what the writer gathered to the stream now (before waiting for an `onWritten`). */
   flush?(): void;
+  /**
+   * From now until the section ends, writes hand their data to the stream without waiting for
+   * it to drain, and writes waiting for 'drain' go on at once: for the end of a sequence whose
+   * bytes are already held in memory (counted against a budget until `onWritten`), so that the
+   * section ends without waiting for the reader; the next section's writes wait instead.
+   */
+  handOverRest?(): void;
 }
 
 /**
@@ -51,6 +58,8 @@ export class ResponseWriter {
   private waiters = new Set<() => void>();
   /** The stream is corked by this writer (within a section, until the corked bytes pass CORKED_BYTES). */
   private corked = false;
+  /** The running section hands the rest of its data over without waiting (WriteFn.handOverRest). */
+  private handingOver = false;
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
   /**
@@ -85,6 +94,7 @@ export class ResponseWriter {
       } finally {
         this.active = false;
         this.activeLabel = undefined;
+        this.handingOver = false;
         this.uncork();
       }
     });
@@ -152,7 +162,13 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), { flush: () => this.uncork() });
+  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), {
+    flush: () => this.uncork(),
+    handOverRest: () => {
+      this.handingOver = true;
+      for (const wake of [...this.waiters]) wake();
+    },
+  });
 
   private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> {
     if (this.failure || this.abandoned) {
@@ -164,7 +180,7 @@ export class ResponseWriter {
       this.corked = true;
     }
     if (onWritten && !this.copiesOut && typeof data !== "string") data = Buffer.from(data);
-    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES)) return Promise.resolve();
+    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES) || this.handingOver) return Promise.resolve();
     // Past the bound: what is gathered goes out now, and the section waits for the stream.
     this.uncork();
     return new Promise<void>((resolve, reject) => {

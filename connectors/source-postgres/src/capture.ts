@@ -27,6 +27,14 @@ export const STREAMING_FENCE_MS = 60_000;
  */
 export const SPLIT_TRANSACTION_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A backfill chunk is written through as it is read; past this many bytes not yet written out,
+ * reading pauses until they are down to the low-water mark, so the reader of stdout sets the
+ * pace, memory stays small and the blocks are reused while in cache.
+ */
+const BACKFILL_HIGH_WATER_BYTES = 1024 * 1024;
+const BACKFILL_LOW_WATER_BYTES = 256 * 1024;
+
 export interface CaptureBinding {
   index: number;
   stateKey: string;
@@ -254,7 +262,14 @@ export class Capture {
     const table = this.tables.get(b.streamId)!;
     const state = this.tableState(b);
     const started = Date.now();
-    const result = await scanChunk(this.client, { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter }, this.config.sourceTag, (bytes, end) => this.task.capturedBytes(b.index, bytes, 0, end));
+    const task = this.task;
+    const result = await scanChunk(
+      this.client,
+      { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter },
+      this.config.sourceTag,
+      (bytes, end) => task.capturedBytes(b.index, bytes, 0, end),
+      () => (task.unwrittenBytes > BACKFILL_HIGH_WATER_BYTES ? task.writable(BACKFILL_LOW_WATER_BYTES) : undefined),
+    );
     this.log.info("processed backfill rows", { stream: b.streamId, rows: result.rows, duration: `${Date.now() - started}ms` });
     const next: TableState = { ...state, backfilled: state.backfilled + result.rows, scanned: result.scanned };
     if (result.complete) {
