@@ -16,9 +16,10 @@
 //
 // BENCH_RUNS=n sets the number of alternating runs (default 3). BENCH_POSTGRES_BUILDS adds other
 // builds of the connector as candidates, side by side in the same run: `name=path,name=path`,
-// each path a bundled main (e.g. `esbuild dist/connectors/source-postgres/main.js --bundle
-// --platform=node --format=esm --packages=external --alias:flowcap=./dist/src/public/index.js`
-// at another commit, written inside this checkout so that pg resolves).
+// each path the main.js of another commit's build, copied with its package.json into a folder
+// inside this checkout (`mkdir -p old && cp package.json old/ && cp -r dist old/`, then
+// `old/dist/connectors/source-postgres/main.js`): "flowcap" then resolves to that build, and pg
+// to this checkout's node_modules.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";

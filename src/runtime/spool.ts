@@ -384,8 +384,11 @@ export class Spool {
     return batch;
   }
 
-  /** Writes a batch taken from this spool through `write`; its blocks go back to the budget as the stream finishes with them. */
-  async writeBatch(batch: SpoolBatch, write: WriteFn): Promise<void> {
+  /**
+   * Writes a batch taken from this spool through `write`; its blocks go back to the budget as
+   * the stream finishes with them, and `onWrittenOut` is told the bytes of each.
+   */
+  async writeBatch(batch: SpoolBatch, write: WriteFn, onWrittenOut?: (bytes: number) => void): Promise<void> {
     const { chunks, owners, pages } = batch;
     let remaining = batch.fileBytes;
     let next = 0;
@@ -409,6 +412,7 @@ export class Spool {
             inFlight++;
             await write(n === block.length ? block : block.subarray(0, n), () => {
               this.budget.give(block);
+              onWrittenOut?.(n);
               inFlight--;
               const wake = written;
               written = undefined;
@@ -423,7 +427,11 @@ export class Spool {
         const chunk = chunks[next]!;
         const owner = owners[next]!;
         next++; // handed over: released when the stream is done with it
-        await write(chunk, () => this.release(chunk, owner));
+        const wait = write(chunk, () => {
+          this.release(chunk, owner);
+          onWrittenOut?.(chunk.length);
+        });
+        if (wait !== undefined) await wait;
       }
     } finally {
       // What was not handed to the stream (it failed) is let go here.

@@ -163,6 +163,9 @@ export class Task implements CaptureTask {
     return new Promise((resolve) => this.writableWaiters.push({ maxBytes, resolve }));
   }
 
+  /** Counts what is out, for writable(). */
+  private readonly onWrittenOut = (bytes: number): void => this.wroteOut(bytes);
+
   /** `bytes` written through are out (or let go). */
   private wroteOut(bytes: number): void {
     this.unwritten -= bytes;
@@ -259,18 +262,7 @@ export class Task implements CaptureTask {
     if (this.through !== undefined) return Promise.reject(new FlowcapError("INTERNAL", `task ${this.name}: writeThrough() sections do not nest`));
     return this.host.writer.exclusive(
       async (write) => {
-        // Counts what is out, for writable().
-        const counted: WriteFn = Object.assign(
-          (data: string | Buffer, onWritten?: () => void) => {
-            const bytes = typeof data === "string" ? Buffer.byteLength(data) : data.length;
-            return write(data, () => {
-              this.wroteOut(bytes);
-              onWritten?.();
-            });
-          },
-          { flush: write.flush, handOverRest: write.handOverRest },
-        );
-        const through: WriteThrough = { write: counted, tail: Promise.resolve(), failure: undefined, open: false, flushQueued: false };
+        const through: WriteThrough = { write, tail: Promise.resolve(), failure: undefined, open: false, flushQueued: false };
         this.through = through;
         this.spool.onFinished = () => this.queueFlush(through);
         if (this.spool.hasFinished) this.queueFlush(through);
@@ -326,7 +318,7 @@ export class Task implements CaptureTask {
         this.spool.releaseBatch(batch);
         return this.wroteOut(batch.bytes);
       }
-      return this.spool.writeBatch(batch, through.write).then(
+      return this.spool.writeBatch(batch, through.write, this.onWrittenOut).then(
         // Out now, rather than gathered until the section ends: Flow reads while the task works.
         () => through.write.flush?.(),
         (error: unknown) => {

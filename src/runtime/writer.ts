@@ -11,12 +11,13 @@ import { FlowcapError, StoppedError } from "../util/errors.js";
 const CORKED_BYTES = 256 * 1024;
 
 /**
- * Writes data to the stream, waiting for 'drain' when its buffer is full. `onWritten` is called
- * once the stream is done with `data` (written out, or failed): until then its bytes must stay
- * as they are.
+ * Writes data to the stream, waiting for 'drain' when its buffer is full: returns a promise
+ * then, and undefined when the caller need not wait (a write per block should not cost a
+ * promise and a microtask). `onWritten` is called once the stream is done with `data` (written
+ * out, or failed): until then its bytes must stay as they are.
  */
 export interface WriteFn {
-  (data: string | Buffer, onWritten?: () => void): Promise<void>;
+  (data: string | Buffer, onWritten?: () => void): Promise<void> | undefined;
   /** Hands what the writer gathered to the stream now (before waiting for an `onWritten`). */
   flush?(): void;
   /**
@@ -117,7 +118,7 @@ export class ResponseWriter {
 
   /** Writes one complete message. */
   write(data: string): Promise<void> {
-    return this.exclusive((write) => write(data));
+    return this.exclusive(async (write) => write(data));
   }
 
   /**
@@ -170,7 +171,7 @@ export class ResponseWriter {
     },
   });
 
-  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> {
+  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> | undefined {
     if (this.failure || this.abandoned) {
       onWritten?.();
       return Promise.reject(this.failure ? this.outputClosed() : new StoppedError("the session has ended: nothing more is written"));
@@ -180,7 +181,8 @@ export class ResponseWriter {
       this.corked = true;
     }
     if (onWritten && !this.copiesOut && typeof data !== "string") data = Buffer.from(data);
-    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES) || this.handingOver) return Promise.resolve();
+    // The stream calls back with an error argument, which onWritten ignores.
+    if (this.streamWrite(data, onWritten) || (this.corked && this.stream.writableLength < CORKED_BYTES) || this.handingOver) return undefined;
     // Past the bound: what is gathered goes out now, and the section waits for the stream.
     this.uncork();
     return new Promise<void>((resolve, reject) => {
