@@ -29,11 +29,14 @@ export const SPLIT_TRANSACTION_BYTES = 32 * 1024 * 1024;
 
 /**
  * A backfill chunk is written through as it is read; past this many bytes not yet written out,
- * reading pauses until they are down to the low-water mark, so the reader of stdout sets the
- * pace, memory stays small and the blocks are reused while in cache.
+ * reading pauses until they are down to the low-water mark, so a slow reader of stdout sets the
+ * pace and memory stays small (a third of a 50,000-row chunk's sequence here), and the spool's
+ * blocks are reused. Measured (BENCHMARKS.md): 1 MiB / 256 KiB ties the connector to its reader
+ * too tightly on a loaded machine (each waits for the other to be scheduled), and 32 MiB spends
+ * CPU on fresh memory; 4 MiB / 2 MiB and 8 MiB / 4 MiB were the fastest.
  */
-const BACKFILL_HIGH_WATER_BYTES = 1024 * 1024;
-const BACKFILL_LOW_WATER_BYTES = 256 * 1024;
+const BACKFILL_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const BACKFILL_LOW_WATER_BYTES = 2 * 1024 * 1024;
 
 export interface CaptureBinding {
   index: number;
