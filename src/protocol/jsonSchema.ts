@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import * as nodeModule from "node:module";
 import type { Ajv } from "ajv";
 
 type AjvModule = { Ajv: typeof Ajv; addFormats: (ajv: Ajv) => Ajv };
@@ -14,7 +14,7 @@ let ajvModule: AjvModule | undefined;
 function loadAjv(): AjvModule {
   if (ajvModule) return ajvModule;
   // Literal require() calls, so esbuild bundles both packages.
-  const [ajv, formats] = (typeof require === "function" ? [require("ajv"), require("ajv-formats")] : [createRequire(import.meta.url)("ajv"), createRequire(import.meta.url)("ajv-formats")]) as [{ Ajv: typeof Ajv }, { default: (ajv: Ajv) => Ajv }];
+  const [ajv, formats] = (typeof require === "function" ? [require("ajv"), require("ajv-formats")] : [nodeModule.createRequire(import.meta.url)("ajv"), nodeModule.createRequire(import.meta.url)("ajv-formats")]) as [{ Ajv: typeof Ajv }, { default: (ajv: Ajv) => Ajv }];
   return (ajvModule = { Ajv: ajv.Ajv, addFormats: formats.default });
 }
 

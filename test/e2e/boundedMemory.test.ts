@@ -159,18 +159,18 @@ await serve(connector);
   );
 
   it(
-    "a native connector of 1,000 bindings writing at once stays within 120 MB and loses nothing",
+    "a native connector of 1,000 bindings writing at once stays within 100 MB and loses nothing",
     async () => {
       // Each binding holds 500 documents of ~250 bytes between checkpoints: unbounded, a stalled
       // reader would leave 125 MB pending (one budget for the process spills what is over it);
-      // before the budget this process reached 830 MB. Of the ~106 MB it peaks at now, the
-      // spools hold 8 MB (the budget): the rest is Node (40 MB mapped, a 32 MB young generation
-      // at this allocation rate) and the thousand tasks' state. The issue asks for 100 MB: not
-      // met (see BENCHMARKS.md), and this bound is what the budget guarantees here.
+      // before the budget this process reached 830 MB. Of what it peaks at now (~94 MB), the
+      // spools hold 8 MB (the budget) and Node itself ~45 MB; V8's young generation, left alone,
+      // grew to 32 MB of touched pages at this allocation rate (105 MB in all) until the budget
+      // collected it every 512 KiB of lines spooled.
       const bindings = 1000;
       const config = { total: 1000, every: 500, pad: 180 };
       const run = await runThroughStall([process.execPath, nativeConnector()], [INTERNAL_SPEC, openRequest(() => ({ name: "r" }), bindings, config)], { stallMs: STALL_MS });
-      expectBounded(run, 120 * 1024 * 1024);
+      expectBounded(run);
       expect(run.capturedByBinding.size).toBe(bindings);
       for (const [binding, count] of run.capturedByBinding) expect(count, `binding ${binding}`).toBe(config.total);
     },

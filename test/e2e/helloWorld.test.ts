@@ -130,9 +130,23 @@ describe("source-hello-world, driven as Flow drives it", () => {
     const run = spawnConnector(HELLO, { readStdout: false });
     run.send(INTERNAL_SPEC);
     run.send(open(1e9, {}));
-    const rss = await sampleRss(run);
-    // Stalled: a blocked writer holds at most one batch (10k greetings, about 1 MB); an
-    // unbounded one would grow by hundreds of MB per second at this rate.
+    // Wait for the stall (an event, not a guess at how long filling the pipe takes on this
+    // machine): once the writer is blocked, the resident set stops growing. An unbounded writer
+    // would grow by hundreds of MB per second at this rate, and never get here under the bound.
+    await expect
+      .poll(
+        async () => {
+          const before = run.rssBytes();
+          await new Promise((r) => setTimeout(r, 500));
+          const after = run.rssBytes();
+          expect(after).toBeLessThan(160 * 1024 * 1024);
+          return after - before < 1024 * 1024;
+        },
+        { timeout: 90_000, interval: 0 },
+      )
+      .toBe(true);
+    const rss = await sampleRss(run, { settleMs: 0 });
+    // Stalled: a blocked writer holds at most one batch (10k greetings, about 1 MB).
     expect(rss.max).toBeLessThan(160 * 1024 * 1024);
     expect(rss.growth).toBeLessThan(16 * 1024 * 1024);
     run.resumeStdout();
