@@ -11,9 +11,17 @@
 //  - pgoutput decoding in process, over the same messages: the hand-written decoder the connector
 //    uses, against pg-logical-replication's parser (the library the issue suggests), which it
 //    does not use (see BENCHMARKS.md).
-// Each reader gets its own slot, created before the changes, so every run reads the same WAL.
+// Each reader gets its own slot, created before the changes, so every run reads the same WAL;
+// the backfill's slots are dropped after each run, so any number of runs fits the cluster.
+//
+// BENCH_RUNS=n sets the number of alternating runs (default 3). BENCH_POSTGRES_BUILDS adds other
+// builds of the connector as candidates, side by side in the same run: `name=path,name=path`,
+// each path the main.js of another commit's build, copied with its package.json into a folder
+// inside this checkout (`mkdir -p old && cp package.json old/ && cp -r dist old/`, then
+// `old/dist/connectors/source-postgres/main.js`): "flowcap" then resolves to that build, and pg
+// to this checkout's node_modules.
 import { spawn } from "node:child_process";
-import { openSync, rmSync } from "node:fs";
+import { openSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
@@ -22,7 +30,15 @@ import { build } from "esbuild";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CHANGES = 300_000;
 const PER_TRANSACTION = 1_000;
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const OTHER_BUILDS = (process.env.BENCH_POSTGRES_BUILDS ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((entry) => {
+    const [name, file] = entry.split("=");
+    return { name, main: path.resolve(file) };
+  });
+const MAIN = path.join(root, "dist/connectors/source-postgres/main.js");
 
 async function loadHelper() {
   // Inside the checkout, so that the bundle's imports (pg) resolve from node_modules.
@@ -57,15 +73,16 @@ function run(command, args, env, stdoutFd = "ignore") {
  * `ms` is the time from its `opened` (process started, connected, prerequisites checked, tables
  * discovered) to that checkpoint: the part that scales with the data.
  */
-function session(config, bindings, state, done) {
+function session(config, bindings, state, done, main = MAIN) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "dist/connectors/source-postgres/main.js")], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
+    const child = spawn(process.execPath, [main], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
     let documents = 0;
     let rest = "";
     let stderr = "";
     let merged = state;
     let finished = false;
     let openedAt;
+    let openedCpuMs;
     child.stderr.on("data", (c) => (stderr += c));
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (chunk) => {
@@ -74,14 +91,19 @@ function session(config, bindings, state, done) {
       rest = lines.pop();
       for (const line of lines) {
         if (line.startsWith('{"captured"')) documents++;
-        else if (line.startsWith('{"opened"')) openedAt = performance.now();
+        else if (line.startsWith('{"opened"')) {
+          openedAt = performance.now();
+          openedCpuMs = processCpuMs(child.pid);
+        }
         else if (line.startsWith('{"checkpoint"')) {
           const update = JSON.parse(line).checkpoint.state.updated;
           merged = { ...merged, ...update, bindingStateV1: { ...merged.bindingStateV1, ...update.bindingStateV1 } };
           if (done(merged)) {
             finished = true;
+            const ms = performance.now() - openedAt;
+            const cpuMs = processCpuMs(child.pid);
             child.kill("SIGKILL");
-            resolve({ documents, state: merged, ms: performance.now() - openedAt });
+            resolve({ documents, state: merged, ms, cpuMs: cpuMs - openedCpuMs });
             return;
           }
         }
@@ -104,6 +126,16 @@ function session(config, bindings, state, done) {
   });
 }
 
+/** The CPU time (user and system, ms) a live process has used so far, from /proc (Linux only). */
+function processCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const parseLsn = (text) => {
   const [hi, lo] = text.split("/");
   return parseInt(hi, 16) * 4294967296 + parseInt(lo, 16);
@@ -111,7 +143,8 @@ const parseLsn = (text) => {
 
 export async function postgresCases() {
   const helper = await loadHelper();
-  const pg = await helper.startPostgres({ settings: { max_wal_size: "'1GB'" } });
+  // Slots: a pair per replication run, one for decoding, and the backfill's (dropped after each run).
+  const pg = await helper.startPostgres({ settings: { max_wal_size: "'1GB'", max_replication_slots: 2 * RUNS + 16, max_wal_senders: 2 * RUNS + 16 } });
   const env = { PGPASSWORD: "postgres", PGHOST: pg.host, PGPORT: String(pg.port), PGUSER: "postgres", PGDATABASE: "postgres" };
   const bin = helper.postgresBinDir();
   await pg.sql(`CREATE SCHEMA bench`);
@@ -173,21 +206,41 @@ export async function postgresCases() {
   };
 
   let backfillRun = 0;
+  // The connector is killed at its Active checkpoint: its walsender may hold the slot a moment longer.
+  const dropSlot = async (slot) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await pg.sql(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}'`);
+        return;
+      } catch (error) {
+        if (attempt >= 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  // The connector's own CPU time in each run (from its `opened` to its Active checkpoint), by candidate.
+  const connectorCpu = new Map();
+  const backfillCandidate = (name, main) => ({
+    name,
+    fn: async () => {
+      const slot = `fill_${backfillRun++}`;
+      const out = await session(config(slot), [binding], {}, (s) => s.bindingStateV1?.["bench%2Fevents"]?.mode === "Active", main);
+      await dropSlot(slot);
+      if (out.documents < CHANGES) throw new Error(`captured ${out.documents} documents, expected ${CHANGES}`);
+      connectorCpu.set(name, [...(connectorCpu.get(name) ?? []), out.cpuMs]);
+      return out.ms;
+    },
+  });
   const backfill = {
     id: "postgres-backfill",
     title: `source-postgres backfill: ${CHANGES.toLocaleString("en")} rows`,
     runs: RUNS,
     baseline: { name: "psql COPY … TO STDOUT > /dev/null", fn: () => run(path.join(bin, "psql"), ["-Atq", "-c", "COPY bench.events TO STDOUT"], env, devnull) },
-    candidates: [
-      {
-        name: "flowcap source-postgres (COPY chunks → captured lines)",
-        fn: async () => {
-          const out = await session(config(`fill_${backfillRun++}`), [binding], {}, (s) => s.bindingStateV1?.["bench%2Fevents"]?.mode === "Active");
-          if (out.documents < CHANGES) throw new Error(`captured ${out.documents} documents, expected ${CHANGES}`);
-          return out.ms;
-        },
-      },
-    ],
+    candidates: [backfillCandidate("flowcap source-postgres (COPY chunks → captured lines)", MAIN), ...OTHER_BUILDS.map((b) => backfillCandidate(`flowcap source-postgres, ${b.name}`, b.main))],
+    report() {
+      process.stdout.write("\nThe connector process's CPU time (user + system, from its opened response to its Active checkpoint), each run:\n");
+      for (const [name, runs] of connectorCpu) process.stdout.write(`- ${name}: ${runs.map((ms) => `${Math.round(ms)} ms`).join(", ")}\n`);
+    },
   };
 
   // pgoutput decoding in process, over the same 300,000-change stream.

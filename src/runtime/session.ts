@@ -24,9 +24,10 @@ export interface SessionOptions {
  * One capture session (`open` until exit): the tasks, their common stop signal, and the
  * acknowledgement ledger. Ends when every task has finished and what they wrote has been read,
  * or when the grace period after a stop runs out, whatever Flow's reader does: tasks that have
- * not reached their next checkpoint by then are abandoned (nothing uncommitted was written),
- * and a sequence still being written when Flow stopped reading ends the session with an
- * OUTPUT_STALLED error (it is not committed).
+ * not reached their next checkpoint by then are abandoned (nothing uncommitted was written,
+ * unless a task was writing its sequence through: see CaptureTask.writeThrough), and a sequence
+ * still being written when Flow stopped reading ends the session with an OUTPUT_STALLED error
+ * (it is not committed).
  */
 export class Session implements TaskHost {
   readonly writer: ResponseWriter;
@@ -100,7 +101,7 @@ export class Session implements TaskHost {
     // No acknowledgement can arrive once stdin is gone: checkpoints waiting for one give up.
     this.ledger?.fail(new StoppedError(reason));
     this.graceTimer = setTimeout(() => {
-      this.log.warn(`tasks did not stop within ${this.gracefulStopMs} ms; ending the session anyway (nothing uncommitted was written)`);
+      this.log.warn(`tasks did not stop within ${this.gracefulStopMs} ms; ending the session anyway (what they captured after their last checkpoint is not committed)`);
       this.graceExpired.abort();
     }, this.gracefulStopMs);
   }

@@ -94,6 +94,16 @@ export class SpoolBudget {
   }
 }
 
+/** Part of a sequence taken out of a spool (Spool.take), in order: its spilled pages, then its chunks in memory. */
+export interface SpoolBatch {
+  readonly chunks: Buffer[];
+  readonly owners: (Buffer | null)[];
+  readonly pages: number[];
+  readonly fileBytes: number;
+  /** Bytes in all. */
+  bytes: number;
+}
+
 /**
  * The lines of one task's open checkpoint sequence, waiting to be written together with their
  * checkpoint. Like Estuary's spooled buffer: in memory within the process's budget, then in a
@@ -129,6 +139,12 @@ export class Spool {
   private fileBytes = 0;
   private readonly budget: SpoolBudget;
   private readonly ownBudget: boolean;
+  /**
+   * Called (synchronously: it must not touch the spool, only schedule) when a part of the
+   * sequence is finished (a block filled, a region closed, lines spilled), for a task writing
+   * its sequence through as it is made.
+   */
+  onFinished: (() => void) | undefined;
 
   /** @param budget The process's budget; a number makes a budget of that many bytes for this spool alone. */
   constructor(budget: SpoolBudget | number = DEFAULT_SPOOL_MEMORY_BYTES) {
@@ -283,6 +299,7 @@ export class Spool {
     this.owners.push(pooled ? block : null);
     // A line of its own holds only its bytes from now on.
     if (!pooled) this.budget.usedBytes -= block.length - this.blockUsed;
+    this.onFinished?.();
   }
 
   /** Writes what the spool staged to its pages and lets the staging block go (another spool takes it, or the budget has room again). */
@@ -296,6 +313,7 @@ export class Spool {
     this.blockUsed = 0;
     this.staged = false;
     if (this.budget.stagingOwner === this) this.budget.stagingOwner = undefined;
+    if (this.fileBytes > 0) this.onFinished?.();
   }
 
   /** Appends `bytes` to what is spilled. */
@@ -324,12 +342,18 @@ export class Spool {
     this.owners.push(null);
     this.budget.usedBytes += bytes;
     if (this.budget.spent) this.spill();
+    this.onFinished?.();
   }
 
-  /** Everything in memory, in order, as chunks and their owners. */
-  private gather(): { chunks: Buffer[]; owners: (Buffer | null)[] } {
-    if (this.regionBuf !== undefined) this.closeRegion();
-    if (this.block !== undefined) this.endBlock();
+  /**
+   * Everything in memory, in order, as chunks and their owners; with `finishedOnly`, without the
+   * block or region still being written (what follows in the sequence goes on there).
+   */
+  private gather(finishedOnly = false): { chunks: Buffer[]; owners: (Buffer | null)[] } {
+    if (!finishedOnly) {
+      if (this.regionBuf !== undefined) this.closeRegion();
+      if (this.block !== undefined) this.endBlock();
+    }
     const gathered = { chunks: this.chunks, owners: this.owners };
     this.chunks = [];
     this.owners = [];
@@ -357,14 +381,39 @@ export class Spool {
    * spool. What the task appends meanwhile belongs to its next sequence. Blocks go back to the
    * budget as the stream finishes with them.
    */
-  async drainTo(write: WriteFn): Promise<void> {
-    const { chunks, owners } = this.gather();
-    this.memoryBytes = 0;
-    const pages = this.pages;
-    let remaining = this.fileBytes;
+  drainTo(write: WriteFn): Promise<void> {
+    return this.writeBatch(this.take(), write);
+  }
+
+  /** True when parts of the sequence are finished (see take's `finishedOnly`). */
+  get hasFinished(): boolean {
+    return this.chunks.length > 0 || this.fileBytes > 0;
+  }
+
+  /**
+   * Takes what is pending out of the spool, in order, to be written with writeBatch (or let go
+   * with releaseBatch): everything, or with `finishedOnly` everything but the block (or region)
+   * still being written, which the spool keeps filling. Batches taken one after another hold the
+   * sequence in order: spilled pages always precede the chunks in memory.
+   */
+  take(finishedOnly = false): SpoolBatch {
+    const { chunks, owners } = this.gather(finishedOnly);
+    const batch: SpoolBatch = { chunks, owners, pages: this.pages, fileBytes: this.fileBytes, bytes: this.fileBytes };
+    for (const chunk of chunks) batch.bytes += chunk.length;
+    this.memoryBytes -= batch.bytes - this.fileBytes;
     this.pages = [];
     this.lastPageBytes = SPILL_PAGE_BYTES;
     this.fileBytes = 0;
+    return batch;
+  }
+
+  /**
+   * Writes a batch taken from this spool through `write`; its blocks go back to the budget as
+   * the stream finishes with them, and `onWrittenOut` is told the bytes of each.
+   */
+  async writeBatch(batch: SpoolBatch, write: WriteFn, onWrittenOut?: (bytes: number) => void): Promise<void> {
+    const { chunks, owners, pages } = batch;
+    let remaining = batch.fileBytes;
     let next = 0;
     try {
       if (pages.length > 0) {
@@ -386,6 +435,7 @@ export class Spool {
             inFlight++;
             await write(n === block.length ? block : block.subarray(0, n), () => {
               this.budget.give(block);
+              onWrittenOut?.(n);
               inFlight--;
               const wake = written;
               written = undefined;
@@ -400,12 +450,22 @@ export class Spool {
         const chunk = chunks[next]!;
         const owner = owners[next]!;
         next++; // handed over: released when the stream is done with it
-        await write(chunk, () => this.release(chunk, owner));
+        const wait = write(chunk, () => {
+          this.release(chunk, owner);
+          onWrittenOut?.(chunk.length);
+        });
+        if (wait !== undefined) await wait;
       }
     } finally {
       // What was not handed to the stream (it failed) is let go here.
       for (; next < chunks.length; next++) this.release(chunks[next]!, owners[next]!);
     }
+  }
+
+  /** Lets a batch go unwritten. */
+  releaseBatch(batch: SpoolBatch): void {
+    for (let c = 0; c < batch.chunks.length; c++) this.release(batch.chunks[c]!, batch.owners[c]!);
+    if (batch.pages.length > 0) this.budget.spillFile.release(batch.pages);
   }
 
   /** Drops everything pending (the sequence will not be committed). */

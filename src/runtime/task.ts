@@ -1,8 +1,8 @@
 import { CAPTURED_SUFFIX, capturedDocJson, encodeCheckpoint, encodeSourcedSchema } from "../protocol/index.js";
-import { FlowcapError } from "../util/errors.js";
+import { FlowcapError, StoppedError } from "../util/errors.js";
 import type { Logger } from "./log.js";
-import { Spool, type SpoolBudget } from "./spool.js";
-import type { ResponseWriter } from "./writer.js";
+import { Spool, type SpoolBatch, type SpoolBudget } from "./spool.js";
+import type { ResponseWriter, WriteFn } from "./writer.js";
 import type { AckLedger } from "./ledger.js";
 
 export interface CheckpointOptions {
@@ -20,7 +20,8 @@ export interface CheckpointOptions {
 
 /**
  * A unit of capture work with its own buffer: what it captures is written to stdout only
- * together with its next checkpoint, as one uninterrupted sequence.
+ * together with its next checkpoint, as one uninterrupted sequence (or, inside writeThrough(),
+ * as it is made, with stdout held until the checkpoint).
  */
 export interface CaptureTask {
   readonly name: string;
@@ -57,16 +58,44 @@ export interface CaptureTask {
   sourcedSchema(binding: number, documentSchema: object | boolean): void;
   /**
    * Writes everything buffered since the last checkpoint, then this checkpoint, as one sequence.
-   * Resolves once written (waiting while stdout's reader is slow) and, when the session asked
-   * for explicit acknowledgements, once Flow has acknowledged it (unless `onAcknowledged` is
-   * given, which is then called instead).
+   * Resolves once written (waiting while stdout's reader is slow; inside writeThrough(), once
+   * handed to stdout, whose reader may still be reading it) and, when the session asked for
+   * explicit acknowledgements, once Flow has acknowledged it (unless `onAcknowledged` is given,
+   * which is then called instead).
    *
    * Delivery is at-least-once: documents are committed together with the state that follows
    * them, so after a crash a capture resumes from its last committed state and may send again
    * what it sent after that state.
    */
   checkpoint(updated: Record<string, unknown>, options?: CheckpointOptions): Promise<void>;
-  /** Bytes buffered since the last checkpoint. */
+  /**
+   * Runs `section` with stdout held for this task, writing what it captures as it is made
+   * instead of holding it until the checkpoint. For work that makes a large checkpoint sequence
+   * quickly and ends it with a checkpoint (a chunk of a database backfill): its documents need
+   * not wait in memory, and Flow reads them while the next are made. Other tasks keep buffering
+   * meanwhile, within the process's budget; their checkpoints wait until the section ends.
+   *
+   * The guarantees stay those of checkpoint(), because Flow commits nothing before the
+   * checkpoint that follows it: `section` must end with checkpoint() (it may call it more than
+   * once), and everything it captures belongs to the sequence that checkpoint ends. If it
+   * throws (or returns) after documents of an unfinished sequence were written, nothing more is
+   * written in this session, since any later checkpoint would commit them, and the session ends
+   * with an error; documents not yet written are discarded as usual. When the session is told
+   * to stop (`stopping`), a section should still go on to its checkpoint: it has the grace
+   * period to do so. Sections do not nest.
+   */
+  writeThrough<T>(section: () => Promise<T>): Promise<T>;
+  /** Bytes of what the task wrote through (writeThrough()) that stdout has not written out yet. */
+  readonly unwrittenBytes: number;
+  /**
+   * Resolves once at most `maxBytes` of what the task wrote through are still on their way to
+   * stdout (or stdout failed: the next checkpoint says so). captured() never waits, so a
+   * producer inside writeThrough() that cannot wait per document (rows arriving on a socket)
+   * pauses its source past a bound of its own and resumes it here: memory stays bounded, and the
+   * blocks the documents are written into are reused while warm.
+   */
+  writable(maxBytes: number): Promise<void>;
+  /** Bytes buffered since the last checkpoint (inside writeThrough(): not written yet). */
   readonly pendingBytes: number;
   /**
    * Runs `run` as a child task with its own buffer, concurrently with this one. If it throws,
@@ -92,8 +121,26 @@ export interface TaskHost {
 const SUFFIX_BYTES = Buffer.from(CAPTURED_SUFFIX, "latin1");
 const OPS = { c: 0x63, u: 0x75, d: 0x64 } as const;
 
+/** A writeThrough() section under way. */
+interface WriteThrough {
+  readonly write: WriteFn;
+  /** The batches handed to `write`, in order: settles once all are written (never rejects). */
+  tail: Promise<void>;
+  /** The first write that failed; later batches are let go. */
+  failure: unknown;
+  /** Part of an unfinished sequence (documents after the last checkpoint) was taken to be written. */
+  open: boolean;
+  /** A flush of the finished blocks is queued. */
+  flushQueued: boolean;
+}
+
 export class Task implements CaptureTask {
   private readonly spool: Spool;
+  private through: WriteThrough | undefined;
+  /** Bytes written through and not yet written out; producers waiting in writable(). */
+  private unwritten = 0;
+  private writableWaiters: { maxBytes: number; resolve: () => void }[] = [];
+  private outputFailed = false;
 
   constructor(
     readonly name: string,
@@ -105,6 +152,30 @@ export class Task implements CaptureTask {
 
   get stopping(): AbortSignal {
     return this.host.stopping;
+  }
+
+  get unwrittenBytes(): number {
+    return this.unwritten;
+  }
+
+  writable(maxBytes: number): Promise<void> {
+    if (this.unwritten <= maxBytes || this.outputFailed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push({ maxBytes, resolve }));
+  }
+
+  /** Counts what is out, for writable(). */
+  private readonly onWrittenOut = (bytes: number): void => this.wroteOut(bytes);
+
+  /** `bytes` written through are out (or let go). */
+  private wroteOut(bytes: number): void {
+    this.unwritten -= bytes;
+    if (this.writableWaiters.length === 0) return;
+    const waiting = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiting) {
+      if (this.unwritten <= w.maxBytes || this.outputFailed) w.resolve();
+      else this.writableWaiters.push(w);
+    }
   }
 
   get pendingBytes(): number {
@@ -154,12 +225,29 @@ export class Task implements CaptureTask {
   async checkpoint(updated: Record<string, unknown>, options: CheckpointOptions = {}): Promise<void> {
     this.spool.append(encodeCheckpoint({ updated, mergePatch: options.mergePatch ?? true }));
     const { ledger } = this.host;
-    const { acknowledged } = await this.host.writer.exclusive(async (write) => {
-      await this.spool.drainTo(write);
-      // Registered inside the critical section, so expectations are in stdout order. Wrapped,
-      // because returning the bare promise would hold the writer until Flow acknowledges.
-      return { acknowledged: ledger?.expect() };
-    });
+    let acknowledged: Promise<void> | undefined;
+    const through = this.through;
+    if (through !== undefined) {
+      // stdout is this task's: the sequence goes out now, and its expectation is registered in
+      // stdout order before the checkpoint can reach Flow. What is still to be written is in
+      // memory already: it is handed to stdout without waiting for the reader, which reads it
+      // while the task goes on (its next section's writes wait instead).
+      this.writeOut(through, this.spool.take(), true);
+      acknowledged = ledger?.expect();
+      through.write.handOverRest?.();
+      await through.tail;
+      if (through.failure !== undefined) {
+        acknowledged?.catch(() => {});
+        throw through.failure;
+      }
+    } else {
+      ({ acknowledged } = await this.host.writer.exclusive(async (write) => {
+        await this.spool.drainTo(write);
+        // Registered inside the critical section, so expectations are in stdout order. Wrapped,
+        // because returning the bare promise would hold the writer until Flow acknowledges.
+        return { acknowledged: ledger?.expect() };
+      }));
+    }
     if (!acknowledged) return;
     if (options.onAcknowledged) {
       const onAcknowledged = options.onAcknowledged;
@@ -168,6 +256,86 @@ export class Task implements CaptureTask {
       return;
     }
     await acknowledged;
+  }
+
+  writeThrough<T>(section: () => Promise<T>): Promise<T> {
+    if (this.through !== undefined) return Promise.reject(new FlowcapError("INTERNAL", `task ${this.name}: writeThrough() sections do not nest`));
+    return this.host.writer.exclusive(
+      async (write) => {
+        const through: WriteThrough = { write, tail: Promise.resolve(), failure: undefined, open: false, flushQueued: false };
+        this.through = through;
+        this.spool.onFinished = () => this.queueFlush(through);
+        if (this.spool.hasFinished) this.queueFlush(through);
+        let result: T;
+        try {
+          result = await section();
+        } catch (error) {
+          await this.endWriteThrough(through);
+          if (through.open) this.host.writer.abandonSequence(this.abandoned(error));
+          throw error;
+        }
+        await this.endWriteThrough(through);
+        if (through.open) {
+          const error = new FlowcapError(
+            "RESPONSE_INVALID",
+            `capture task ${this.name}: a writeThrough() section ended without a checkpoint after the documents it wrote; they are not committed, and nothing more is written in this session`,
+          );
+          this.host.writer.abandonSequence(error);
+          throw error;
+        }
+        return result;
+      },
+      `capture task ${this.name}'s checkpoint sequence (written through)`,
+    );
+  }
+
+  /** The error that ends the session when a section ends inside its sequence by `error`. */
+  private abandoned(error: unknown): Error {
+    if (error instanceof Error && !(error instanceof StoppedError)) return error;
+    return new FlowcapError(
+      "CAPTURE_FAILED",
+      `capture task ${this.name} stopped inside a checkpoint sequence it was writing through (${error instanceof Error ? error.message : String(error)}): the documents it wrote after its last checkpoint are not committed, and nothing more is written in this session`,
+      { cause: error, userFacing: true },
+    );
+  }
+
+  /** Hands the finished part of the sequence to stdout once the code appending to the spool yields (the spool must not be taken from within an append). */
+  private queueFlush(through: WriteThrough): void {
+    if (through.flushQueued) return;
+    through.flushQueued = true;
+    queueMicrotask(() => {
+      through.flushQueued = false;
+      if (this.through === through && this.spool.hasFinished) this.writeOut(through, this.spool.take(true), false);
+    });
+  }
+
+  /** Writes `batch` after the batches before it; `ends` when it ends with a checkpoint. */
+  private writeOut(through: WriteThrough, batch: SpoolBatch, ends: boolean): void {
+    through.open = !ends;
+    this.unwritten += batch.bytes;
+    through.tail = through.tail.then(() => {
+      if (through.failure !== undefined) {
+        this.spool.releaseBatch(batch);
+        return this.wroteOut(batch.bytes);
+      }
+      return this.spool.writeBatch(batch, through.write, this.onWrittenOut).then(
+        // Out now, rather than gathered until the section ends: Flow reads while the task works.
+        () => through.write.flush?.(),
+        (error: unknown) => {
+          through.failure ??= error;
+          // What was not handed over is never counted out: producers waiting for it go on.
+          this.outputFailed = true;
+          this.wroteOut(0);
+        },
+      );
+    });
+  }
+
+  /** Ends the section's writing through (what the task captures is held again) once its batches are written. */
+  private async endWriteThrough(through: WriteThrough): Promise<void> {
+    this.through = undefined;
+    this.spool.onFinished = undefined;
+    await through.tail;
   }
 
   spawn(name: string, run: (task: CaptureTask) => Promise<void>): Promise<void> {
@@ -186,6 +354,8 @@ export class Task implements CaptureTask {
 
   /** Discards what was not checkpointed and releases the spool. */
   close(): void {
+    this.outputFailed = true;
+    this.wroteOut(0);
     if (this.spool.size > 0) this.log.debug("discarding documents captured after the last checkpoint", { bytes: this.spool.size });
     this.spool.close();
   }

@@ -70,7 +70,7 @@ describe("ResponseWriter onWritten", () => {
     await once(socket, "connect");
     try {
       const writer = new ResponseWriter(socket);
-      const written = new Promise<void>((resolve) => void writer.exclusive((write) => write(Buffer.from("line\n"), resolve)));
+      const written = new Promise<void>((resolve) => void writer.exclusive(async (write) => write(Buffer.from("line\n"), resolve)));
       await written;
       await expect.poll(() => Buffer.concat(received).toString()).toBe("line\n");
     } finally {
@@ -86,7 +86,7 @@ describe("ResponseWriter onWritten", () => {
     const writer = new ResponseWriter(stream);
     let called = false;
     const buffer = Buffer.from("line\n");
-    await writer.exclusive((write) => write(buffer, () => (called = true)));
+    await writer.exclusive(async (write) => write(buffer, () => (called = true)));
     await writer.flushed();
     await new Promise((resolve) => setImmediate(resolve));
     expect(chunks).toEqual([buffer]);

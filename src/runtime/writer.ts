@@ -11,14 +11,22 @@ import { FlowcapError, StoppedError } from "../util/errors.js";
 const CORKED_BYTES = 256 * 1024;
 
 /**
- * Writes data to the stream, waiting for 'drain' when its buffer is full. `onWritten` is called
- * once the stream is done with `data` (written out, or failed): until then its bytes must stay
- * as they are.
+ * Writes data to the stream, waiting for 'drain' when its buffer is full: returns a promise
+ * then, and undefined when the caller need not wait (a write per block should not cost a
+ * promise and a microtask). `onWritten` is called once the stream is done with `data` (written
+ * out, or failed): until then its bytes must stay as they are.
  */
 export interface WriteFn {
-  (data: string | Buffer, onWritten?: () => void): Promise<void>;
+  (data: string | Buffer, onWritten?: () => void): Promise<void> | undefined;
   /** Hands what the writer gathered to the stream now (before waiting for an `onWritten`). */
   flush?(): void;
+  /**
+   * From now until the section ends, writes hand their data to the stream without waiting for
+   * it to drain, and writes waiting for 'drain' go on at once: for the end of a sequence whose
+   * bytes are already held in memory (counted against a budget until `onWritten`), so that the
+   * section ends without waiting for the reader; the next section's writes wait instead.
+   */
+  handOverRest?(): void;
 }
 
 /**
@@ -41,9 +49,18 @@ export class ResponseWriter {
   private active = false;
   /** close() gave up on the stream: nothing more is waited for. */
   private abandoned = false;
+  /**
+   * A section ended inside a checkpoint sequence it had begun to write (abandonSequence): what
+   * every later section, and close(), fail with.
+   */
+  private broken: Error | undefined;
+  /** What the running section is, for close()'s message when it does not end in time. */
+  private activeLabel: string | undefined;
   private waiters = new Set<() => void>();
   /** The stream is corked by this writer (within a section, until the corked bytes pass CORKED_BYTES). */
   private corked = false;
+  /** The running section hands the rest of its data over without waiting (WriteFn.handOverRest). */
+  private handingOver = false;
   /** The stream's own write, kept before anyone replaces it. */
   private readonly streamWrite: Writable["write"];
   /**
@@ -63,17 +80,22 @@ export class ResponseWriter {
 
   /**
    * Runs `section` with exclusive use of the stream, after every section queued before it.
-   * Resolves when its data has been handed to the stream within its high-water mark.
+   * Resolves when its data has been handed to the stream within its high-water mark. `label`
+   * says what the section writes, for the error when a stop's grace period ends before it does.
    */
-  exclusive<T>(section: (write: WriteFn) => Promise<T>): Promise<T> {
+  exclusive<T>(section: (write: WriteFn) => Promise<T>, label?: string): Promise<T> {
     const run = this.tail.then(async () => {
       if (this.failure) throw this.outputClosed();
+      if (this.broken) throw this.broken;
       if (this.closed) throw new StoppedError("the session has ended: nothing more is written");
       this.active = true;
+      this.activeLabel = label;
       try {
         return await section(this.writeFn);
       } finally {
         this.active = false;
+        this.activeLabel = undefined;
+        this.handingOver = false;
         this.uncork();
       }
     });
@@ -84,9 +106,19 @@ export class ResponseWriter {
     return run;
   }
 
+  /**
+   * Called by a section that wrote part of a checkpoint sequence and cannot finish it (its task
+   * failed or stopped before the checkpoint): nothing more is written, since any later
+   * checkpoint would commit that part with another task's state. Every later section is refused
+   * with `error`, and close() ends with it; Flow discards what followed the last checkpoint.
+   */
+  abandonSequence(error: Error): void {
+    this.broken ??= error;
+  }
+
   /** Writes one complete message. */
   write(data: string): Promise<void> {
-    return this.exclusive((write) => write(data));
+    return this.exclusive(async (write) => write(data));
   }
 
   /**
@@ -98,16 +130,24 @@ export class ResponseWriter {
   async close(deadline?: AbortSignal, graceMs?: number): Promise<void> {
     this.closed = true;
     let finished = false;
-    const done = this.tail.then(() => this.flushed()).then(() => {
+    // Once a sequence is abandoned, what was written is not waited for: none of it commits.
+    const done = this.tail.then(() => (this.broken ? undefined : this.flushed())).then(() => {
       finished = true;
     });
     await (deadline ? Promise.race([done, aborted(deadline)]) : done);
+    if (this.broken) {
+      this.abandoned = true;
+      throw this.broken;
+    }
     if (finished || !this.busy()) return;
     this.abandoned = true;
     const pending = this.stream.writableLength;
+    const period = `the graceful stop period${graceMs === undefined ? "" : ` (${graceMs} ms)`}`;
     throw new FlowcapError(
       "OUTPUT_STALLED",
-      `Flow did not read the connector's output within the graceful stop period${graceMs === undefined ? "" : ` (${graceMs} ms)`}: ${this.active ? "the checkpoint sequence being written" : `${pending} byte(s) of the last checkpoint sequence`} could not be written. That sequence is not committed; the next session resumes from the last checkpoint Flow read`,
+      this.active && this.activeLabel !== undefined
+        ? `${this.activeLabel} did not end within ${period}: the task did not reach its checkpoint, or Flow did not read its output. That sequence is not committed; the next session resumes from the last checkpoint Flow read`
+        : `Flow did not read the connector's output within ${period}: ${this.active ? "the checkpoint sequence being written" : `${pending} byte(s) of the last checkpoint sequence`} could not be written. That sequence is not committed; the next session resumes from the last checkpoint Flow read`,
       { userFacing: true, data: { unwrittenBytes: pending } },
     );
   }
@@ -123,19 +163,26 @@ export class ResponseWriter {
     return !this.failure && (this.active || this.stream.writableLength > 0);
   }
 
-  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), { flush: () => this.uncork() });
+  private readonly writeFn: WriteFn = Object.assign((data: string | Buffer, onWritten?: () => void) => this.writeData(data, onWritten), {
+    flush: () => this.uncork(),
+    handOverRest: () => {
+      this.handingOver = true;
+      for (const wake of [...this.waiters]) wake();
+    },
+  });
 
-  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> {
-    if (this.failure) {
+  private writeData(data: string | Buffer, onWritten?: () => void): Promise<void> | undefined {
+    if (this.failure || this.abandoned) {
       onWritten?.();
-      return Promise.reject(this.outputClosed());
+      return Promise.reject(this.failure ? this.outputClosed() : new StoppedError("the session has ended: nothing more is written"));
     }
     if (this.active && !this.corked && typeof this.stream.cork === "function") {
       this.stream.cork();
       this.corked = true;
     }
     if (onWritten && !this.copiesOut && typeof data !== "string") data = Buffer.from(data);
-    if (this.streamWrite(data, onWritten && (() => onWritten())) || (this.corked && this.stream.writableLength < CORKED_BYTES)) return Promise.resolve();
+    // The stream calls back with an error argument, which onWritten ignores.
+    if (this.streamWrite(data, onWritten) || (this.corked && this.stream.writableLength < CORKED_BYTES) || this.handingOver) return undefined;
     // Past the bound: what is gathered goes out now, and the section waits for the stream.
     this.uncork();
     return new Promise<void>((resolve, reject) => {

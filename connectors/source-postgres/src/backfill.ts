@@ -67,6 +67,8 @@ async function maxPageId(client: pg.Client, table: TableInfo): Promise<{ maxPage
  */
 class CopyStream {
   private described = false;
+  private socket: { pause(): void; resume(): void } | undefined;
+  private paused = false;
   private error: Error | undefined;
   readonly done: Promise<void>;
   private resolve!: () => void;
@@ -76,6 +78,7 @@ class CopyStream {
     private readonly text: string,
     private readonly onDescription: (names: string[], typeOids: number[]) => void,
     private readonly onRow: (row: Buffer) => void,
+    private readonly backpressure: Backpressure | undefined,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -83,7 +86,8 @@ class CopyStream {
     });
   }
 
-  submit(connection: { query(text: string): void }): void {
+  submit(connection: { query(text: string): void; stream?: { pause(): void; resume(): void } }): void {
+    this.socket = connection.stream;
     connection.query(this.text);
   }
   handleRowDescription(msg: { fields: { name: string; dataTypeID: number }[] }): void {
@@ -103,6 +107,18 @@ class CopyStream {
     try {
       if (!this.described) throw new FlowcapError("INTERNAL", "internal error: a backfill row arrived before its columns were described");
       this.onRow(msg.chunk);
+      if (!this.paused && this.socket !== undefined && this.backpressure !== undefined) {
+        const wait = this.backpressure();
+        if (wait !== undefined) {
+          // The rows of the socket's current read still come; the next read waits.
+          this.paused = true;
+          this.socket.pause();
+          void wait.then(() => {
+            this.paused = false;
+            this.socket!.resume();
+          });
+        }
+      }
     } catch (error) {
       this.error = error as Error;
     }
@@ -122,12 +138,19 @@ class CopyStream {
 }
 
 /**
+ * Asked after each row: a promise when reading must pause until it resolves (what the rows
+ * became is not yet written out), else undefined.
+ */
+export type Backpressure = () => Promise<void> | undefined;
+
+/**
  * Runs `select` (a `SELECT * FROM <table> …`) through COPY, calling `onDescription` with the
  * result's columns, then `onRow` with each row in COPY's text format, synchronously as they
- * arrive: a chunk is never held as rows.
+ * arrive: a chunk is never held as rows. `backpressure` pauses the socket while the documents
+ * wait to be written.
  */
-export async function copyRows(client: pg.Client, table: TableInfo, select: string, onDescription: (names: string[], typeOids: number[]) => void, onRow: (row: Buffer) => void): Promise<void> {
-  const stream = new CopyStream(`SELECT * FROM ${quoteTable(table.schema, table.table)} LIMIT 0; COPY (${select}) TO STDOUT`, onDescription, onRow);
+export async function copyRows(client: pg.Client, table: TableInfo, select: string, onDescription: (names: string[], typeOids: number[]) => void, onRow: (row: Buffer) => void, backpressure?: Backpressure): Promise<void> {
+  const stream = new CopyStream(`SELECT * FROM ${quoteTable(table.schema, table.table)} LIMIT 0; COPY (${select}) TO STDOUT`, onDescription, onRow, backpressure);
   void client.query(stream as unknown as pg.QueryConfig);
   await stream.done;
 }
@@ -142,7 +165,7 @@ export interface EmitDocument {
  * `source.snapshot` true, `loc` [-1, row offset, 0]). Returns how many rows, whether the
  * table is done, and where the next chunk starts.
  */
-export async function scanChunk(client: pg.Client, request: ChunkRequest, sourceTag: string, emit: EmitDocument): Promise<ChunkResult> {
+export async function scanChunk(client: pg.Client, request: ChunkRequest, sourceTag: string, emit: EmitDocument, backpressure?: Backpressure): Promise<ChunkResult> {
   const { table, state } = request;
   const keyless = state.mode === "KeylessBackfill";
   const keyColumns = state.key_columns ?? [];
@@ -208,6 +231,7 @@ export async function scanChunk(client: pg.Client, request: ChunkRequest, source
         lastLength = row.length;
       }
     },
+    backpressure,
   );
   if (keyless) {
     const complete = untilPage >= maxPage;

@@ -27,6 +27,17 @@ export const STREAMING_FENCE_MS = 60_000;
  */
 export const SPLIT_TRANSACTION_BYTES = 32 * 1024 * 1024;
 
+/**
+ * A backfill chunk is written through as it is read; past this many bytes not yet written out,
+ * reading pauses until they are down to the low-water mark, so a slow reader of stdout sets the
+ * pace and memory stays small (a third of a 50,000-row chunk's sequence here), and the spool's
+ * blocks are reused. Measured (BENCHMARKS.md): 1 MiB / 256 KiB ties the connector to its reader
+ * too tightly on a loaded machine (each waits for the other to be scheduled), and 32 MiB spends
+ * CPU on fresh memory; 4 MiB / 2 MiB and 8 MiB / 4 MiB were the fastest.
+ */
+const BACKFILL_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const BACKFILL_LOW_WATER_BYTES = 2 * 1024 * 1024;
+
 export interface CaptureBinding {
   index: number;
   stateKey: string;
@@ -95,10 +106,15 @@ export class Capture {
       while (!this.task.stopping.aborted) {
         if (this.bindings.some((b) => BACKFILLING.has(this.tableState(b).mode))) {
           this.status("Backfilling Tables");
-          await this.backfillOne();
-          if (!(await this.streamToFence(0, false))) return;
-          // Written while the next chunk is read: the two overlap instead of taking turns.
-          await this.emitStateInBackground();
+          // A chunk and the changes up to its fence are one sequence, made in a moment: written
+          // as it is made (Flow reads it meanwhile) rather than held until its checkpoint. Once
+          // begun it goes on to its checkpoint even when told to stop, since a sequence cut
+          // short ends the session with an error.
+          await this.task.writeThrough(async () => {
+            await this.backfillOne();
+            await this.streamToFence(0, false, false);
+            await this.emitState();
+          });
           continue;
         }
         this.status("Streaming CDC Events");
@@ -106,7 +122,6 @@ export class Capture {
       }
       await this.writing;
     } finally {
-      // A chunk's checkpoint may still be on its way out: let it finish before the task ends.
       await this.writing.catch(() => {});
       await this.stream?.close();
     }
@@ -250,7 +265,14 @@ export class Capture {
     const table = this.tables.get(b.streamId)!;
     const state = this.tableState(b);
     const started = Date.now();
-    const result = await scanChunk(this.client, { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter }, this.config.sourceTag, (bytes, end) => this.task.capturedBytes(b.index, bytes, 0, end));
+    const task = this.task;
+    const result = await scanChunk(
+      this.client,
+      { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter },
+      this.config.sourceTag,
+      (bytes, end) => task.capturedBytes(b.index, bytes, 0, end),
+      () => (task.unwrittenBytes > BACKFILL_HIGH_WATER_BYTES ? task.writable(BACKFILL_LOW_WATER_BYTES) : undefined),
+    );
     this.log.info("processed backfill rows", { stream: b.streamId, rows: result.rows, duration: `${Date.now() - started}ms` });
     const next: TableState = { ...state, backfilled: state.backfilled + result.rows, scanned: result.scanned };
     if (result.complete) {
@@ -261,7 +283,7 @@ export class Capture {
     this.setTableState(b.stateKey, next);
   }
 
-  /** The checkpoint being written in the background, if any. */
+  /** The checkpoint being written, if any. */
   private writing: Promise<void> = Promise.resolve();
 
   /** Checkpoints the cursor and every table state changed since the last checkpoint, and waits until it is written. */
@@ -269,16 +291,6 @@ export class Capture {
     await this.writing;
     this.writing = this.checkpointNow();
     await this.writing;
-  }
-
-  /**
-   * Like emitState, but returns once the checkpoint is queued: documents captured meanwhile
-   * belong to the next checkpoint (the runtime writes the sequence up to this one first).
-   */
-  private async emitStateInBackground(): Promise<void> {
-    await this.writing;
-    this.writing = this.checkpointNow();
-    this.writing.catch(() => {}); // observed by the next emitState, or at the end of run()
   }
 
   private async checkpointNow(): Promise<void> {
@@ -299,11 +311,12 @@ export class Capture {
   /**
    * Streams changes: for `fenceAfterMs` first, then up to a fence at the server's current WAL
    * position, made reachable by a watermark write. With `reportFlush`, each commit is a
-   * checkpoint. False when the session is stopping.
+   * checkpoint. False when the session is stopping (unless not `stoppable`: then it goes on to
+   * the fence).
    */
-  private async streamToFence(fenceAfterMs: number, reportFlush: boolean): Promise<boolean> {
+  private async streamToFence(fenceAfterMs: number, reportFlush: boolean, stoppable = true): Promise<boolean> {
     if (fenceAfterMs > 0) {
-      const outcome = await this.relay(undefined, fenceAfterMs, reportFlush);
+      const outcome = await this.relay(undefined, fenceAfterMs, reportFlush, stoppable);
       if (outcome === "stopped") return false;
     }
     const fence = await this.serverLsn();
@@ -317,15 +330,15 @@ export class Capture {
     if (!this.config.readOnlyCapture) {
       await this.client.query(`INSERT INTO ${this.config.watermarksTable} (slot, watermark) VALUES ($1,$2) ON CONFLICT (slot) DO UPDATE SET watermark = $2;`, [this.config.slotName, crypto.randomUUID()]);
     }
-    return (await this.relay(fence, undefined, reportFlush)) === "fence";
+    return (await this.relay(fence, undefined, reportFlush, stoppable)) === "fence";
   }
 
-  /** Relays messages until a commit at or past `fence`, or for `forMs`, or until the session stops. */
-  private async relay(fence: Lsn | undefined, forMs: number | undefined, reportFlush: boolean): Promise<"fence" | "timeout" | "stopped"> {
+  /** Relays messages until a commit at or past `fence`, or for `forMs`, or until the session stops (when `stoppable`). */
+  private async relay(fence: Lsn | undefined, forMs: number | undefined, reportFlush: boolean, stoppable: boolean): Promise<"fence" | "timeout" | "stopped"> {
     const stream = this.stream!;
     const stop = new AbortController();
     const onStop = () => stop.abort();
-    this.task.stopping.addEventListener("abort", onStop, { once: true });
+    if (stoppable) this.task.stopping.addEventListener("abort", onStop, { once: true });
     const timer = forMs !== undefined ? setTimeout(() => stop.abort(), forMs) : undefined;
     try {
       for (;;) {
@@ -336,7 +349,7 @@ export class Capture {
           this.state.cursor = formatLsn(commitEnd);
           if (reportFlush) await this.emitState();
           if (fence !== undefined && commitEnd >= fence) return "fence";
-          if (this.task.stopping.aborted) return "stopped";
+          if (stoppable && this.task.stopping.aborted) return "stopped";
         } else if (reportFlush && this.txn !== undefined && this.task.pendingBytes > SPLIT_TRANSACTION_BYTES) {
           await this.emitState(); // the cursor stays at the last commit
         }
