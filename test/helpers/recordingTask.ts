@@ -30,6 +30,9 @@ export function recordingTask(log: Logger): TaskRecording {
       recording.checkpoints.push({ updated: structuredClone(updated), mergePatch: options?.mergePatch ?? true });
     },
     pendingBytes: 0,
+    unwrittenBytes: 0,
+    writeThrough: (section) => section(),
+    writable: async () => {},
     spawn: unsupported,
   };
   return recording;
