@@ -164,6 +164,15 @@ describe("ChildProcessHandle.consume", () => {
     expect((error as Error).message).toBe("it said oops (tap exited with code 4)\nlast lines of its stderr:\ntrace");
   });
 
+  it("reads the detail only once the child has exited, so what it says on stderr after closing stdout is in it", async () => {
+    const { log } = logger();
+    const stderr: string[] = [];
+    // stdout closes first; the failure is told on stderr a moment later, as a loaded machine may order it.
+    const child = startChild({ argv: node("require('fs').closeSync(1); setTimeout(() => { console.error('HTTPError: 401'); process.exit(1) }, 300)"), log, label: "tap", onStderrLine: (line) => stderr.push(line) });
+    const error = await child.consume(() => {}, { detail: () => stderr.at(-1) }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe("HTTPError: 401 (tap exited with code 1)\nlast lines of its stderr:\nHTTPError: 401");
+  });
+
   it("stops the child when the consumer throws, and rethrows", async () => {
     const { log } = logger();
     const child = startChild({ argv: node("setInterval(() => console.log('x'), 5)"), log });

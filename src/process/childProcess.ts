@@ -343,6 +343,9 @@ export class ChildProcessHandle {
       await this.stop();
       return "stopped";
     }
+    // What the child says of its failure may come on stderr after its stdout closed: read the
+    // detail once it has exited (its stderr is then read to the end), not when stdout ends.
+    await this.exited;
     await this.result(options.detail?.());
     return this.stopping ? "stopped" : "completed";
   }
