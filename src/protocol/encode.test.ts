@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { haveSharedFixtures, readSnapJson } from "../../test/helpers/fixtures.js";
 import {
-  encodeCaptured,
-  encodeCapturedJson,
+  capturedDocJson,
+  capturedPrefix,
+  CAPTURED_SUFFIX,
   encodeCheckpoint,
   encodeResponse,
   encodeSourcedSchema,
@@ -77,12 +78,14 @@ describe("encodeResponse is strict in what it emits", () => {
   });
 });
 
+/** A `captured` line as the runtime's spool writes it: the binding's prefix, the document's JSON, the suffix. */
+const capturedLine = (binding: number, doc: object) => capturedPrefix(binding) + capturedDocJson(doc) + CAPTURED_SUFFIX;
+
 describe("record path encoders", () => {
   it("write exactly what the generic encoder writes", () => {
     const doc = { id: 1, s: "é\n\"", nested: { a: [1, null] } };
     for (const binding of [0, 1, 4095, 4096, 70000]) {
-      expect(encodeCaptured(binding, doc)).toBe(encodeResponse({ captured: { binding, doc } }));
-      expect(encodeCapturedJson(binding, JSON.stringify(doc))).toBe(encodeResponse({ captured: { binding, doc } }));
+      expect(capturedLine(binding, doc)).toBe(encodeResponse({ captured: { binding, doc } }));
       expect(encodeSourcedSchema(binding, { type: "object" })).toBe(encodeResponse({ sourcedSchema: { binding, documentSchema: { type: "object" } } }));
     }
     for (const state of [{ updated: {} }, { updated: { a: { b: null } }, mergePatch: true }, { updated: { x: 1 }, mergePatch: false }]) {
@@ -92,9 +95,9 @@ describe("record path encoders", () => {
   });
 
   it("refuse what Flow would refuse", () => {
-    expect(() => encodeCaptured(-1, {})).toThrow(/binding must be an index/);
-    expect(() => encodeCaptured(1.5, {})).toThrow(/binding must be an index/);
-    expect(() => encodeCaptured(0, [] as unknown as object)).toThrow(/must be a JSON object, got an array/);
+    expect(() => capturedLine(-1, {})).toThrow(/binding must be an index/);
+    expect(() => capturedLine(1.5, {})).toThrow(/binding must be an index/);
+    expect(() => capturedLine(0, [] as unknown as object)).toThrow(/must be a JSON object, got an array/);
     expect(() => encodeCheckpoint({ updated: null as unknown as Record<string, unknown> })).toThrow(/state.updated must be a JSON object/);
   });
 });

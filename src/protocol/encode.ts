@@ -117,16 +117,6 @@ export function capturedPrefix(binding: number): string {
 /** Suffix closing a `captured` line. */
 export const CAPTURED_SUFFIX = "}}\n";
 
-/** Encodes a `captured` line from a document already serialized as JSON (an object). */
-export function encodeCapturedJson(binding: number, docJson: string): string {
-  return capturedPrefix(binding) + docJson + CAPTURED_SUFFIX;
-}
-
-/** Encodes a `captured` line; the document is serialized exactly once. */
-export function encodeCaptured(binding: number, doc: object): string {
-  return capturedPrefix(binding) + capturedDocJson(doc) + CAPTURED_SUFFIX;
-}
-
 /** The JSON of a `captured` document (which must be an object), for writers that add the prefix and suffix themselves. */
 export function capturedDocJson(doc: object): string {
   if (!isPlainObject(doc)) throw new FlowcapError("RESPONSE_INVALID", `captured: a document must be a JSON object, got ${Array.isArray(doc) ? "an array" : typeof doc}`);
