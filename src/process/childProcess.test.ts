@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { readAllBatches } from "../../test/helpers/lineBatches.js";
 import { LineCollector } from "../../test/helpers/inProcess.js";
 import { LineTooLongError } from "../protocol/index.js";
 import { createLogger } from "../runtime/index.js";
@@ -17,12 +18,7 @@ const python = (script: string) => ["python3", "-c", script];
 async function allLines(options: StartChildOptions) {
   const stderr: string[] = [];
   const child = startChild({ ...options, onStderrLine: (line) => stderr.push(line) });
-  const lines: string[] = [];
-  const batches: number[] = [];
-  for await (const batch of child.lineBatches()) {
-    batches.push(batch.count);
-    for (let k = 0; k < batch.count; k++) lines.push(batch.line(k).toString());
-  }
+  const { lines, batches } = await readAllBatches(child);
   return { child, lines, batches, stderr };
 }
 

@@ -1,5 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { readAllBatches } from "../../test/helpers/lineBatches.js";
 import { LineCollector } from "../../test/helpers/inProcess.js";
 import { createLogger } from "../runtime/index.js";
 import { childSource } from "./airbyte/childSource.js";
@@ -20,12 +21,7 @@ const node = (script: string) => [process.execPath, "-e", script];
 async function allLines(options: ProgramOptions, parentEnv?: Record<string, string | undefined>) {
   const { log, logs } = logger();
   const child = startProgram(options, [], { what: "run", log, signal: new AbortController().signal, logFields: {}, parentEnv });
-  const lines: string[] = [];
-  const batches: number[] = [];
-  for await (const batch of child.lineBatches()) {
-    batches.push(batch.count);
-    for (let k = 0; k < batch.count; k++) lines.push(batch.line(k).toString());
-  }
+  const { lines, batches } = await readAllBatches(child);
   return { child, lines, batches, logs };
 }
 
