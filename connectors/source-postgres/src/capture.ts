@@ -2,7 +2,7 @@ import type pg from "pg";
 import { FlowcapError, type CaptureTask, type Logger } from "flowcap";
 import { decodeMessage, type Begin, type Change, type Relation } from "./api/pgoutput.js";
 import { ReplicationStream, type XLogData } from "./api/replication.js";
-import { scanChunk } from "./backfill.js";
+import { scanChunk, type DocumentSink } from "./backfill.js";
 import { collectionSchema, FALLBACK_KEY, type TableInfo } from "./discovery.js";
 import { columnTranscoder, RowShape } from "./documents.js";
 import { compareKeys, encodeKey, keyKind, type KeyKind } from "./keys.js";
@@ -37,6 +37,17 @@ export const SPLIT_TRANSACTION_BYTES = 32 * 1024 * 1024;
  */
 const BACKFILL_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const BACKFILL_LOW_WATER_BYTES = 2 * 1024 * 1024;
+
+/** The backfill's documents go to the task (written through: see Capture.run), one object for the session. */
+class TaskDocuments implements DocumentSink {
+  constructor(private readonly task: CaptureTask) {}
+  document(binding: number, bytes: Buffer, end: number): void {
+    this.task.capturedBytes(binding, bytes, 0, end);
+  }
+  backpressure(): Promise<void> | undefined {
+    return this.task.unwrittenBytes > BACKFILL_HIGH_WATER_BYTES ? this.task.writable(BACKFILL_LOW_WATER_BYTES) : undefined;
+  }
+}
 
 export interface CaptureBinding {
   index: number;
@@ -73,6 +84,7 @@ export class Capture {
   private discarded = 0;
   private lastStatus = "";
   private readonly tagJson: string;
+  private readonly backfillDocuments: TaskDocuments;
 
   constructor(
     private readonly task: CaptureTask,
@@ -84,6 +96,7 @@ export class Capture {
     private readonly log: Logger,
   ) {
     for (const b of bindings) this.byStream.set(b.streamId, b);
+    this.backfillDocuments = new TaskDocuments(task);
     this.tagJson = config.sourceTag ? `,"tag":${JSON.stringify(config.sourceTag)}` : "";
   }
 
@@ -265,14 +278,7 @@ export class Capture {
     const table = this.tables.get(b.streamId)!;
     const state = this.tableState(b);
     const started = Date.now();
-    const task = this.task;
-    const result = await scanChunk(
-      this.client,
-      { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter },
-      this.config.sourceTag,
-      (bytes, end) => task.capturedBytes(b.index, bytes, 0, end),
-      () => (task.unwrittenBytes > BACKFILL_HIGH_WATER_BYTES ? task.writable(BACKFILL_LOW_WATER_BYTES) : undefined),
-    );
+    const result = await scanChunk(this.client, { table, state, chunkSize: this.config.backfillChunkSize, filter: b.resource.backfillFilter }, this.config.sourceTag, b.index, this.backfillDocuments);
     this.log.info("processed backfill rows", { stream: b.streamId, rows: result.rows, duration: `${Date.now() - started}ms` });
     const next: TableState = { ...state, backfilled: state.backfilled + result.rows, scanned: result.scanned };
     if (result.complete) {

@@ -58,25 +58,26 @@ export function unescapeCopyText(src: Uint8Array, start: number, end: number, ou
   return at;
 }
 
-/** The length of a CopyData row without its line end. */
-export function rowEnd(row: Uint8Array): number {
-  return row.length > 0 && row[row.length - 1] === NEWLINE ? row.length - 1 : row.length;
+/** The end of the CopyData row `row[start, end)` without its line end. */
+export function rowEnd(row: Uint8Array, start: number, end: number): number {
+  return end > start && row[end - 1] === NEWLINE ? end - 1 : end;
 }
 
 /** Set by splitRow: whether the row has a byte past ASCII. */
 let splitNonAscii = false;
+const lastRowNonAscii = (): boolean => splitNonAscii;
 
 /**
- * Field bounds of one row: for field i, `[starts[i], ends[i])`, with `flags[i]` 1 when it holds
- * escapes and 2 when it is NULL. Returns the number of fields; sets splitNonAscii.
+ * Field bounds of the row `row[from, end)`: for field i, `[starts[i], ends[i])`, with `flags[i]`
+ * 1 when it holds escapes and 2 when it is NULL. Returns the number of fields; sets splitNonAscii.
  */
-function splitRow(row: Uint8Array, end: number, starts: Int32Array, ends: Int32Array, flags: Uint8Array): number {
+function splitRow(row: Uint8Array, from: number, end: number, starts: Int32Array, ends: Int32Array, flags: Uint8Array): number {
   let field = 0;
-  let start = 0;
+  let start = from;
   let escaped = 0;
   let bits = 0;
   const max = starts.length;
-  for (let i = 0; i <= end; i++) {
+  for (let i = from; i <= end; i++) {
     const c = i < end ? row[i]! : TAB;
     bits |= c;
     if (c === BACKSLASH) {
@@ -97,15 +98,18 @@ function splitRow(row: Uint8Array, end: number, starts: Int32Array, ends: Int32A
   return field;
 }
 
-/** The text of each field of a row (null for NULL), for the few values needed as strings (the resume key). */
-export function rowTexts(row: Buffer, columns: number): (string | null)[] {
+/**
+ * The text of each field of the row `row[start, stop)` (null for NULL), for the few values needed
+ * as strings (the resume key).
+ */
+export function rowTexts(row: Buffer, start: number, stop: number, columns: number): (string | null)[] {
   const starts = new Int32Array(columns);
   const ends = new Int32Array(columns);
   const flags = new Uint8Array(columns);
-  const end = rowEnd(row);
-  const count = splitRow(row, end, starts, ends, flags);
+  const end = rowEnd(row, start, stop);
+  const count = splitRow(row, start, end, starts, ends, flags);
   if (count !== columns) throw columnCountError(count, columns);
-  const scratch = Buffer.allocUnsafe(end);
+  const scratch = Buffer.allocUnsafe(end - start);
   const texts: (string | null)[] = [];
   for (let i = 0; i < columns; i++) {
     if (flags[i] === 2) texts.push(null);
@@ -119,20 +123,30 @@ function columnCountError(got: number, expected: number): FlowcapError {
   return new FlowcapError("CAPTURE_FAILED", `a backfill row has ${got > expected ? "more than " + expected : got} fields where the query described ${expected} columns`);
 }
 
-const NULL_JSON = Buffer.from("null", "latin1");
+/** Writes one row's document into `out` from 0; returns its length (see CopyDocuments.document). */
+export type DocumentWriter = (row: Buffer, rowStart: number, rowStop: number, metaHead: Uint8Array, metaNumber: number, metaTail: Uint8Array) => number;
 
 /**
  * Builds the documents of one result shape (as `RowShape` does for strings): properties sorted
  * bytewise by name with `_meta` among them. `document()` writes one row's document into `out`.
+ *
+ * `document` is compiled for the shape (as fast-json-stringify compiles a serializer for a
+ * schema): the property names become byte stores, and each column calls its own byte form, so
+ * every call site sees one function, which V8 inlines. A loop over the shape's slots calling its
+ * byte forms through a table was half again as slow (BENCHMARKS.md). Only numbers (bytes,
+ * column indexes) are written into the generated code, never a name.
  */
 export class CopyDocuments {
   /** The bytes of the last document built, from 0 to what document() returned. */
   out: Buffer = Buffer.allocUnsafe(64 * 1024);
   readonly columns: number;
-  /** Per sorted slot: the column it takes its value from, or -1 for `_meta`. */
-  private readonly order: number[];
-  /** Per sorted slot: `{"name":` for the first, `,"name":` after. */
-  private readonly prefixes: Buffer[];
+  /**
+   * Writes the document of the row `row[rowStart, rowStop)` (one CopyData message's payload)
+   * into `out` from 0 and returns its length. `_meta` is the bytes `metaHead`, the decimal
+   * `metaNumber` and `metaTail`.
+   */
+  readonly document: DocumentWriter;
+  /** Bytes of the property names and braces of a document. */
   private readonly prefixBytes: number;
   private readonly byteForms: (ByteTranscoder | undefined)[];
   private readonly starts: Int32Array;
@@ -150,73 +164,85 @@ export class CopyDocuments {
   ) {
     this.columns = names.length;
     const slots = documentSlots(names);
-    this.order = slots.map((s) => s.index);
-    this.prefixes = slots.map((s, i) => Buffer.from((i === 0 ? "{" : ",") + JSON.stringify(s.name) + ":", "utf8"));
-    this.prefixBytes = this.prefixes.reduce((n, p) => n + p.length, 0) + 1;
+    const prefixes = slots.map((s, i) => Buffer.from((i === 0 ? "{" : ",") + JSON.stringify(s.name) + ":", "utf8"));
+    this.prefixBytes = prefixes.reduce((n, p) => n + p.length, 0) + 1;
     this.byteForms = transcoders.map((t) => byteTranscoderOf(t));
     this.starts = new Int32Array(this.columns);
     this.ends = new Int32Array(this.columns);
     this.flags = new Uint8Array(this.columns);
+    this.document = this.compile(slots.map((s) => s.index), prefixes);
+  }
+
+  private compile(order: number[], prefixes: Buffer[]): DocumentWriter {
+    const lines: string[] = [
+      "const end = rowEnd(row, rowStart, rowStop);",
+      "const count = splitRow(row, rowStart, end, starts, ends, flags);",
+      `if (count !== ${this.columns}) throw columnCountError(count, ${this.columns});`,
+      // Bytes that are not UTF-8 (a SQL_ASCII database) take the string path, which reads them
+      // as a DataRow's strings were read (invalid sequences become U+FFFD).
+      "const valid = !lastRowNonAscii() || isUtf8(row.subarray(rowStart, end));",
+      `const metaRoom = metaHead.length + metaTail.length + ${this.prefixBytes + 24};`,
+      `let out = self.reserve(0, metaRoom + ${ROOM_PER_BYTE} * (end - rowStart) + ${ROOM_EXTRA * this.columns});`,
+      "let at = 0;",
+      "let flag = 0;",
+      "let w = 0;",
+    ];
+    const constant = (bytes: Uint8Array, name: string): void => {
+      if (bytes.length > 32) {
+        lines.push(`out.set(${name}, at);`, `at += ${bytes.length};`);
+        return;
+      }
+      bytes.forEach((b, k) => lines.push(`out[at + ${k}] = ${b};`));
+      lines.push(`at += ${bytes.length};`);
+    };
+    order.forEach((column, slot) => {
+      constant(prefixes[slot]!, `prefixes[${slot}]`);
+      if (column < 0) {
+        lines.push("out.set(metaHead, at);", "at += metaHead.length;", "at = writeDecimal(metaNumber, out, at);", "out.set(metaTail, at);", "at += metaTail.length;");
+        return;
+      }
+      lines.push(`flag = flags[${column}];`);
+      const fast = this.byteForms[column] ? `flag === 0 && valid && (w = form${column}(row, starts[${column}], ends[${column}], out, at)) >= 0` : "false";
+      lines.push(
+        `if (${fast}) at = w;`,
+        "else if (flag === 2) {",
+        ...[...NULL_JSON].map((b, k) => `out[at + ${k}] = ${b};`),
+        "at += 4;",
+        `} else { at = self.slowValue(${column}, row, at, valid, end, metaRoom); out = self.out; }`,
+      );
+    });
+    lines.push("out[at] = 0x7d;", "return at + 1;");
+    const forms = this.byteForms.map((_, i) => `form${i}`);
+    const make = new Function("self", "rowEnd", "splitRow", "lastRowNonAscii", "isUtf8", "columnCountError", "writeDecimal", "starts", "ends", "flags", "prefixes", ...forms, `"use strict";\nreturn function document(row, rowStart, rowStop, metaHead, metaNumber, metaTail) {\n${lines.join("\n")}\n};`) as (...args: unknown[]) => DocumentWriter;
+    return make(this, rowEnd, splitRow, lastRowNonAscii, isUtf8, columnCountError, writeDecimal, this.starts, this.ends, this.flags, prefixes, ...this.byteForms);
   }
 
   /**
-   * Writes the document of `row` (one CopyData message) into `out` from 0 and returns its length.
-   * `_meta` is the bytes `metaHead`, the decimal `metaNumber` and `metaTail`.
+   * Writes the value of `column` at `at` when the compiled path leaves it aside (escaped, not
+   * UTF-8, without a byte form, or refused by it), growing `out` when needed; returns the
+   * position after it. `metaRoom` is the room reserved for `_meta` and the braces.
    */
-  document(row: Buffer, metaHead: Uint8Array, metaNumber: number, metaTail: Uint8Array): number {
-    const end = rowEnd(row);
-    const { starts, ends, flags, order, prefixes, transcoders } = this;
-    const count = splitRow(row, end, starts, ends, flags);
-    if (count !== this.columns) throw columnCountError(count, this.columns);
-    // Bytes that are not UTF-8 (a SQL_ASCII database) take the string path, which reads them as
-    // a DataRow's strings were read (invalid sequences become U+FFFD).
-    const valid = !splitNonAscii || isUtf8(row);
-    this.reserve(0, this.prefixBytes + metaHead.length + metaTail.length + 24 + ROOM_PER_BYTE * end + ROOM_EXTRA * this.columns);
-    let out = this.out;
-    let at = 0;
-    for (let slot = 0; slot < order.length; slot++) {
-      const prefix = prefixes[slot]!;
-      for (let k = 0; k < prefix.length; k++) out[at++] = prefix[k]!;
-      const column = order[slot]!;
-      if (column < 0) {
-        out.set(metaHead, at);
-        at += metaHead.length;
-        at = writeDecimal(metaNumber, out, at);
-        out.set(metaTail, at);
-        at += metaTail.length;
-        continue;
-      }
-      const flag = flags[column]!;
-      if (flag === 2) {
-        for (let k = 0; k < 4; k++) out[at++] = NULL_JSON[k]!;
-        continue;
-      }
-      let src: Buffer = row;
-      let start = starts[column]!;
-      let stop = ends[column]!;
-      if (flag === 1) {
-        if (this.scratch.length < stop - start) this.scratch = Buffer.allocUnsafe(2 * (stop - start));
-        src = this.scratch;
-        stop = unescapeCopyText(row, start, stop, src);
-        start = 0;
-      }
-      const form = valid ? this.byteForms[column] : undefined;
-      const written = form === undefined ? -1 : form(src, start, stop, out, at);
-      if (written >= 0) {
-        at = written;
-        continue;
-      }
-      const json = transcoders[column]!(src.toString("utf8", start, stop));
-      // Room for this value and, as at the start, for the rest of the row.
-      out = this.reserve(at, 3 * json.length + this.prefixBytes + metaHead.length + metaTail.length + 24 + ROOM_PER_BYTE * (end - ends[column]!) + ROOM_EXTRA * this.columns);
-      at += out.write(json, at, "utf8");
+  slowValue(column: number, row: Buffer, at: number, valid: boolean, end: number, metaRoom: number): number {
+    let src: Buffer = row;
+    let start = this.starts[column]!;
+    let stop = this.ends[column]!;
+    if (this.flags[column] === 1) {
+      if (this.scratch.length < stop - start) this.scratch = Buffer.allocUnsafe(2 * (stop - start));
+      src = this.scratch;
+      stop = unescapeCopyText(row, start, stop, src);
+      start = 0;
     }
-    out[at++] = 0x7d; // }
-    return at;
+    const form = valid ? this.byteForms[column] : undefined;
+    const written = form === undefined ? -1 : form(src, start, stop, this.out, at);
+    if (written >= 0) return written;
+    const json = this.transcoders[column]!(src.toString("utf8", start, stop));
+    // Room for this value and, as at the start, for the rest of the row.
+    const out = this.reserve(at, 3 * json.length + metaRoom + ROOM_PER_BYTE * (end - this.ends[column]!) + ROOM_EXTRA * this.columns);
+    return at + out.write(json, at, "utf8");
   }
 
   /** Makes room for `bytes` more bytes after `used`, keeping what is written; returns `out`. */
-  private reserve(used: number, bytes: number): Buffer {
+  reserve(used: number, bytes: number): Buffer {
     if (used + bytes <= this.out.length) return this.out;
     const grown = Buffer.allocUnsafe(Math.max(2 * this.out.length, used + bytes));
     this.out.copy(grown, 0, 0, used);
@@ -224,6 +250,8 @@ export class CopyDocuments {
     return grown;
   }
 }
+
+const NULL_JSON = Buffer.from("null", "latin1");
 
 /** Writes a non-negative integer in decimal. */
 function writeDecimal(n: number, out: Uint8Array, at: number): number {

@@ -16,8 +16,17 @@ function copyEscape(text: string): string {
   return text.replace(/[\\\b\f\n\r\t\v]/g, (c) => ({ "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v" })[c]!);
 }
 
-function copyRow(values: (string | null)[]): Buffer {
-  return Buffer.from(values.map((v) => (v === null ? "\\N" : copyEscape(v))).join("\t") + "\n", "utf8");
+/**
+ * A row as the tap hands it over: `[buf, start, end]`, amid other bytes (tabs, escapes and a
+ * row's end, which a reader that strayed out of its bounds would take for its own).
+ */
+function copyRow(values: (string | null)[]): [Buffer, number, number] {
+  return amid(Buffer.from(values.map((v) => (v === null ? "\\N" : copyEscape(v))).join("\t") + "\n", "utf8"));
+}
+
+function amid(row: Buffer): [Buffer, number, number] {
+  const before = Buffer.from("\\N\t9\t\\");
+  return [Buffer.concat([before, row, Buffer.from("\t\\x41\n")]), before.length, before.length + row.length];
 }
 
 const type = (name: string, typtype = "b", isArray = false): ColumnType => ({ name, typtype, isArray });
@@ -28,7 +37,7 @@ function bothPaths(types: ColumnType[], values: (string | null)[], keys: boolean
   const names = types.map((_, i) => `c${i}`);
   const transcoders = types.map((t, i) => transcoderFor(t, keys[i] ?? false));
   const documents = new CopyDocuments(names, transcoders);
-  const end = documents.document(copyRow(values), META.head, 42, META.tail);
+  const end = documents.document(...copyRow(values), META.head, 42, META.tail);
   const strings = new RowShape(names, transcoders).document(values, `${META.head.toString()}42${META.tail.toString()}`);
   return { bytes: documents.out.toString("utf8", 0, end), strings };
 }
@@ -119,7 +128,7 @@ describe("backfill documents from COPY text rows", () => {
   it("sorts properties bytewise with _meta among them and leaves out dropped columns", () => {
     const transcoders = [transcoderFor(type("int4"), true), transcoderFor(type("text"), false), transcoderFor(type("int4"), false), transcoderFor(type("text"), false)];
     const documents = new CopyDocuments(["id", "Zeta", undefined, "alpha"], transcoders);
-    const end = documents.document(copyRow(["7", "z", "14", "a"]), META.head, 1234567, META.tail);
+    const end = documents.document(...copyRow(["7", "z", "14", "a"]), META.head, 1234567, META.tail);
     expect(documents.out.toString("utf8", 0, end)).toBe('{"Zeta":"z","_meta":{"op":"c","source":{"loc":[-1,1234567,0]}},"alpha":"a","id":7}');
   });
 
@@ -128,7 +137,7 @@ describe("backfill documents from COPY text rows", () => {
     const transcoders = [transcoderFor(type("text"), false), transcoderFor(type("timestamptz"), false)];
     const row = Buffer.concat([Buffer.from("ok \xff\xfe bad", "latin1"), Buffer.from("\t2024-01-15 14:30:00+00\n")]);
     const documents = new CopyDocuments(names, transcoders);
-    const end = documents.document(row, META.head, 0, META.tail);
+    const end = documents.document(...amid(row), META.head, 0, META.tail);
     const text = row.toString("utf8", 0, row.indexOf(9));
     expect(documents.out.toString("utf8", 0, end)).toBe(new RowShape(names, transcoders).document([text, "2024-01-15 14:30:00+00"], `${META.head.toString()}0${META.tail.toString()}`));
     expect(text).toContain("\ufffd");
@@ -151,14 +160,14 @@ describe("backfill documents from COPY text rows", () => {
 
   it("refuses a row whose fields do not match the described columns", () => {
     const documents = new CopyDocuments(["a", "b"], [transcoderFor(type("int4"), false), transcoderFor(type("int4"), false)]);
-    expect(() => documents.document(copyRow(["1"]), META.head, 0, META.tail)).toThrow(/1 fields where the query described 2 columns/);
-    expect(() => documents.document(copyRow(["1", "2", "3"]), META.head, 0, META.tail)).toThrow(/more than 2 fields/);
+    expect(() => documents.document(...copyRow(["1"]), META.head, 0, META.tail)).toThrow(/1 fields where the query described 2 columns/);
+    expect(() => documents.document(...copyRow(["1", "2", "3"]), META.head, 0, META.tail)).toThrow(/more than 2 fields/);
   });
 
   it("undoes COPY's escapes, and gives a row's texts for its resume key", () => {
     const src = Buffer.from("a\\\\b\\tc\\nd\\101\\x41\\q\\");
     const out = Buffer.alloc(src.length);
     expect(out.toString("latin1", 0, unescapeCopyText(src, 0, src.length, out))).toBe("a\\b\tc\ndAAq\\");
-    expect(rowTexts(copyRow(["1", null, "x\ty\\z", "é"]), 4)).toEqual(["1", null, "x\ty\\z", "é"]);
+    expect(rowTexts(...copyRow(["1", null, "x\ty\\z", "é"]), 4)).toEqual(["1", null, "x\ty\\z", "é"]);
   });
 });

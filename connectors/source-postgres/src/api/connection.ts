@@ -1,6 +1,7 @@
 import pg from "pg";
 import { FlowcapError } from "flowcap";
 import type { Config } from "../models.js";
+import { tapCopyData } from "./copyTap.js";
 
 /**
  * Connections to the database, as Estuary's connector makes them (`main.go` `connect`):
@@ -13,6 +14,8 @@ const SESSION_OPTIONS = ["DateStyle=ISO,MDY", "IntervalStyle=postgres", "bytea_o
 export interface ConnectOptions {
   /** A `replication=database` connection, for the replication protocol. */
   replication?: boolean;
+  /** False: no tap on the socket (`copyTap.ts`), so COPY rows take pg's own path (tests compare both). */
+  copyTap?: boolean;
 }
 
 function sslOption(mode: Config["sslmode"]): pg.ClientConfig["ssl"] {
@@ -84,6 +87,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
     // An error after connecting (the server went away) surfaces on the next query; keep the
     // process alive until then rather than crash on an unhandled 'error' event.
     client.on("error", () => {});
+    if (options.copyTap !== false) tapCopyData(client);
     try {
       await client.connect();
       return client;

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import type { PostgresCluster } from "../../../test/helpers/postgres.js";
+import { connect } from "../src/api/connection.js";
+import { copyTapOf } from "../src/api/copyTap.js";
+import { scanChunk, type DocumentSink } from "../src/backfill.js";
+import { discoverTables } from "../src/discovery.js";
+import { parseConfig, type TableState } from "../src/models.js";
+import { endpointConfig, startCluster } from "./harness.js";
+
+/**
+ * Backfill chunks read through the connection's tap (rows straight from the socket's reads) must
+ * give exactly the documents and resume keys of pg's own path, on a real server: rows with
+ * COPY's escapes, multi-byte text, NULLs, and rows far larger than a socket read (split across
+ * reads), with the socket paused for backpressure now and then.
+ */
+
+let cluster: PostgresCluster;
+const ROWS = 3000;
+beforeAll(async () => {
+  cluster = await startCluster();
+  await cluster.sql(`CREATE TABLE test.mixed (id int PRIMARY KEY, t text, j jsonb, ts timestamptz, b bytea, f float8)`);
+  await cluster.sql(`INSERT INTO test.mixed
+    SELECT g,
+      CASE WHEN g % 7 = 0 THEN NULL WHEN g % 5 = 0 THEN E'tab\\there\\nline\\\\back ' || g WHEN g % 3 = 0 THEN 'é…🎉 ' || g ELSE 'plain ' || g END,
+      CASE WHEN g % 4 = 0 THEN NULL ELSE jsonb_build_object('g', g, 's', E'q"\\t') END,
+      '2024-05-01 12:00:00+00'::timestamptz + g * interval '1 second',
+      decode(md5(g::text), 'hex'),
+      g / 3.0
+    FROM generate_series(1, ${ROWS}) g`);
+  // Rows larger than any socket read: each arrives split across several.
+  await cluster.sql(`UPDATE test.mixed SET t = repeat('x', 300000) || id WHERE id % 500 = 1`);
+});
+afterAll(async () => cluster?.stop());
+
+/** Backfills test.mixed in chunks of 700 and returns its documents and each chunk's resume key. */
+async function backfill(client: pg.Client): Promise<{ documents: string[]; scanned: (string | null)[] }> {
+  const tables = await discoverTables(client, [{ schema: "test", table: "mixed" }]);
+  const table = tables.get("test.mixed")!;
+  const documents: string[] = [];
+  let batches = 0;
+  const sink: DocumentSink = {
+    document(binding, bytes, end) {
+      expect(binding).toBe(3);
+      documents.push(bytes.toString("utf8", 0, end));
+    },
+    // Every third batch, reading pauses until the next turn of the event loop.
+    backpressure: () => (++batches % 3 === 0 ? new Promise((resolve) => setImmediate(resolve)) : undefined),
+  };
+  let state: TableState = { mode: "Backfill", key_columns: ["id"], scanned: null, backfilled: 0 };
+  const scanned: (string | null)[] = [];
+  for (;;) {
+    const result = await scanChunk(client, { table, state, chunkSize: 700, filter: "" }, "", 3, sink);
+    scanned.push(result.scanned);
+    state = { ...state, scanned: result.scanned, backfilled: state.backfilled + result.rows };
+    if (result.complete) break;
+  }
+  return { documents, scanned };
+}
+
+describe("backfill through the socket tap", () => {
+  it("gives the documents and resume keys of pg's own path, and pg sees none of the rows", async () => {
+    const config = parseConfig(endpointConfig(cluster));
+    const tapped = await connect(config);
+    const plain = await connect(config, { copyTap: false });
+    try {
+      expect(copyTapOf(tapped)).toBeDefined();
+      expect(copyTapOf(plain)).toBeUndefined();
+      const seenByPg = new Map<pg.Client, number>();
+      for (const client of [tapped, plain]) {
+        seenByPg.set(client, 0);
+        (client as unknown as { connection: pg.Connection }).connection.on("copyData", () => seenByPg.set(client, seenByPg.get(client)! + 1));
+      }
+      const viaTap = await backfill(tapped);
+      const viaPg = await backfill(plain);
+      expect(viaTap.documents.length).toBe(ROWS);
+      expect(seenByPg.get(tapped)).toBe(0);
+      expect(seenByPg.get(plain)).toBe(ROWS);
+      expect(viaTap.scanned).toEqual(viaPg.scanned);
+      for (let i = 0; i < ROWS; i++) expect(viaTap.documents[i], `row ${i + 1}`).toBe(viaPg.documents[i]);
+      const docs = viaTap.documents.map((d) => JSON.parse(d) as { id: number; t: string | null; _meta: { source: { loc: number[] } } });
+      expect(docs.map((d) => d.id)).toEqual(Array.from({ length: ROWS }, (_, i) => i + 1));
+      expect(docs.map((d) => d._meta.source.loc[1])).toEqual(Array.from({ length: ROWS }, (_, i) => i));
+      expect(docs[4]!.t).toBe("tab\there\nline\\back 5");
+      expect(docs[2]!.t).toBe("é…🎉 3");
+      expect(docs[500]!.t).toBe("x".repeat(300000) + "501");
+      // Nothing is left for pg to misread: the connection still answers queries.
+      expect((await tapped.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await tapped.end();
+      await plain.end();
+    }
+  });
+});
