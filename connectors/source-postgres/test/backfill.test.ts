@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import pg from "pg";
 import type { PostgresCluster } from "../../../test/helpers/postgres.js";
 import { connect } from "../src/api/connection.js";
 import { copyTapOf } from "../src/api/copyTap.js";
@@ -89,6 +89,26 @@ describe("backfill through the socket tap", () => {
     } finally {
       await tapped.end();
       await plain.end();
+    }
+  });
+});
+
+describe("connections", () => {
+  it("ask a server that refused TLS only once per process, as libpq asks once per connection, and never fall back under sslmode require", async () => {
+    const config = parseConfig(endpointConfig(cluster));
+    const attempts = vi.spyOn(pg.Client.prototype, "connect");
+    try {
+      const first = await connect(config);
+      const before = attempts.mock.calls.length;
+      const second = await connect(config);
+      expect(attempts.mock.calls.length - before).toBe(1);
+      for (const client of [first, second]) {
+        expect((client as unknown as { connection: { stream: object } }).connection.stream.constructor.name).not.toBe("TLSSocket");
+        await client.end();
+      }
+      await expect(connect(parseConfig(endpointConfig(cluster, { sslmode: "require" })))).rejects.toThrow(/SSL/);
+    } finally {
+      attempts.mockRestore();
     }
   });
 });

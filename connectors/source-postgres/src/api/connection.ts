@@ -75,12 +75,22 @@ function connectError(error: unknown, config: Config): FlowcapError {
 }
 
 /**
+ * Servers (`host:port`) that answered this process's TLS request with "no": later `prefer` and
+ * `allow` connections to them go straight to plain TCP. libpq asks on every connection but goes
+ * on in plain TCP on the same one; pg ends the connection instead, so asking again would cost a
+ * whole second connection each time (a server process started and stopped: about a third of a
+ * connection's time here, BENCHMARKS.md).
+ */
+const refusedTls = new Set<string>();
+
+/**
  * Connects. `sslmode` unset or `prefer`/`allow` tries TLS first and falls back to plain TCP when
  * the server does not offer it, as libpq does.
  */
 export async function connect(config: Config, options: ConnectOptions = {}): Promise<pg.Client> {
   const mode = config.sslmode ?? "prefer";
-  const attempts: pg.ClientConfig["ssl"][] = mode === "prefer" || mode === "allow" ? [sslOption("require"), false] : [sslOption(mode)];
+  const server = `${config.host}:${config.port}`;
+  const attempts: pg.ClientConfig["ssl"][] = mode === "prefer" || mode === "allow" ? (refusedTls.has(server) ? [false] : [sslOption("require"), false]) : [sslOption(mode)];
   let lastError: unknown;
   for (const ssl of attempts) {
     const client = new pg.Client(clientConfig(config, ssl, options));
@@ -95,6 +105,7 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
       lastError = error;
       await client.end().catch(() => {});
       if (!/does not support SSL/i.test(String((error as Error).message))) break;
+      refusedTls.add(server);
     }
   }
   throw connectError(lastError, config);
