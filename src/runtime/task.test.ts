@@ -14,8 +14,8 @@ function connector(capture: (task: CaptureTask) => Promise<void>, explicitAcknow
   };
 }
 
-/** Enough documents to fill many of the spool's 16 KiB blocks, so that some are written through. */
-const MANY = 2_000;
+/** Enough documents to fill many of the spool's blocks, so that some are written through. */
+const MANY = 8_000;
 const PAD = "p".repeat(100);
 
 type Out = { captured?: { binding?: number; doc: { id: number; task?: string } }; checkpoint?: { state: { updated: Record<string, unknown> } } };

@@ -5,8 +5,8 @@ import { FlowcapError, StoppedError } from "../util/errors.js";
 
 /**
  * Within a section, writes are corked (gathered, then written with one `writev`) up to this many
- * bytes before the stream's own high-water mark applies: a checkpoint sequence of many 16 KiB
- * blocks is one system call, not one per block.
+ * bytes before the stream's own high-water mark applies: a checkpoint sequence of many of the
+ * spool's blocks is one system call, not one per block.
  */
 const CORKED_BYTES = 256 * 1024;
 
