@@ -97,7 +97,9 @@ export async function connect(config: Config, options: ConnectOptions = {}): Pro
     // An error after connecting (the server went away) surfaces on the next query; keep the
     // process alive until then rather than crash on an unhandled 'error' event.
     client.on("error", () => {});
-    if (options.copyTap !== false) tapCopyData(client);
+    // Not on a replication connection: its CopyBoth stream is pg's to read, and sharing the tap's
+    // code with it would have V8 optimize the tap for that traffic, then for COPY's again.
+    if (options.copyTap !== false && !options.replication) tapCopyData(client);
     try {
       await client.connect();
       return client;
