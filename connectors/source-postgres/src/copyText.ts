@@ -72,27 +72,32 @@ const lastRowNonAscii = (): boolean => splitNonAscii;
  * 1 when it holds escapes and 2 when it is NULL. Returns the number of fields; sets splitNonAscii.
  */
 function splitRow(row: Uint8Array, from: number, end: number, starts: Int32Array, ends: Int32Array, flags: Uint8Array): number {
-  let field = 0;
-  let start = from;
-  let escaped = 0;
-  let bits = 0;
   const max = starts.length;
-  for (let i = from; i <= end; i++) {
-    const c = i < end ? row[i]! : TAB;
-    bits |= c;
-    if (c === BACKSLASH) {
-      escaped = 1;
-      if (++i < end) bits |= row[i]!; // the escaped byte is never a separator
-      continue;
+  let field = 0;
+  let bits = 0;
+  let i = from;
+  for (;;) {
+    // One field: up to the next tab (an escaped byte is never a separator) or the row's end.
+    const start = i;
+    let escaped = 0;
+    while (i < end) {
+      const c = row[i]!;
+      if (c === TAB) break;
+      bits |= c;
+      if (c === BACKSLASH) {
+        escaped = 1;
+        if (++i >= end) break; // a last backslash stands for itself (unescapeCopyText)
+        bits |= row[i]!;
+      }
+      i++;
     }
-    if (c !== TAB) continue;
     if (field === max) return max + 1;
     starts[field] = start;
     ends[field] = i;
     flags[field] = escaped && i - start === 2 && row[start] === BACKSLASH && row[start + 1] === NULL_MARK ? 2 : escaped;
     field++;
-    start = i + 1;
-    escaped = 0;
+    if (i >= end) break;
+    i++; // the tab
   }
   splitNonAscii = (bits & 0x80) !== 0;
   return field;

@@ -164,6 +164,15 @@ describe("backfill documents from COPY text rows", () => {
     expect(() => documents.document(...copyRow(["1", "2", "3"]), META.head, 0, META.tail)).toThrow(/more than 2 fields/);
   });
 
+  it("splits at tabs only (never an escaped one), keeps empty fields, and never reads past the row", () => {
+    expect(rowTexts(...copyRow(["", ""]), 2)).toEqual(["", ""]);
+    expect(rowTexts(...copyRow(["a\tb", ""]), 2)).toEqual(["a\tb", ""]);
+    expect(rowTexts(...copyRow([""]), 1)).toEqual([""]);
+    expect(rowTexts(...copyRow([null]), 1)).toEqual([null]);
+    // A last backslash (PostgreSQL never writes one alone) stands for itself, inside the row.
+    expect(rowTexts(...amid(Buffer.from("x\t\\\n")), 2)).toEqual(["x", "\\"]);
+  });
+
   it("undoes COPY's escapes, and gives a row's texts for its resume key", () => {
     const src = Buffer.from("a\\\\b\\tc\\nd\\101\\x41\\q\\");
     const out = Buffer.alloc(src.length);
