@@ -11,7 +11,9 @@ export const DEFAULT_SPOOL_MEMORY_BYTES = 8 * 1024 * 1024;
  * Spools write lines into blocks of this size, which a process's budget hands out and takes back.
  * Each finished block is one write to stdout, one callback and one block given back: 64 KiB (a
  * pipe's default capacity) rather than 16 KiB made a database backfill writing 70 MB through
- * about 8 % faster end to end, with the budget, and so memory, unchanged (BENCHMARKS.md).
+ * about 8 % faster end to end, with the budget, and so memory, unchanged (BENCHMARKS.md). A spool
+ * with lines pending holds one block, so the default budget keeps 128 tasks' pending lines in
+ * memory before spools spill.
  */
 export const SPOOL_BLOCK_BYTES = 4 * SPILL_PAGE_BYTES;
 
