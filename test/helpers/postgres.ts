@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -78,6 +78,8 @@ function run(bin: string, args: string[], as: { uid: number; gid: number } | und
 export interface StartOptions {
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string | number>;
+  /** Also accept TLS (`ssl = on`), with a self-signed certificate made for this cluster. */
+  tls?: boolean;
 }
 
 export async function startPostgres(options: StartOptions = {}): Promise<PostgresCluster> {
@@ -94,6 +96,15 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
   }
   await run(path.join(bin, "initdb"), ["-D", data, "-U", "postgres", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], as);
   const port = await freePort();
+  const tls: Record<string, string> = {};
+  if (options.tls) {
+    const cert = path.join(dir, "server.crt");
+    const key = path.join(dir, "server.key");
+    await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], undefined);
+    if (as) for (const file of [cert, key]) chownSync(file, as.uid, as.gid);
+    chmodSync(key, 0o600); // PostgreSQL refuses a key others may read
+    Object.assign(tls, { ssl: "on", ssl_cert_file: `'${cert}'`, ssl_key_file: `'${key}'` });
+  }
   const settings: Record<string, string | number> = {
     listen_addresses: "'127.0.0.1'",
     port,
@@ -107,6 +118,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
     shared_buffers: "'64MB'",
     log_min_messages: "warning",
     timezone: "'UTC'",
+    ...tls,
     ...options.settings,
   };
   writeFileSync(path.join(data, "postgresql.auto.conf"), Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");

@@ -18,7 +18,8 @@ import { endpointConfig, startCluster } from "./harness.js";
 let cluster: PostgresCluster;
 const ROWS = 3000;
 beforeAll(async () => {
-  cluster = await startCluster();
+  // TLS on, as most real servers have it; plain TCP is still accepted.
+  cluster = await startCluster({}, { tls: true });
   await cluster.sql(`CREATE TABLE test.mixed (id int PRIMARY KEY, t text, j jsonb, ts timestamptz, b bytea, f float8)`);
   await cluster.sql(`INSERT INTO test.mixed
     SELECT g,
@@ -58,12 +59,15 @@ async function backfill(client: pg.Client): Promise<{ documents: string[]; scann
   return { documents, scanned };
 }
 
+const isTls = (client: pg.Client): boolean => (client as unknown as { connection: { stream: object } }).connection.stream.constructor.name === "TLSSocket";
+
 describe("backfill through the socket tap", () => {
-  it("gives the documents and resume keys of pg's own path, and pg sees none of the rows", async () => {
-    const config = parseConfig(endpointConfig(cluster));
+  it.each(["disable", "require"] as const)("gives the documents and resume keys of pg's own path, and pg sees none of the rows (sslmode %s)", async (sslmode) => {
+    const config = parseConfig(endpointConfig(cluster, { sslmode }));
     const tapped = await connect(config);
     const plain = await connect(config, { copyTap: false });
     try {
+      expect([isTls(tapped), isTls(plain)]).toEqual([sslmode === "require", sslmode === "require"]);
       expect(copyTapOf(tapped)).toBeDefined();
       expect(copyTapOf(plain)).toBeUndefined();
       const seenByPg = new Map<pg.Client, number>();
@@ -95,7 +99,8 @@ describe("backfill through the socket tap", () => {
 
 describe("connections", () => {
   it("ask a server that refused TLS only once per process, as libpq asks once per connection, and never fall back under sslmode require", async () => {
-    const config = parseConfig(endpointConfig(cluster));
+    const noTls = await startCluster();
+    const config = parseConfig(endpointConfig(noTls));
     const attempts = vi.spyOn(pg.Client.prototype, "connect");
     try {
       const first = await connect(config);
@@ -103,12 +108,17 @@ describe("connections", () => {
       const second = await connect(config);
       expect(attempts.mock.calls.length - before).toBe(1);
       for (const client of [first, second]) {
-        expect((client as unknown as { connection: { stream: object } }).connection.stream.constructor.name).not.toBe("TLSSocket");
+        expect(isTls(client)).toBe(false);
         await client.end();
       }
-      await expect(connect(parseConfig(endpointConfig(cluster, { sslmode: "require" })))).rejects.toThrow(/SSL/);
+      await expect(connect(parseConfig(endpointConfig(noTls, { sslmode: "require" })))).rejects.toThrow(/SSL/);
+      // A server that offers TLS gets it under the default (prefer).
+      const secure = await connect(parseConfig(endpointConfig(cluster)));
+      expect(isTls(secure)).toBe(true);
+      await secure.end();
     } finally {
       attempts.mockRestore();
+      await noTls.stop();
     }
   });
 });

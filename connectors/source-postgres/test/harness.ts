@@ -16,8 +16,8 @@ export const INTERNAL_SPEC = { spec: { connectorType: "LOCAL", config: {} } };
 export const CAPTURE_USER = { user: "flow_capture", password: "secret1234" };
 
 /** A cluster set up as the connector's README says: capture user, watermarks table, publication. */
-export async function startCluster(settings: Record<string, string | number> = {}): Promise<PostgresCluster> {
-  const pg = await startPostgres({ settings });
+export async function startCluster(settings: Record<string, string | number> = {}, options: { tls?: boolean } = {}): Promise<PostgresCluster> {
+  const pg = await startPostgres({ settings, tls: options.tls });
   await pg.sql(`CREATE USER flow_capture WITH PASSWORD 'secret1234' REPLICATION`);
   await pg.sql(`GRANT pg_read_all_data TO flow_capture`);
   await pg.sql(`CREATE SCHEMA test`);
