@@ -25,6 +25,21 @@ function shape(out: Out[]): string[] {
   return out.map((m) => (m.captured ? `${m.captured.doc.task}${m.captured.doc.id}` : m.checkpoint ? String(Object.keys(m.checkpoint.state.updated)[0]).toUpperCase() : Object.keys(m)[0]!));
 }
 
+/** `t` captures task a's documents `from` … `from + count - 1`, padded so that they fill blocks. */
+function captureMany(t: CaptureTask, count = MANY, from = 0): void {
+  for (let id = from; id < from + count; id++) t.captured(0, { id, task: "a", pad: PAD });
+}
+
+/** The shape of task a's documents `from` … `from + count - 1`. */
+function manyShape(count = MANY, from = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `a${from + i}`);
+}
+
+/** Nothing but task a's documents follows `opened`: no checkpoint, no other task's document. */
+function onlyTaskADocuments(out: unknown[]): boolean {
+  return shape(out as Out[]).slice(1).every((s) => s.startsWith("a"));
+}
+
 describe("CaptureTask.writeThrough", () => {
   it("writes a section's documents as they are made, and other tasks' sequences only before or after it", async () => {
     const checkpointNow = deferred<void>();
@@ -35,7 +50,7 @@ describe("CaptureTask.writeThrough", () => {
         await Promise.all([
           task.spawn("a", async (t) => {
             await t.writeThrough(async () => {
-              for (let id = 0; id < MANY; id++) t.captured(0, { id, task: "a", pad: PAD });
+              captureMany(t);
               await checkpointNow.promise;
               t.captured(0, { id: MANY, task: "a" });
               await t.checkpoint({ a: MANY });
@@ -62,7 +77,7 @@ describe("CaptureTask.writeThrough", () => {
     expect(await run.exitCode).toBe(0);
     expect(otherCommitted).toBe(true);
     const lines = shape(run.stdout.json as Out[]);
-    expect(lines).toEqual(["opened", ...Array.from({ length: MANY + 1 }, (_, i) => `a${i}`), "A", "b0", "B"]);
+    expect(lines).toEqual(["opened", ...manyShape(MANY + 1), "A", "b0", "B"]);
     expect(run.stdout.unterminated).toBe("");
   });
 
@@ -72,7 +87,7 @@ describe("CaptureTask.writeThrough", () => {
         task.captured(0, { id: 0, task: "a" });
         task.sourcedSchema(0, { type: "object" });
         await task.writeThrough(async () => {
-          for (let id = 1; id <= MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task, MANY, 1);
           await task.checkpoint({ a: 1 });
         });
         task.captured(0, { id: MANY + 1, task: "a" });
@@ -81,7 +96,7 @@ describe("CaptureTask.writeThrough", () => {
     );
     run.send(openRequest({}, ["x"]));
     expect(await run.exitCode).toBe(0);
-    expect(shape(run.stdout.json as Out[])).toEqual(["opened", "a0", "sourcedSchema", ...Array.from({ length: MANY }, (_, i) => `a${i + 1}`), "A", `a${MANY + 1}`, "A"]);
+    expect(shape(run.stdout.json as Out[])).toEqual(["opened", "a0", "sourcedSchema", ...manyShape(MANY, 1), "A", `a${MANY + 1}`, "A"]);
   });
 
   it("after a failure mid-section, writes nothing more: no checkpoint of any task can commit part of the section", async () => {
@@ -90,8 +105,8 @@ describe("CaptureTask.writeThrough", () => {
         await Promise.all([
           task.spawn("a", async (t) => {
             await t.writeThrough(async () => {
-              for (let id = 0; id < MANY; id++) t.captured(0, { id, task: "a", pad: PAD });
-              await sleep(200); // written through meanwhile
+              captureMany(t);
+              await run.stdout.until((lines) => lines.length > MANY / 2); // written through meanwhile
               throw new Error("the source connection dropped");
             });
           }),
@@ -105,9 +120,8 @@ describe("CaptureTask.writeThrough", () => {
     );
     run.send(openRequest({}, ["x"]));
     expect(await run.exitCode).toBe(1);
-    const lines = shape(run.stdout.json as Out[]);
-    expect(lines.length).toBeGreaterThan(MANY / 2); // the section was partly written through
-    expect(lines.slice(1).every((s) => s.startsWith("a"))).toBe(true); // and nothing after it
+    expect(shape(run.stdout.json as Out[]).length).toBeGreaterThan(MANY / 2); // the section was partly written through
+    expect(onlyTaskADocuments(run.stdout.json)).toBe(true); // and nothing after it
     expect(run.logs().at(-1)!.message).toBe("the source connection dropped");
   });
 
@@ -116,7 +130,7 @@ describe("CaptureTask.writeThrough", () => {
     const run = serveInProcess(
       connector(async (task) => {
         await task.writeThrough(async () => {
-          for (let id = 0; id < MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task);
           started.resolve();
           while (!task.stopping.aborted) await sleep(10);
           await sleep(50);
@@ -128,7 +142,7 @@ describe("CaptureTask.writeThrough", () => {
     await started.promise;
     run.end();
     expect(await run.exitCode).toBe(0);
-    expect(shape(run.stdout.json as Out[])).toEqual(["opened", ...Array.from({ length: MANY }, (_, i) => `a${i}`), "A"]);
+    expect(shape(run.stdout.json as Out[])).toEqual(["opened", ...manyShape(), "A"]);
   });
 
   it("a section that stops before its checkpoint ends the session with an error, and nothing follows its documents", async () => {
@@ -138,7 +152,7 @@ describe("CaptureTask.writeThrough", () => {
         await Promise.all([
           task.spawn("a", async (t) => {
             await t.writeThrough(async () => {
-              for (let id = 0; id < MANY; id++) t.captured(0, { id, task: "a", pad: PAD });
+              captureMany(t);
               started.resolve();
               await sleep(60_000, t.stopping);
               if (t.stopping.aborted) throw t.stopping.reason as Error; // the session's StoppedError
@@ -158,8 +172,7 @@ describe("CaptureTask.writeThrough", () => {
     await run.stdout.until((lines) => lines.length > MANY / 2);
     run.end();
     expect(await run.exitCode).toBe(1);
-    const lines = shape(run.stdout.json as Out[]);
-    expect(lines.slice(1).every((s) => s.startsWith("a"))).toBe(true);
+    expect(onlyTaskADocuments(run.stdout.json)).toBe(true);
     expect(run.logs().at(-1)!.message).toMatch(/^capture task a stopped inside a checkpoint sequence it was writing through \(capture stopped: stdin closed\): the documents it wrote after its last checkpoint are not committed/);
   });
 
@@ -168,7 +181,7 @@ describe("CaptureTask.writeThrough", () => {
     const run = serveInProcess(
       connector(async (task) => {
         await task.writeThrough(async () => {
-          for (let id = 0; id < MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task);
           started.resolve();
           await new Promise(() => {}); // never reaches its checkpoint
         });
@@ -179,7 +192,7 @@ describe("CaptureTask.writeThrough", () => {
     await started.promise;
     run.end();
     expect(await run.exitCode).toBe(1);
-    expect(shape(run.stdout.json as Out[]).slice(1).every((s) => s.startsWith("a"))).toBe(true);
+    expect(onlyTaskADocuments(run.stdout.json)).toBe(true);
     expect(run.logs().at(-1)!.message).toMatch(/^capture task capture's checkpoint sequence \(written through\) did not end within the graceful stop period \(100 ms\)/);
   });
 
@@ -187,7 +200,7 @@ describe("CaptureTask.writeThrough", () => {
     const run = serveInProcess(
       connector(async (task) => {
         await task.writeThrough(async () => {
-          for (let id = 0; id < MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task);
           await sleep(10);
         });
         await task.checkpoint({ a: 1 });
@@ -195,7 +208,7 @@ describe("CaptureTask.writeThrough", () => {
     );
     run.send(openRequest({}, ["x"]));
     expect(await run.exitCode).toBe(1);
-    expect(shape(run.stdout.json as Out[]).slice(1).every((s) => s.startsWith("a"))).toBe(true);
+    expect(onlyTaskADocuments(run.stdout.json)).toBe(true);
     expect(run.logs().at(-1)!.message).toMatch(/a writeThrough\(\) section ended without a checkpoint after the documents it wrote/);
   });
 
@@ -207,7 +220,7 @@ describe("CaptureTask.writeThrough", () => {
           task.spawn("a", async (t) => {
             for (let n = 0; n < 3; n++) {
               await t.writeThrough(async () => {
-                for (let id = 0; id < 300; id++) t.captured(0, { id, task: "a", pad: PAD });
+                captureMany(t, 300);
                 await t.checkpoint({ a: n }, { onAcknowledged: () => acked.push(`a${n}`) });
               });
             }
@@ -235,7 +248,7 @@ describe("CaptureTask.writeThrough", () => {
     const run = serveInProcess(
       connector(async (task) => {
         await task.writeThrough(async () => {
-          for (let id = 0; id < docs; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task, docs);
           await task.checkpoint({ a: docs });
         });
       }),
@@ -243,7 +256,7 @@ describe("CaptureTask.writeThrough", () => {
     );
     run.send(openRequest({}, ["x"]));
     expect(await run.exitCode).toBe(0);
-    expect(shape(run.stdout.json as Out[])).toEqual(["opened", ...Array.from({ length: docs }, (_, i) => `a${i}`), "A"]);
+    expect(shape(run.stdout.json as Out[])).toEqual(["opened", ...manyShape(docs), "A"]);
   });
 });
 
@@ -279,7 +292,7 @@ describe("CaptureTask.writable", () => {
     expect(await run.exitCode).toBe(0);
     // Past the bound by at most what was taken in one go (a block's worth, or a few).
     expect(maxUnwritten).toBeLessThan(256 * 1024);
-    expect(shape(received.json as Out[])).toEqual(["opened", ...Array.from({ length: docs }, (_, i) => `a${i}`), "A"]);
+    expect(shape(received.json as Out[])).toEqual(["opened", ...manyShape(docs), "A"]);
   });
 
   it("hands a section's last documents to stdout at its checkpoint without waiting for the reader; the next section waits instead", async () => {
@@ -297,7 +310,7 @@ describe("CaptureTask.writable", () => {
     const run = serveInProcess(
       connector(async (task) => {
         await task.writeThrough(async () => {
-          for (let id = 0; id < MANY; id++) task.captured(0, { id, task: "a", pad: PAD });
+          captureMany(task);
           await task.checkpoint({ a: 1 });
         });
         firstDone = true;
@@ -317,6 +330,6 @@ describe("CaptureTask.writable", () => {
     expect(received.lines.length).toBeLessThan(MANY);
     release!();
     expect(await run.exitCode).toBe(0);
-    expect(shape(received.json as Out[])).toEqual(["opened", ...Array.from({ length: MANY }, (_, i) => `a${i}`), "A", `a${MANY}`, "A"]);
+    expect(shape(received.json as Out[])).toEqual(["opened", ...manyShape(), "A", `a${MANY}`, "A"]);
   });
 });

@@ -77,8 +77,16 @@ async function markerOf(file: string, flowcap: { stderr(): string }): Promise<{ 
   return JSON.parse(readFileSync(file, "utf8")) as { pid: number; config?: string };
 }
 
-function sourceDir(): string {
-  return tempTree({ "source.py": SOURCE });
+/** `flowcap airbyte` wrapping the sleeping source, mid-discover: flowcap, and the source's pid and config file once it runs. */
+async function discoveringSource() {
+  const dir = tempTree({ "source.py": SOURCE });
+  const marker = path.join(dir, "marker");
+  const flowcap = startFlowcap(["airbyte", "--", "python3", path.join(dir, "source.py")], dir, { MARKER: marker });
+  flowcap.child.stdin!.write(DISCOVER);
+  const { pid, config } = await markerOf(marker, flowcap);
+  pidsLeft.push(pid);
+  if (config === undefined) throw new Error("the source's marker names no config file");
+  return { dir, flowcap, pid, config };
 }
 
 // Whatever a failing test leaves running is killed here.
@@ -90,43 +98,33 @@ afterAll(() => {
 describe.runIf(process.platform === "linux")("no orphans: a wrapped source dies with flowcap airbyte", () => {
   for (const signal of ["SIGKILL", "SIGINT", "SIGTERM"] as const) {
     it(`when flowcap is sent ${signal}, mid-discover, the source is gone${signal === "SIGKILL" ? "" : " and so is the directory holding its config"}`, async () => {
-      const dir = sourceDir();
-      const marker = path.join(dir, "marker");
-      const flowcap = startFlowcap(["airbyte", "--", "python3", path.join(dir, "source.py")], dir, { MARKER: marker });
-      flowcap.child.stdin!.write(DISCOVER);
-      const { pid, config } = await markerOf(marker, flowcap);
-      pidsLeft.push(pid);
+      const { flowcap, pid, config } = await discoveringSource();
       expect(running(pid)).toBe(true);
       // The config, secret included, is in a directory named for its owner.
-      expect(path.basename(path.dirname(config!))).toMatch(new RegExp(`^flowcap-${flowcap.child.pid}-\\w{6}$`));
-      expect(readFileSync(config!, "utf8")).toContain("s3cr3t-token");
+      expect(path.basename(path.dirname(config))).toMatch(new RegExp(`^flowcap-${flowcap.child.pid}-\\w{6}$`));
+      expect(readFileSync(config, "utf8")).toContain("s3cr3t-token");
 
       flowcap.child.kill(signal);
       const exit = await flowcap.exited;
       expect(exit.code !== 0 || exit.signal !== null).toBe(true);
       expect(await eventually(() => !running(pid), 30_000), `the source (pid ${pid}) outlived flowcap's ${signal}`).toBe(true);
-      if (signal !== "SIGKILL") expect(existsSync(path.dirname(config!))).toBe(false);
+      if (signal !== "SIGKILL") expect(existsSync(path.dirname(config))).toBe(false);
       flowcap.child.stdin!.destroy();
     });
   }
 
   it("the secrets of a flowcap that was killed are removed at the next start", async () => {
-    const dir = sourceDir();
-    const marker = path.join(dir, "marker");
-    const killed = startFlowcap(["airbyte", "--", "python3", path.join(dir, "source.py")], dir, { MARKER: marker });
-    killed.child.stdin!.write(DISCOVER);
-    const { pid, config } = await markerOf(marker, killed);
-    pidsLeft.push(pid);
+    const { dir, flowcap: killed, config } = await discoveringSource();
     killed.child.kill("SIGKILL");
     await killed.exited;
     // SIGKILL leaves no chance to clean up: the directory is there...
-    expect(existsSync(config!)).toBe(true);
+    expect(existsSync(config)).toBe(true);
     // ... until the next flowcap writes a file for a source.
     const next = startFlowcap(["airbyte", "--", "python3", path.join(dir, "source.py")], dir, { QUICK: "1" });
     next.child.stdin!.end(DISCOVER);
     const exit = await next.exited;
     expect(exit.code, next.stderr()).toBe(0);
-    expect(existsSync(path.dirname(config!))).toBe(false);
+    expect(existsSync(path.dirname(config))).toBe(false);
   });
 });
 

@@ -63,6 +63,11 @@ async function maxPageId(client: pg.Client, table: TableInfo): Promise<{ maxPage
 export interface CopyConsumer extends RowSink {
   /** The result's columns, before any row. */
   describe(names: string[], typeOids: number[]): void;
+  /**
+   * Asked after each batch of rows: a promise when reading must pause until it resolves (what
+   * the rows became is not yet written out), else undefined.
+   */
+  backpressure?(): Promise<void> | undefined;
 }
 
 /**
@@ -100,7 +105,6 @@ class CopyStream implements RowSink {
   constructor(
     private readonly text: string,
     private readonly consumer: CopyConsumer,
-    private readonly sink: DocumentSink | undefined,
     private readonly tap: CopyDataTap | undefined,
   ) {
     this.done = new Promise((resolve, reject) => {
@@ -137,8 +141,8 @@ class CopyStream implements RowSink {
     try {
       if (!this.described) throw new FlowcapError("INTERNAL", "internal error: a backfill row arrived before its columns were described");
       this.consumer.rows(buf, starts, ends, count);
-      if (!this.paused && this.socket !== undefined && this.sink !== undefined) {
-        const wait = this.sink.backpressure();
+      if (!this.paused && this.socket !== undefined) {
+        const wait = this.consumer.backpressure?.();
         if (wait !== undefined) this.pauseUntil(wait);
       }
     } catch (error) {
@@ -172,10 +176,10 @@ class CopyStream implements RowSink {
 /**
  * Runs `select` (a `SELECT * FROM <table> …`) through COPY: the consumer gets the result's
  * columns, then its rows in COPY's text format, synchronously as they arrive: a chunk is never
- * held as rows. `sink`'s backpressure pauses the socket while the documents wait to be written.
+ * held as rows. The consumer's backpressure pauses the socket while its documents wait to be written.
  */
-export async function copyRows(client: pg.Client, table: TableInfo, select: string, consumer: CopyConsumer, sink?: DocumentSink): Promise<void> {
-  const stream = new CopyStream(`SELECT * FROM ${quoteTable(table.schema, table.table)} LIMIT 0; COPY (${select}) TO STDOUT`, consumer, sink, copyTapOf(client));
+export async function copyRows(client: pg.Client, table: TableInfo, select: string, consumer: CopyConsumer): Promise<void> {
+  const stream = new CopyStream(`SELECT * FROM ${quoteTable(table.schema, table.table)} LIMIT 0; COPY (${select}) TO STDOUT`, consumer, copyTapOf(client));
   void client.query(stream as unknown as pg.QueryConfig);
   await stream.done;
 }
@@ -263,6 +267,10 @@ class ChunkDocuments implements CopyConsumer {
     this.lastStart = starts[count - 1]!;
     this.lastEnd = ends[count - 1]!;
   }
+
+  backpressure(): Promise<void> | undefined {
+    return this.sink.backpressure();
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -295,7 +303,7 @@ export async function scanChunk(client: pg.Client, request: ChunkRequest, source
   }
 
   const chunk = new ChunkDocuments(table, keyColumns, state.backfilled, sourceTag, binding, sink);
-  await copyRows(client, table, sql, chunk, sink);
+  await copyRows(client, table, sql, chunk);
   const rows = chunk.rowCount;
   if (keyless) {
     const complete = untilPage >= maxPage;

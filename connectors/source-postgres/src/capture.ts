@@ -133,9 +133,7 @@ export class Capture {
         this.status("Streaming CDC Events");
         if (!(await this.streamToFence(STREAMING_FENCE_MS, true))) return;
       }
-      await this.writing;
     } finally {
-      await this.writing.catch(() => {});
       await this.stream?.close();
     }
   }
@@ -289,17 +287,8 @@ export class Capture {
     this.setTableState(b.stateKey, next);
   }
 
-  /** The checkpoint being written, if any. */
-  private writing: Promise<void> = Promise.resolve();
-
   /** Checkpoints the cursor and every table state changed since the last checkpoint, and waits until it is written. */
   private async emitState(): Promise<void> {
-    await this.writing;
-    this.writing = this.checkpointNow();
-    await this.writing;
-  }
-
-  private async checkpointNow(): Promise<void> {
     const updated: Record<string, unknown> = { cursor: this.state.cursor };
     if (this.dirty.size) {
       const tables: Record<string, unknown> = {};

@@ -138,8 +138,6 @@ export class CopyDataTap {
       this.split = Buffer.allocUnsafe(total);
       this.head.copy(this.split, 0);
       this.splitUsed = HEADER_BYTES;
-      // A row with no bytes (an empty CopyData) is whole once its header is.
-      if (total === HEADER_BYTES) return this.gatherSplit(chunk, pos + take);
     } else {
       this.parserSide.emit("data", Buffer.from(this.head));
       this.passing = total - HEADER_BYTES;
