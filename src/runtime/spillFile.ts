@@ -22,7 +22,7 @@ function openExclusive(): number {
   }
 }
 
-/** Spilled bytes are kept in pages of this size (a spool block's, so a page is read back into a block). */
+/** Spilled bytes are kept in pages of this size (at most a spool block's, so a page is read back into a block). */
 export const SPILL_PAGE_BYTES = 16 * 1024;
 
 /**
