@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import pg from "pg";
 import type { PostgresCluster } from "../../../test/helpers/postgres.js";
@@ -6,7 +8,7 @@ import { copyTapOf } from "../src/api/copyTap.js";
 import { scanChunk, type DocumentSink } from "../src/backfill.js";
 import { discoverTables } from "../src/discovery.js";
 import { parseConfig, type TableState } from "../src/models.js";
-import { endpointConfig, startCluster } from "./harness.js";
+import { bindingOf, CONNECTOR, createPublication, discover, endpointConfig, INTERNAL_SPEC, startCluster } from "./harness.js";
 
 /**
  * Backfill chunks read through the connection's tap (rows straight from the socket's reads) must
@@ -121,4 +123,57 @@ describe("connections", () => {
       await noTls.stop();
     }
   });
+});
+
+describe("a backfill while Flow does not read", () => {
+  /** Bytes the process has read, from any file or socket (Linux's /proc/<pid>/io). */
+  const bytesRead = (pid: number): number => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))![1]);
+
+  it.runIf(process.platform === "linux")("stops reading the table once 4 MiB of documents wait (the README's promise), and sends every row once stdout is read", async () => {
+    const rows = 100_000;
+    await cluster.sql(`CREATE TABLE test.wide (id int PRIMARY KEY, pad text)`);
+    await cluster.sql(`INSERT INTO test.wide SELECT g, repeat('w', 600) FROM generate_series(1, ${rows}) g`); // ~60 MB
+    await createPublication(cluster, "pub_wide", ["test.wide"]);
+    const config = endpointConfig(cluster, { publicationName: "pub_wide", slotName: "slot_wide", backfill_chunk_size: rows });
+    const discovered = (await discover(config)).find((d) => d.recommendedName === "test/wide")!;
+    const child = spawn(CONNECTOR[0]!, CONNECTOR.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
+    try {
+      child.stderr.resume();
+      // stdout is not read: its pipe fills, and the documents wait in the connector.
+      child.stdin.write(JSON.stringify(INTERNAL_SPEC) + "\n");
+      const binding = bindingOf(discovered);
+      child.stdin.write(JSON.stringify({ open: { capture: { name: "acmeCo/wide", connectorType: "LOCAL", config, bindings: [binding], intervalSeconds: 300 }, version: "test", range: { keyBegin: 0, keyEnd: 4294967295, rClockBegin: 0, rClockEnd: 4294967295 }, state: {} } }) + "\n");
+
+      // PostgreSQL ends up blocked writing the chunk: the connector stopped reading its socket...
+      const blocked = async () => (await cluster.sql(`SELECT 1 FROM pg_stat_activity WHERE wait_event = 'ClientWrite' AND query LIKE '%COPY (SELECT%'`)).length > 0;
+      for (let waited = 0; !(await blocked()); waited += 50) {
+        expect(waited, "PostgreSQL never blocked on the connector").toBeLessThan(120_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // ... and does not read on (it would spill the chunk to disk if it did), having read a
+      // small part of the table's 60 MB.
+      const before = bytesRead(child.pid!);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(bytesRead(child.pid!)).toBe(before);
+      expect(before).toBeLessThan(25 * 1024 * 1024);
+
+      // Once Flow reads, everything comes: every row, then the backfill's end.
+      let documents = 0;
+      let rest = "";
+      const done = new Promise<void>((resolve) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          const lines = (rest + chunk.toString("utf8")).split("\n");
+          rest = lines.pop()!;
+          for (const line of lines) {
+            if (line.startsWith('{"captured"')) documents++;
+            else if (line.startsWith('{"checkpoint"') && line.includes('"mode":"Active"')) resolve();
+          }
+        });
+      });
+      await done;
+      expect(documents).toBe(rows);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 180_000);
 });
